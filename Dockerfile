@@ -1,0 +1,22 @@
+# Postern gateway (SMTP, submission, POP3, IMAP) for Fargate. Built by `cdk deploy` for linux/arm64;
+# node:20-slim is multi-arch, so `docker build .` works natively on arm64 and amd64 hosts alike.
+FROM node:20-slim
+
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Dependencies first, so code changes do not reinstall them. tsx is a runtime dependency (runs the .ts sources).
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY lib/ lib/
+COPY functions/ functions/
+COPY local/ local/
+
+# The listener ports of the NLB; the container listens on the same numbers (POSTERN_*_PORT).
+# Ports below 1024 need root inside the container (the Fargate default); no other privilege is used.
+EXPOSE 25 465 587 110 995 143 993
+
+# No HEALTHCHECK: the NLB checks each port over TCP.
+CMD ["node", "--import", "tsx", "lib/gateway/main.ts"]

@@ -1,0 +1,335 @@
+/**
+ * The admin CLI's commands as plain functions over the Directory and MailStore ports. Each validates all of
+ * its input (syntax, domain existence, free address) before it writes anything and returns the lines to print;
+ * errors are thrown (InvalidInputError, NotFoundError, AlreadyExistsError for input that will stay wrong).
+ * local/admin.ts owns argv, the target, stdin/TTY, output and exit codes.
+ */
+import { normalizeDomain, parseAddress } from '../core/address.ts';
+import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
+import { hashPassword } from '../core/password.ts';
+import type { Directory, MailStore } from '../core/ports.ts';
+import { formatQuota, type ParsedArgs, parseQuota } from './args.ts';
+import { dnsZoneLines } from './dns.ts';
+
+export const USAGE: readonly string[] = [
+  'usage: npm run admin -- <command> [options]',
+  '',
+  'domains',
+  '  domain add <domain>',
+  '  domain list',
+  '  domain remove <domain>                       refused while accounts or aliases remain',
+  'accounts',
+  '  account add <address> [--quota <size>] [--password-stdin]',
+  '  account passwd <address> [--password-stdin]',
+  '  account list [domain]',
+  '  account remove <address>                     the stored mail is kept',
+  'aliases',
+  '  alias add <address|@domain> <target> [target...]   @domain is the catch-all',
+  '  alias list [domain]',
+  '  alias remove <address|@domain>',
+  'quotas',
+  '  quota set <address> <size>                   size: bytes, 512K, 10M, 2G; 0 = unlimited',
+  'dns',
+  '  dns <domain> [--host <mail host>] [--ip <address>]',
+  '                                               records the domain needs, in zone-file form',
+  '  help                                         this text',
+  '',
+  'options',
+  '  --aws              use AWS (endpoints and names from the environment) instead of the local emulator;',
+  '                     POSTERN_ADMIN_TARGET=aws does the same',
+  '  --password-stdin   read the password from the first line of stdin instead of prompting on the terminal',
+  '',
+  'The local emulator is found through POSTERN_DATA_DIR (default .data); start it with npm start.',
+];
+
+/** What the commands need from storage. */
+export interface AdminStorage {
+  readonly directory: Directory;
+  readonly mail: MailStore;
+}
+
+export interface CommandContext {
+  /** Opens storage for the chosen target; only called by commands that need it, after their syntax checks. */
+  storage(): Promise<AdminStorage>;
+  /** Reads a new password (stdin or terminal prompt); called only once every other check has passed. */
+  readPassword(): Promise<string>;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+// ---------------------------------------------------------------- validation helpers
+
+async function requireDomain(directory: Directory, domain: string): Promise<void> {
+  if (!(await directory.getDomain(domain))) throw new NotFoundError(`unknown domain ${domain}`);
+}
+
+async function requireFree(directory: Directory, address: string): Promise<void> {
+  const entry = await directory.lookupAddress(address);
+  if (entry) throw new AlreadyExistsError(`${address} already exists (${entry.kind})`);
+}
+
+async function newPasswordHash(readPassword: () => Promise<string>): Promise<string> {
+  const password = await readPassword();
+  if (password === '') throw new InvalidInputError('empty password refused');
+  return hashPassword(password);
+}
+
+/** Normalises an alias address: `local@domain` or the catch-all `@domain`. */
+function aliasAddress(input: string): { address: string; domain: string } {
+  if (input.startsWith('@')) {
+    const domain = normalizeDomain(input.slice(1));
+    return { address: `@${domain}`, domain };
+  }
+  const { address, domain } = parseAddress(input);
+  return { address, domain };
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+// ---------------------------------------------------------------- domains
+
+export async function domainAdd(directory: Directory, input: string): Promise<string[]> {
+  const domain = normalizeDomain(input);
+  if (await directory.getDomain(domain)) throw new AlreadyExistsError(`domain ${domain} already exists`);
+  await directory.addDomain(domain);
+  return [`added domain ${domain}`];
+}
+
+export async function domainList(directory: Directory): Promise<string[]> {
+  return (await directory.listDomains()).map((d) => d.domain).sort(byText);
+}
+
+export async function domainRemove(directory: Directory, input: string): Promise<string[]> {
+  const domain = normalizeDomain(input);
+  await requireDomain(directory, domain);
+  await directory.removeDomain(domain);
+  return [`removed domain ${domain}`];
+}
+
+// ---------------------------------------------------------------- accounts
+
+export async function accountAdd(
+  storage: AdminStorage,
+  input: string,
+  quotaBytes: number,
+  readPassword: () => Promise<string>,
+): Promise<string[]> {
+  const { address, domain } = parseAddress(input);
+  await requireDomain(storage.directory, domain);
+  await requireFree(storage.directory, address);
+  const passwordHash = await newPasswordHash(readPassword);
+  const account = await storage.directory.addAccount({ address, passwordHash, quotaBytes });
+  try {
+    await storage.mail.ensureDefaultMailboxes(account.accountId);
+  } catch (err) {
+    // Leave no account behind without its mailboxes; the command can simply be run again.
+    await storage.directory.removeAccount(address).catch(() => {});
+    throw err;
+  }
+  return [`added account ${address}  quota=${formatQuota(quotaBytes)}`];
+}
+
+export async function accountPasswd(
+  directory: Directory,
+  input: string,
+  readPassword: () => Promise<string>,
+): Promise<string[]> {
+  const { address } = parseAddress(input);
+  if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
+  await directory.setPasswordHash(address, await newPasswordHash(readPassword));
+  return [`changed password of ${address}`];
+}
+
+export async function accountList(directory: Directory, domainInput?: string): Promise<string[]> {
+  let domain: string | undefined;
+  if (domainInput !== undefined) {
+    domain = normalizeDomain(domainInput);
+    await requireDomain(directory, domain);
+  }
+  return (await directory.listAccounts(domain))
+    .sort((a, b) => byText(a.address, b.address))
+    .map((a) => `${a.address}  quota=${formatQuota(a.quotaBytes)}`);
+}
+
+export async function accountRemove(directory: Directory, input: string): Promise<string[]> {
+  const { address } = parseAddress(input);
+  if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
+  await directory.removeAccount(address);
+  return [`removed account ${address}`];
+}
+
+export async function quotaSet(directory: Directory, input: string, quotaInput: string): Promise<string[]> {
+  const { address } = parseAddress(input);
+  const quotaBytes = parseQuota(quotaInput);
+  if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
+  await directory.setQuota(address, quotaBytes);
+  return [`${address}  quota=${formatQuota(quotaBytes)}`];
+}
+
+// ---------------------------------------------------------------- aliases
+
+const aliasLine = (address: string, targets: readonly string[]) => `${address} -> ${targets.join(', ')}`;
+
+export async function aliasAdd(directory: Directory, input: string, targetInputs: readonly string[]): Promise<string[]> {
+  const { address, domain } = aliasAddress(input);
+  if (targetInputs.length === 0) throw new InvalidInputError('an alias needs at least one target');
+  const targets = [...new Set(targetInputs.map((t) => parseAddress(t).address))];
+  if (targets.includes(address)) throw new InvalidInputError(`alias ${address} cannot point at itself`);
+  await requireDomain(directory, domain);
+  await requireFree(directory, address);
+  const alias = await directory.addAlias(address, targets);
+  return [`added alias ${aliasLine(alias.address, alias.targets)}`];
+}
+
+export async function aliasList(directory: Directory, domainInput?: string): Promise<string[]> {
+  let domain: string | undefined;
+  if (domainInput !== undefined) {
+    domain = normalizeDomain(domainInput);
+    await requireDomain(directory, domain);
+  }
+  return (await directory.listAliases(domain))
+    .sort((a, b) => byText(a.address, b.address))
+    .map((a) => aliasLine(a.address, a.targets));
+}
+
+export async function aliasRemove(directory: Directory, input: string): Promise<string[]> {
+  const { address } = aliasAddress(input);
+  const entry = await directory.lookupAddress(address);
+  if (entry?.kind !== 'alias') throw new NotFoundError(`unknown alias ${address}`);
+  await directory.removeAlias(address);
+  return [`removed alias ${address}`];
+}
+
+// ---------------------------------------------------------------- dns
+
+export function dnsLines(domain: string, opts: { host?: string; ip?: string }, env: NodeJS.ProcessEnv): string[] {
+  const normalized = normalizeDomain(domain);
+  const host = opts.host ?? (env.POSTERN_HOSTNAME || `mail.${normalized}`);
+  return dnsZoneLines(normalized, { host, ip: opts.ip });
+}
+
+// ---------------------------------------------------------------- dispatch
+
+/** Which options each command accepts (besides the global --aws and --help). */
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  'domain add': [],
+  'domain list': [],
+  'domain remove': [],
+  'account add': ['quota', 'password-stdin'],
+  'account passwd': ['password-stdin'],
+  'account list': [],
+  'account remove': [],
+  'alias add': [],
+  'alias list': [],
+  'alias remove': [],
+  'quota set': [],
+  dns: ['host', 'ip'],
+};
+
+const GLOBAL_SWITCHES = new Set(['aws', 'help']);
+
+/** True when the arguments ask for the usage text (no command, `help`, `--help`, `-h`). */
+export function wantsHelp(args: ParsedArgs): boolean {
+  return args.positionals.length === 0 || args.positionals[0] === 'help' || args.switches.has('help');
+}
+
+/** Names the command (`domain add`, `dns`) and checks its options, before anything is opened or read. */
+export function commandName(args: ParsedArgs): string {
+  const [group, verb] = args.positionals;
+  const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
+  const allowed = COMMAND_OPTIONS[name];
+  if (!allowed) {
+    if (['domain', 'account', 'alias', 'quota'].includes(group)) {
+      const verbs = Object.keys(COMMAND_OPTIONS)
+        .filter((k) => k.startsWith(`${group} `))
+        .map((k) => k.slice(group.length + 1));
+      throw new InvalidInputError(
+        verb === undefined
+          ? `missing ${group} command (${verbs.join(', ')})`
+          : `unknown command ${group} ${verb} (${verbs.join(', ')})`,
+      );
+    }
+    throw new InvalidInputError(`unknown command ${group}; try help`);
+  }
+  const given = [...Object.keys(args.values), ...[...args.switches].filter((s) => !GLOBAL_SWITCHES.has(s))];
+  const stray = given.find((o) => !allowed.includes(o));
+  if (stray) throw new InvalidInputError(`option --${stray} does not apply to ${name}`);
+  return name;
+}
+
+/** The command's arguments after its name, checked against the number it takes. */
+function operands(args: ParsedArgs, name: string, min: number, max: number, what: string): string[] {
+  const rest = args.positionals.slice(name.split(' ').length);
+  if (rest.length < min) throw new InvalidInputError(`missing argument: ${name} ${what}`);
+  if (rest.length > max) throw new InvalidInputError(`too many arguments: ${name} ${what}`);
+  return rest;
+}
+
+/** Runs one command and returns the lines it prints. The caller handles help first (see wantsHelp). */
+export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise<string[]> {
+  const name = commandName(args);
+  const many = Number.POSITIVE_INFINITY;
+  switch (name) {
+    case 'domain add': {
+      const [domain] = operands(args, name, 1, 1, '<domain>');
+      normalizeDomain(domain);
+      return domainAdd((await ctx.storage()).directory, domain);
+    }
+    case 'domain list':
+      operands(args, name, 0, 0, '');
+      return domainList((await ctx.storage()).directory);
+    case 'domain remove': {
+      const [domain] = operands(args, name, 1, 1, '<domain>');
+      normalizeDomain(domain);
+      return domainRemove((await ctx.storage()).directory, domain);
+    }
+    case 'account add': {
+      const [address] = operands(args, name, 1, 1, '<address> [--quota <size>] [--password-stdin]');
+      parseAddress(address);
+      const quota = args.values.quota === undefined ? 0 : parseQuota(args.values.quota);
+      return accountAdd(await ctx.storage(), address, quota, ctx.readPassword);
+    }
+    case 'account passwd': {
+      const [address] = operands(args, name, 1, 1, '<address> [--password-stdin]');
+      parseAddress(address);
+      return accountPasswd((await ctx.storage()).directory, address, ctx.readPassword);
+    }
+    case 'account list': {
+      const [domain] = operands(args, name, 0, 1, '[domain]');
+      if (domain !== undefined) normalizeDomain(domain);
+      return accountList((await ctx.storage()).directory, domain);
+    }
+    case 'account remove': {
+      const [address] = operands(args, name, 1, 1, '<address>');
+      parseAddress(address);
+      return accountRemove((await ctx.storage()).directory, address);
+    }
+    case 'alias add': {
+      const [address, ...targets] = operands(args, name, 2, many, '<address|@domain> <target> [target...]');
+      aliasAddress(address);
+      for (const t of targets) parseAddress(t);
+      return aliasAdd((await ctx.storage()).directory, address, targets);
+    }
+    case 'alias list': {
+      const [domain] = operands(args, name, 0, 1, '[domain]');
+      if (domain !== undefined) normalizeDomain(domain);
+      return aliasList((await ctx.storage()).directory, domain);
+    }
+    case 'alias remove': {
+      const [address] = operands(args, name, 1, 1, '<address|@domain>');
+      aliasAddress(address);
+      return aliasRemove((await ctx.storage()).directory, address);
+    }
+    case 'quota set': {
+      const [address, quota] = operands(args, name, 2, 2, '<address> <size>');
+      parseAddress(address);
+      parseQuota(quota);
+      return quotaSet((await ctx.storage()).directory, address, quota);
+    }
+    case 'dns': {
+      const [domain] = operands(args, name, 1, 1, '<domain> [--host <mail host>] [--ip <address>]');
+      return dnsLines(domain, { host: args.values.host, ip: args.values.ip }, ctx.env);
+    }
+    default:
+      throw new InvalidInputError(`unknown command ${name}`);
+  }
+}

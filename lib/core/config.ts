@@ -1,0 +1,71 @@
+/**
+ * Gateway configuration from the environment: the same variables locally (emulator defaults) and in AWS
+ * (set by the CDK stack). Every setting is documented in the README.
+ */
+export interface ListenerPorts {
+  readonly smtp: number;
+  readonly submission: number;
+  readonly submissions: number;
+  readonly pop3: number;
+  readonly pop3s: number;
+  readonly imap: number;
+  readonly imaps: number;
+}
+
+export interface GatewayConfig {
+  /** Name in greetings and Received headers. */
+  readonly hostname: string;
+  /** Address the listeners bind to. */
+  readonly host: string;
+  readonly ports: ListenerPorts;
+  /** Whether passwords may be sent before TLS (the emulator allows it; AWS does not). */
+  readonly allowPlaintextAuth: boolean;
+  /** Whether listeners expect a PROXY protocol v2 header first (behind the NLB). */
+  readonly proxyProtocol: boolean;
+  /** Largest message accepted, in bytes (SMTP SIZE). */
+  readonly maxMessageSize: number;
+  /** Most recipients per SMTP transaction. */
+  readonly maxRecipients: number;
+  /** Most simultaneous connections from one client IP, per protocol listener. */
+  readonly maxConnectionsPerIp: number;
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
+}
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return {
+    hostname: env.POSTERN_HOSTNAME || 'localhost',
+    host: env.POSTERN_HOST || '127.0.0.1',
+    ports: {
+      smtp: int(env, 'POSTERN_SMTP_PORT', 2525),
+      submission: int(env, 'POSTERN_SUBMISSION_PORT', 2587),
+      submissions: int(env, 'POSTERN_SUBMISSIONS_PORT', 2465),
+      pop3: int(env, 'POSTERN_POP3_PORT', 2110),
+      pop3s: int(env, 'POSTERN_POP3S_PORT', 2995),
+      imap: int(env, 'POSTERN_IMAP_PORT', 2143),
+      imaps: int(env, 'POSTERN_IMAPS_PORT', 2993),
+    },
+    allowPlaintextAuth: bool(env, 'POSTERN_ALLOW_PLAINTEXT_AUTH', false),
+    proxyProtocol: bool(env, 'POSTERN_PROXY_PROTOCOL', false),
+    maxMessageSize: int(env, 'POSTERN_MAX_MESSAGE_SIZE', 40 * 1024 * 1024),
+    maxRecipients: int(env, 'POSTERN_MAX_RECIPIENTS', 100),
+    maxConnectionsPerIp: int(env, 'POSTERN_MAX_CONNECTIONS_PER_IP', 20),
+    tlsCertFile: env.POSTERN_TLS_CERT_FILE || undefined,
+    tlsKeyFile: env.POSTERN_TLS_KEY_FILE || undefined,
+  };
+}

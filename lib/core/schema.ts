@@ -1,0 +1,129 @@
+/**
+ * The storage schema, declared once. The CDK stack (lib/infra) and the local emulator (local/) both build
+ * their tables and bucket from these declarations, so the two can never drift apart.
+ *
+ * Tables (all on-demand; names below are logical, physical names come from StorageNames):
+ * - directory: domains, accounts, addresses (account, alias, catch-all). One item per thing, keyed by pk/sk;
+ *   the byDomain index lists a domain's addresses and the list of domains.
+ * - mailboxes: per account (pk = accountId): the mailbox state items (sk = MBX#id), the name → id items
+ *   (sk = NAME#name), the account's usage counter (sk = USAGE) and idempotency records (sk = IDEM#...).
+ *   Everything an append must change atomically, except the message itself, sits in one partition.
+ * - messages: the message index, pk = mailboxId, sk = uid. The byModseq local index serves CONDSTORE's
+ *   CHANGEDSINCE with strongly consistent reads.
+ * - changes: per mailbox, one record per change keyed by modseq (append, flags, expunge), with a TTL; used
+ *   by sessions to catch up (IMAP EXPUNGE/FETCH/VANISHED, IDLE) without rescanning a mailbox.
+ * - leases: short-lived locks (the POP3 maildrop lock), expiring by their own timestamp and TTL.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly kind: 'local' | 'global';
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical name; also the suffix of the physical name. */
+  readonly id: TableId;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry, if items of this table expire. */
+  readonly ttlAttribute?: string;
+}
+
+export type TableId = 'directory' | 'mailboxes' | 'messages' | 'changes' | 'leases';
+
+export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
+  directory: {
+    id: 'directory',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [
+      {
+        name: 'byDomain',
+        kind: 'global',
+        partitionKey: { name: 'gpk', type: 'S' },
+        sortKey: { name: 'gsk', type: 'S' },
+      },
+    ],
+  },
+  mailboxes: {
+    id: 'mailboxes',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+  messages: {
+    id: 'messages',
+    partitionKey: { name: 'mailboxId', type: 'S' },
+    sortKey: { name: 'uid', type: 'N' },
+    indexes: [
+      {
+        name: 'byModseq',
+        kind: 'local',
+        partitionKey: { name: 'mailboxId', type: 'S' },
+        sortKey: { name: 'modseq', type: 'N' },
+      },
+    ],
+  },
+  changes: {
+    id: 'changes',
+    partitionKey: { name: 'mailboxId', type: 'S' },
+    sortKey: { name: 'modseq', type: 'N' },
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+  leases: {
+    id: 'leases',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+};
+
+export const TABLE_IDS = Object.keys(TABLES) as TableId[];
+
+/** Raw messages live under this prefix in the bucket, one immutable object per received message. */
+export const MESSAGE_PREFIX = 'messages/';
+
+/** Physical names of the tables and the bucket, as one deployment (or one emulator) has them. */
+export interface StorageNames {
+  readonly tables: Readonly<Record<TableId, string>>;
+  readonly bucket: string;
+}
+
+/** Names derived from a prefix: what the emulator and tests use (`postern-directory`, ...). */
+export function namesWithPrefix(prefix: string, bucket = `${prefix}-mail`): StorageNames {
+  const tables = Object.fromEntries(TABLE_IDS.map((id) => [id, `${prefix}-${id}`])) as Record<TableId, string>;
+  return { tables, bucket };
+}
+
+/** Environment variable names through which deployed code learns the physical names. */
+export const TABLE_ENV: Readonly<Record<TableId, string>> = {
+  directory: 'POSTERN_TABLE_DIRECTORY',
+  mailboxes: 'POSTERN_TABLE_MAILBOXES',
+  messages: 'POSTERN_TABLE_MESSAGES',
+  changes: 'POSTERN_TABLE_CHANGES',
+  leases: 'POSTERN_TABLE_LEASES',
+};
+export const BUCKET_ENV = 'POSTERN_BUCKET';
+
+/** Reads StorageNames from the environment; falls back to the prefix naming for anything unset. */
+export function namesFromEnv(env: NodeJS.ProcessEnv = process.env): StorageNames {
+  const fallback = namesWithPrefix(env.POSTERN_TABLE_PREFIX ?? 'postern');
+  const tables = Object.fromEntries(TABLE_IDS.map((id) => [id, env[TABLE_ENV[id]] ?? fallback.tables[id]])) as Record<
+    TableId,
+    string
+  >;
+  return { tables, bucket: env[BUCKET_ENV] ?? fallback.bucket };
+}

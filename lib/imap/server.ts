@@ -1,0 +1,23 @@
+import { createTcpListener } from '../gateway/tcpListener.ts';
+import type { GatewayDeps, Listener } from '../gateway/types.ts';
+
+/**
+ * IMAP listeners (143 with STARTTLS, 993 implicit TLS). Until the IMAP server lands they greet and then
+ * refuse every command, so clients get a clear answer instead of a hang.
+ */
+export function createImapListeners(deps: GatewayDeps): Listener[] {
+  const { ports } = deps.config;
+  const make = (name: string, port: number, implicitTls: boolean) =>
+    createTcpListener(deps, {
+      name,
+      port,
+      implicitTls,
+      onConnection: ({ socket, log }) => {
+        log.info('connected');
+        socket.write('* OK [CAPABILITY IMAP4rev1] Postern IMAP is not available yet\r\n');
+        socket.setTimeout(30_000, () => socket.destroy());
+        socket.on('data', () => socket.end('* BYE IMAP is not available yet\r\n'));
+      },
+    });
+  return [make('imap', ports.imap, false), make('imaps', ports.imaps, true)];
+}

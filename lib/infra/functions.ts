@@ -1,0 +1,107 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BUCKET_ENV, MESSAGE_PREFIX, TABLE_ENV, type TableId } from '../core/schema.ts';
+import { REPO_ROOT } from './paths.ts';
+import type { Storage } from './storage.ts';
+
+export interface FunctionsProps {
+  readonly storage: Storage;
+  /** The gateway's public host name (authserv-id, Received lines). */
+  readonly hostname: string;
+  readonly logRetention: logs.RetentionDays;
+}
+
+interface FunctionSpec {
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly tables: readonly TableId[];
+  readonly bucket: boolean;
+}
+
+/**
+ * The mail-logic Lambdas (route, filter, store), bundled locally by esbuild from functions/<name>/index.ts.
+ * Each gets only the environment and the permissions its step needs.
+ */
+export class Functions extends Construct {
+  readonly route: nodejs.NodejsFunction;
+  readonly filter: nodejs.NodejsFunction;
+  readonly store: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { storage } = props;
+    const { tables, bucket } = storage;
+    const messageObjects = `${MESSAGE_PREFIX}*`;
+
+    const make = (name: string, spec: FunctionSpec): nodejs.NodejsFunction => {
+      const environment: Record<string, string> = {
+        NODE_OPTIONS: '--enable-source-maps',
+        POSTERN_HOSTNAME: props.hostname,
+      };
+      for (const tableId of spec.tables) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
+      if (spec.bucket) environment[BUCKET_ENV] = bucket.bucketName;
+
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      return new nodejs.NodejsFunction(this, name, {
+        entry: path.join(REPO_ROOT, 'functions', name.toLowerCase(), 'index.ts'),
+        handler: 'handler',
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_20_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: spec.memorySize,
+        timeout: spec.timeout,
+        logGroup,
+        environment,
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: 'node20',
+          mainFields: ['module', 'main'],
+          // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+          banner:
+            "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
+          minify: true,
+          sourceMap: true,
+          sourcesContent: false,
+          // Pin the SDK version the code was tested with instead of the one the runtime happens to ship.
+          bundleAwsSDK: true,
+        },
+      });
+    };
+
+    // route: is the recipient local, an alias, a list, remote or unknown? Reads the directory, nothing else.
+    this.route = make('Route', {
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      tables: ['directory'],
+      bucket: false,
+    });
+    tables.directory.grantReadData(this.route);
+
+    // filter: SPF/DKIM/DMARC/ARC and spam checks on the stored raw message. Reads message objects only.
+    this.filter = make('Filter', { memorySize: 512, timeout: Duration.seconds(60), tables: [], bucket: true });
+    bucket.grantRead(this.filter, messageObjects);
+
+    // store: UID/MODSEQ allocation, index item, quota. Reads the message, writes the mailbox index.
+    this.store = make('Store', {
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      tables: ['directory', 'mailboxes', 'messages', 'changes'],
+      bucket: true,
+    });
+    bucket.grantRead(this.store, messageObjects);
+    tables.directory.grantReadData(this.store);
+    for (const tableId of ['mailboxes', 'messages', 'changes'] as const) tables[tableId].grantReadWriteData(this.store);
+  }
+
+  get all(): readonly nodejs.NodejsFunction[] {
+    return [this.route, this.filter, this.store];
+  }
+}

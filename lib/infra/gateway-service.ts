@@ -1,0 +1,130 @@
+import { Duration, SecretValue } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { BUCKET_ENV, MESSAGE_PREFIX, TABLE_ENV, TABLE_IDS } from '../core/schema.ts';
+import type { Functions } from './functions.ts';
+import { REPO_ROOT } from './paths.ts';
+import { GATEWAY_PORTS } from './ports.ts';
+import type { Storage } from './storage.ts';
+
+export interface GatewayServiceProps {
+  readonly vpc: ec2.IVpc;
+  readonly storage: Storage;
+  readonly functions: Functions;
+  readonly hostname: string;
+  /** An existing Secrets Manager secret with the TLS certificate chain and key; a placeholder is created if unset. */
+  readonly tlsSecretArn?: string;
+  readonly desiredCount: number;
+  readonly cpu: number;
+  readonly memoryLimitMiB: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** A complete secret ARN ends in the 6-character suffix Secrets Manager appends to the name. */
+const COMPLETE_SECRET_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;
+
+/**
+ * The gateway: one long-lived Fargate service (ARM64) in the public subnets, terminating TCP and TLS for SMTP,
+ * submission, POP3 and IMAP behind the NLB. Its task role reads and writes the message objects and the tables,
+ * invokes the three mail-logic functions and reads the TLS secret: nothing more.
+ */
+export class GatewayService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly container: ecs.ContainerDefinition;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly tlsSecret: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: GatewayServiceProps) {
+    super(scope, id);
+    const { vpc, storage, functions } = props;
+
+    if (props.tlsSecretArn) {
+      this.tlsSecret = COMPLETE_SECRET_ARN.test(props.tlsSecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'TlsSecret', props.tlsSecretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'TlsSecret', props.tlsSecretArn);
+    } else {
+      // A placeholder to be filled in after deployment (or pass -c tlsSecretArn=... to use an existing one).
+      this.tlsSecret = new secretsmanager.Secret(this, 'TlsSecret', {
+        description: `TLS for ${props.hostname}: JSON {"cert": "<PEM chain>", "key": "<PEM private key>"}`,
+        secretObjectValue: { cert: SecretValue.unsafePlainText(''), key: SecretValue.unsafePlainText('') },
+      });
+    }
+
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryLimitMiB,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+
+    const environment: Record<string, string> = {
+      NODE_ENV: 'production',
+      NODE_OPTIONS: '--enable-source-maps',
+      POSTERN_HOST: '0.0.0.0',
+      POSTERN_PROXY_PROTOCOL: '1',
+      POSTERN_HOSTNAME: props.hostname,
+      POSTERN_TLS_SECRET_ARN: this.tlsSecret.secretArn,
+      POSTERN_FN_ROUTE: functions.route.functionName,
+      POSTERN_FN_FILTER: functions.filter.functionName,
+      POSTERN_FN_STORE: functions.store.functionName,
+      [BUCKET_ENV]: storage.bucket.bucketName,
+    };
+    for (const tableId of TABLE_IDS) environment[TABLE_ENV[tableId]] = storage.tables[tableId].tableName;
+    for (const p of GATEWAY_PORTS) environment[p.env] = String(p.port);
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+
+    this.container = taskDefinition.addContainer('gateway', {
+      image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 }),
+      essential: true,
+      environment,
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'gateway' }),
+      portMappings: GATEWAY_PORTS.map((p) => ({
+        name: p.name.toLowerCase(),
+        containerPort: p.port,
+        protocol: ecs.Protocol.TCP,
+      })),
+      // Fargate's maximum: time for sessions to drain after SIGTERM.
+      stopTimeout: Duration.seconds(120),
+    });
+
+    // Least privilege for the task role.
+    const role = taskDefinition.taskRole;
+    storage.bucket.grantReadWrite(role, `${MESSAGE_PREFIX}*`);
+    for (const tableId of TABLE_IDS) storage.tables[tableId].grantReadWriteData(role);
+    for (const fn of functions.all) fn.grantInvoke(role);
+    this.tlsSecret.grantRead(role);
+
+    // Only the NLB (and health checks) reach the tasks: they live in the VPC's address space. Tasks trust the
+    // PROXY v2 header for the client address, so they must not be reachable directly from the internet.
+    this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc,
+      description: 'Postern gateway tasks: mail ports from the NLB only',
+      allowAllOutbound: true,
+    });
+    for (const p of GATEWAY_PORTS) {
+      this.securityGroup.addIngressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(p.port), `${p.name} from NLB`);
+    }
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount: props.desiredCount,
+      assignPublicIp: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      securityGroups: [this.securityGroup],
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { rollback: true },
+      healthCheckGracePeriod: Duration.seconds(60),
+    });
+  }
+}

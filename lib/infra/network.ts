@@ -1,0 +1,31 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+
+export interface NetworkProps {
+  /**
+   * Availability zones to use. Leave unset for an environment-agnostic stack (CloudFormation picks two AZs with
+   * Fn::GetAZs); set it when the stack has an explicit account and region, so synth never needs an AZ lookup.
+   */
+  readonly availabilityZones?: string[];
+}
+
+/**
+ * The VPC: public subnets only and no NAT gateway (the monthly floor stays low). Tasks run in the public
+ * subnets behind a security group; S3 and DynamoDB traffic goes through the free gateway endpoints.
+ */
+export class Network extends Construct {
+  readonly vpc: ec2.Vpc;
+
+  constructor(scope: Construct, id: string, props: NetworkProps = {}) {
+    super(scope, id);
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: 2 }),
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual
+ * chain); the emulator and tests set them, and so does anyone who exports the standard
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB variables.
+ */
+export interface AwsEndpoints {
+  readonly s3?: string;
+  readonly dynamodb?: string;
+  readonly region?: string;
+}
+
+export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsEndpoints {
+  return {
+    s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+    dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+  };
+}
+
+/** Emulators accept any credentials; real AWS must use the default chain, so these apply only with an endpoint. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function usesLocalCredentials(endpoint: string | undefined): boolean {
+  return !!endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
+}
+
+export function makeS3Client(endpoints: AwsEndpoints, maxAttempts?: number): S3Client {
+  return new S3Client({
+    region: endpoints.region ?? 'us-east-1',
+    endpoint: endpoints.s3,
+    forcePathStyle: !!endpoints.s3,
+    credentials: usesLocalCredentials(endpoints.s3) ? LOCAL_CREDENTIALS : undefined,
+    // Streamed uploads with flexible checksums use aws-chunked trailers; only send checksums S3 requires.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts,
+  });
+}
+
+export function makeDynamoClient(endpoints: AwsEndpoints, maxAttempts?: number): DynamoDBClient {
+  return new DynamoDBClient({
+    region: endpoints.region ?? 'us-east-1',
+    endpoint: endpoints.dynamodb,
+    credentials: usesLocalCredentials(endpoints.dynamodb) ? LOCAL_CREDENTIALS : undefined,
+    maxAttempts,
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * `npm run admin -- <command>`: domains, accounts, aliases, quotas and DNS records. The same code runs against
+ * the local emulator (found through POSTERN_DATA_DIR) and, with --aws or POSTERN_ADMIN_TARGET=aws, against a
+ * deployment (endpoints and physical names from the environment).
+ *
+ * Exit codes: 0 success, 2 input that is wrong (bad address, unknown domain, duplicate, bad usage, no
+ * emulator), 1 anything else (storage unavailable, unexpected failure), 130 password prompt interrupted.
+ * Errors are one line on stderr starting `postern-admin: `. Passwords are never echoed, printed or logged.
+ */
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { parseArgs } from '../lib/admin/args.ts';
+import { type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
+import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
+import { namesFromEnv, namesWithPrefix } from '../lib/core/schema.ts';
+import { endpointsFromEnv } from '../lib/storage/aws/clients.ts';
+import { createAwsStorage, type Storage } from '../lib/storage/storage.ts';
+import { dataDirFromEnv, readEmulatorState } from './state.ts';
+
+const PREFIX = 'postern-admin: ';
+/** Longest password line accepted on stdin. */
+const MAX_PASSWORD_BYTES = 4096;
+
+class Interrupted extends Error {}
+
+// The SDK's notice about future Node versions would break the one-line stderr contract; it is for developers.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function openStorage(aws: boolean, env: NodeJS.ProcessEnv): Storage {
+  const target = aws ? 'aws' : (env.POSTERN_ADMIN_TARGET || 'local').toLowerCase();
+  if (target === 'aws') return createAwsStorage(endpointsFromEnv(env), namesFromEnv(env));
+  if (target !== 'local') throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
+  const dataDir = dataDirFromEnv(env);
+  const state = readEmulatorState(dataDir);
+  if (!state) throw new InvalidInputError(`no emulator is running for ${dataDir}; start it with npm start (or use --aws)`);
+  return createAwsStorage(state.endpoints, namesWithPrefix(state.tablePrefix));
+}
+
+/** The first line of stdin, without its line ending. Stops reading at the first newline. */
+async function passwordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of process.stdin) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    const nl = buf.indexOf(0x0a);
+    const part = nl < 0 ? buf : buf.subarray(0, nl);
+    chunks.push(part);
+    length += part.length;
+    if (length > MAX_PASSWORD_BYTES) throw new InvalidInputError(`password longer than ${MAX_PASSWORD_BYTES} bytes`);
+    if (nl >= 0) break;
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/[\r\n]+$/, '');
+}
+
+/** Asks on the terminal with echo off (readline in raw mode writing to a muted output). */
+async function promptHidden(prompts: readonly string[]): Promise<string[]> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _encoding, done) {
+      if (!muted) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true, historySize: 0 });
+  const answers: string[] = [];
+  try {
+    for (const prompt of prompts) {
+      process.stderr.write(prompt);
+      muted = true;
+      const line = await new Promise<string>((resolve, reject) => {
+        const cleanup = () => {
+          rl.off('line', onLine);
+          rl.off('close', onClose);
+          rl.off('SIGINT', onInterrupt);
+        };
+        const onLine = (text: string) => {
+          cleanup();
+          resolve(text);
+        };
+        const onClose = () => {
+          cleanup();
+          reject(new InvalidInputError('no password given'));
+        };
+        const onInterrupt = () => {
+          cleanup();
+          reject(new Interrupted('interrupted'));
+        };
+        rl.on('line', onLine);
+        rl.on('close', onClose);
+        rl.on('SIGINT', onInterrupt);
+      });
+      muted = false;
+      process.stderr.write('\n');
+      answers.push(line);
+    }
+  } finally {
+    muted = false;
+    rl.close();
+  }
+  return answers;
+}
+
+async function readPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin) return passwordFromStdin();
+  if (!process.stdin.isTTY) {
+    throw new InvalidInputError('no terminal to prompt for the password on; pipe it in with --password-stdin');
+  }
+  const [first, second] = await promptHidden(['New password: ', 'Repeat password: ']);
+  if (first !== second) throw new InvalidInputError('the passwords do not match');
+  return first;
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof Interrupted) return 130;
+  if (err instanceof InvalidInputError || err instanceof NotFoundError || err instanceof AlreadyExistsError) return 2;
+  return 1;
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message || err.name : String(err);
+  return message.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let storage: Storage | undefined;
+  try {
+    const args = parseArgs(argv);
+    if (wantsHelp(args)) {
+      process.stdout.write(`${USAGE.join('\n')}\n`);
+      return 0;
+    }
+    const ctx: CommandContext = {
+      async storage() {
+        storage ??= openStorage(args.switches.has('aws'), env);
+        return storage;
+      },
+      readPassword: () => readPassword(args.switches.has('password-stdin')),
+      env,
+    };
+    const lines = await runCommand(args, ctx);
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${PREFIX}${oneLine(err)}\n`);
+    return exitCodeOf(err);
+  } finally {
+    storage?.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

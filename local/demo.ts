@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../lib/core/password.ts';
+import type { Storage } from '../lib/storage/storage.ts';
+
+export const DEMO_DOMAIN = 'postern.test';
+export const DEMO_ADDRESS = `demo@${DEMO_DOMAIN}`;
+
+/**
+ * The demo domain and account, made on first start with a random password kept in the data directory
+ * (mode 0600) so it can be printed at every start. Admins delete it like any account.
+ */
+export async function ensureDemoAccount(
+  storage: Storage,
+  dataDir: string,
+): Promise<{ address: string; password: string }> {
+  const file = join(dataDir, 'demo-account.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const password = randomBytes(9).toString('base64url');
+  if (!(await storage.directory.getDomain(DEMO_DOMAIN))) await storage.directory.addDomain(DEMO_DOMAIN);
+  let account = await storage.directory.getAccountByAddress(DEMO_ADDRESS);
+  if (account) await storage.directory.setPasswordHash(DEMO_ADDRESS, await hashPassword(password));
+  else
+    account = await storage.directory.addAccount({ address: DEMO_ADDRESS, passwordHash: await hashPassword(password) });
+  await storage.mail.ensureDefaultMailboxes(account.accountId);
+  const demo = { address: DEMO_ADDRESS, password };
+  writeFileSync(file, `${JSON.stringify(demo)}\n`, { mode: 0o600 });
+  return demo;
+}

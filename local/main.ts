@@ -1,0 +1,178 @@
+/**
+ * `npm start`: the whole system on one machine. Embedded DynamoDB Local and S3 stand-in (unless
+ * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 point elsewhere), tables and bucket from the shared schema,
+ * a self-signed certificate and a demo account on first start, then the gateway as a child process, the
+ * same program Fargate runs, with the mail-logic functions in-process behind the LocalInvoker.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadGatewayConfig } from '../lib/core/config.ts';
+import { BUCKET_ENV, namesWithPrefix } from '../lib/core/schema.ts';
+import { type AwsEndpoints, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { ensureStorage } from '../lib/storage/aws/tables.ts';
+import { createAwsStorage } from '../lib/storage/storage.ts';
+import { ensureDemoAccount } from './demo.ts';
+import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dynamodb.ts';
+import { startS3Server } from './s3/server.ts';
+import { dataDirFromEnv, readEmulatorState, writeEmulatorState } from './state.ts';
+import { ensureCertificate } from './tls.ts';
+
+const TABLE_PREFIX = 'postern';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const stops: (() => Promise<void> | void)[] = [];
+let gateway: ChildProcess | undefined;
+let stopping = false;
+
+/** Stops the gateway first (it drains its sessions), then storage; removes the state file; exits. */
+async function stop(code: number, dataDir = dataDirFromEnv()): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (gateway && gateway.exitCode === null) {
+    const child = gateway;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (const fn of stops.reverse()) await fn();
+  rmSync(join(dataDir, 'emulator.json'), { force: true });
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  // Node 20 is a supported runtime here; the SDK's notice about its future plans is noise at every start.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const dataDir = dataDirFromEnv();
+  mkdirSync(dataDir, { recursive: true });
+  const running = readEmulatorState(dataDir);
+  if (running && running.pid !== process.pid) {
+    throw new Error(`an emulator (pid ${running.pid}) is already running for ${dataDir}`);
+  }
+
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const endpoints: { -readonly [K in keyof AwsEndpoints]: AwsEndpoints[K] } = {
+    s3: process.env.AWS_ENDPOINT_URL_S3 || undefined,
+    dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
+    region: process.env.AWS_REGION || 'us-east-1',
+  };
+  const [dynamo, s3] = await Promise.all([
+    endpoints.dynamodb
+      ? undefined
+      : startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb'), port: optionalPort('POSTERN_DYNAMODB_PORT') }),
+    endpoints.s3 ? undefined : startS3Server({ dataDir: join(dataDir, 's3'), port: optionalPort('POSTERN_S3_PORT') }),
+  ]);
+  if (dynamo) {
+    endpoints.dynamodb = dynamo.endpoint;
+    stops.push(() => dynamo.stop());
+    watchDynamo(dynamo, () => void stop(1));
+  }
+  if (s3) {
+    endpoints.s3 = s3.endpoint;
+    stops.push(() => s3.close());
+  }
+
+  const names = namesWithPrefix(TABLE_PREFIX);
+  const db = makeDynamoClient(endpoints);
+  const s3Client = makeS3Client(endpoints);
+  await ensureStorage(db, s3Client, names);
+  db.destroy();
+  s3Client.destroy();
+
+  const storage = createAwsStorage(endpoints, names);
+  const demo = await ensureDemoAccount(storage, dataDir);
+  storage.close();
+  const tls = await ensureCertificate(join(dataDir, 'tls'), process.env.POSTERN_HOSTNAME || 'localhost');
+  writeEmulatorState(dataDir, {
+    pid: process.pid,
+    endpoints,
+    tablePrefix: TABLE_PREFIX,
+    startedAt: new Date().toISOString(),
+  });
+
+  gateway = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/gateway/main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      POSTERN_INVOKER: 'local',
+      POSTERN_TABLE_PREFIX: TABLE_PREFIX,
+      [BUCKET_ENV]: names.bucket,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_REGION: endpoints.region,
+      POSTERN_TLS_CERT_FILE: tls.certFile,
+      POSTERN_TLS_KEY_FILE: tls.keyFile,
+      // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
+      POSTERN_ALLOW_PLAINTEXT_AUTH: process.env.POSTERN_ALLOW_PLAINTEXT_AUTH ?? '1',
+    },
+  });
+  gateway.once('exit', (code) => {
+    gateway = undefined;
+    if (!stopping) {
+      say(`postern: the gateway exited (code ${code}); stopping`);
+      void stop(1);
+    }
+  });
+  const config = loadGatewayConfig();
+  const lines = createInterface({ input: gateway.stdout! });
+  let ready = false;
+  lines.on('line', (line) => {
+    if (!ready && line.includes('"msg":"ready"')) {
+      ready = true;
+      printReady(config, dataDir, demo, Date.now() - started, endpoints);
+    }
+    if (process.env.POSTERN_QUIET !== '1') say(line);
+  });
+}
+
+function optionalPort(name: string): number | undefined {
+  const raw = process.env[name];
+  return raw ? Number(raw) : undefined;
+}
+
+function watchDynamo(dynamo: DynamoDbLocal, onExit: () => void): void {
+  dynamo.process.once('exit', (code) => {
+    if (stopping) return;
+    say(`postern: DynamoDB Local exited (code ${code}); stopping`);
+    onExit();
+  });
+}
+
+function printReady(
+  config: ReturnType<typeof loadGatewayConfig>,
+  dataDir: string,
+  demo: { address: string; password: string },
+  ms: number,
+  endpoints: AwsEndpoints,
+): void {
+  const h = config.host;
+  const p = config.ports;
+  say('');
+  say(`Postern is ready (${(ms / 1000).toFixed(1)} s). Data: ${dataDir}`);
+  say(`  SMTP (MX)          ${h}:${p.smtp}`);
+  say(`  Submission         ${h}:${p.submission} (STARTTLS)   ${h}:${p.submissions} (TLS)`);
+  say(`  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`);
+  say(`  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`);
+  say(`  Demo account       ${demo.address}  password: ${demo.password}`);
+  say(`  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`);
+  say('  Admin              npm run admin -- help        Stop: Ctrl-C');
+  say('');
+}
+
+main().catch((err) => {
+  if (err instanceof JavaMissingError) {
+    process.stderr.write(`postern: ${err.message}\n`);
+  } else {
+    process.stderr.write(`postern: could not start: ${(err as Error).message}\n`);
+  }
+  void stop(1);
+});

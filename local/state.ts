@@ -1,0 +1,38 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AwsEndpoints } from '../lib/storage/aws/clients.ts';
+
+/**
+ * What a running emulator publishes in its data directory, so the admin CLI and tests can find its
+ * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share).
+ */
+export interface EmulatorState {
+  readonly pid: number;
+  readonly endpoints: AwsEndpoints;
+  /** Table prefix; names come from namesWithPrefix(prefix). */
+  readonly tablePrefix: string;
+  readonly startedAt: string;
+}
+
+export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.POSTERN_DATA_DIR || '.data');
+}
+
+const stateFile = (dataDir: string) => join(dataDir, 'emulator.json');
+
+export function writeEmulatorState(dataDir: string, state: EmulatorState): void {
+  writeFileSync(stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** The running emulator's state, or undefined when none is running for this data directory. */
+export function readEmulatorState(dataDir: string): EmulatorState | undefined {
+  const file = stateFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as EmulatorState;
+  try {
+    process.kill(state.pid, 0);
+  } catch {
+    return undefined;
+  }
+  return state;
+}

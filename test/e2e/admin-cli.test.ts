@@ -1,0 +1,314 @@
+/**
+ * The admin CLI as a user runs it: a child process (`node --import tsx local/admin.ts ...`) that finds "the
+ * emulator" through POSTERN_DATA_DIR. The emulator here is only its state file, pointing at the test run's
+ * storage under a fresh table prefix; what the CLI wrote is then checked through the storage ports.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { verifyPassword } from '../../lib/core/password.ts';
+import type { StorageNames } from '../../lib/core/schema.ts';
+import type { AwsEndpoints } from '../../lib/storage/aws/clients.ts';
+import { createAwsStorage, type Storage } from '../../lib/storage/storage.ts';
+import { writeEmulatorState } from '../../local/state.ts';
+import { freshNames, testEndpoints } from '../support/storage.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const PASSWORD = 'Corr3ct-Horse-Battery-Staple';
+const NEW_PASSWORD = 'Tr0ub4dor&3-anew';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Everything the CLI printed in this file, to check that no password ever shows up. */
+const printed: string[] = [];
+
+function admin(args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}) {
+  return new Promise<Run>((done, fail) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, POSTERN_DATA_DIR: opts.dataDir ?? dataDir, ...opts.env };
+    delete env.POSTERN_ADMIN_TARGET;
+    if (!opts.env?.POSTERN_HOSTNAME) delete env.POSTERN_HOSTNAME;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/admin.ts', ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`admin ${args.join(' ')} did not exit within 30 s`));
+    }, 30_000);
+    child.stdin.on('error', () => {}); // the CLI may exit before reading its input
+    child.stdin.end(opts.input ?? '');
+    child.once('error', fail);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      printed.push(stdout, stderr);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A failure: exit 2 and exactly one line on stderr starting `postern-admin: `, nothing on stdout. */
+function assertInputError(run: Run, pattern: RegExp): void {
+  assert.equal(run.code, 2, `exit code; stderr: ${run.stderr}`);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /^postern-admin: [^\n]+\n$/);
+  assert.match(run.stderr, pattern);
+}
+
+function assertOk(run: Run): string[] {
+  assert.equal(run.code, 0, `exit code; stderr: ${run.stderr}`);
+  assert.equal(run.stderr, '');
+  return run.stdout === '' ? [] : run.stdout.replace(/\n$/, '').split('\n');
+}
+
+// Started at top level: the services' shutdown hook must belong to the file, not to a before hook.
+const endpoints: AwsEndpoints = await testEndpoints();
+let dataDir: string;
+let names: StorageNames;
+let prefix: string;
+let storage: Storage;
+
+before(async () => {
+  names = await freshNames(endpoints);
+  prefix = names.tables.directory.replace(/-directory$/, '');
+  storage = createAwsStorage(endpoints, names);
+  dataDir = mkdtempSync(join(tmpdir(), 'postern-admin-'));
+  writeEmulatorState(dataDir, { pid: process.pid, endpoints, tablePrefix: prefix, startedAt: new Date().toISOString() });
+});
+
+after(() => {
+  storage?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('admin CLI', () => {
+  it('prints usage for help, --help and no arguments', async () => {
+    for (const args of [[], ['help'], ['--help'], ['account', '-h']]) {
+      const lines = assertOk(await admin(args));
+      assert.match(lines[0], /^usage: npm run admin/);
+      assert.ok(lines.some((l) => l.includes('account add <address>')));
+    }
+  });
+
+  it('refuses unknown commands, unknown options and missing arguments', async () => {
+    assertInputError(await admin(['frobnicate']), /unknown command frobnicate/);
+    assertInputError(await admin(['domain', 'rename', 'a.example']), /unknown command domain rename/);
+    assertInputError(await admin(['domain', 'add']), /missing argument/);
+    assertInputError(await admin(['domain', 'add', 'a.example', 'b.example']), /too many arguments/);
+    assertInputError(await admin(['domain', 'list', '--bogus']), /unknown option --bogus/);
+    assertInputError(await admin(['domain', 'add', 'a.example', '--quota', '1M']), /--quota does not apply/);
+  });
+
+  it('adds, lists and removes domains', async () => {
+    assert.deepEqual(assertOk(await admin(['domain', 'add', 'Example.COM'])), ['added domain example.com']);
+    assertOk(await admin(['domain', 'add', 'other.example']));
+    assert.deepEqual(assertOk(await admin(['domain', 'list'])), ['example.com', 'other.example']);
+    assertInputError(await admin(['domain', 'add', 'example.com']), /domain example\.com already exists/);
+    assertInputError(await admin(['domain', 'add', 'not_a domain']), /invalid domain/);
+    assert.deepEqual(assertOk(await admin(['domain', 'remove', 'other.example'])), ['removed domain other.example']);
+    assertInputError(await admin(['domain', 'remove', 'other.example']), /unknown domain other\.example/);
+    assert.deepEqual(
+      (await storage.directory.listDomains()).map((d) => d.domain),
+      ['example.com'],
+    );
+  });
+
+  it('adds an account with --password-stdin: scrypt hash, default mailboxes, no password in sight', async () => {
+    const lines = assertOk(await admin(['account', 'add', 'Alice@Example.com', '--password-stdin'], { input: `${PASSWORD}\r\n` }));
+    assert.deepEqual(lines, ['added account alice@example.com  quota=unlimited']);
+    const account = await storage.directory.getAccountByAddress('alice@example.com');
+    assert.ok(account);
+    assert.equal(account.quotaBytes, 0);
+    assert.match(account.passwordHash, /^scrypt\$/);
+    assert.ok(!account.passwordHash.includes(PASSWORD));
+    assert.ok(await verifyPassword(PASSWORD, account.passwordHash));
+    assert.ok(!(await verifyPassword(`${PASSWORD}\r`, account.passwordHash)));
+    const mailboxes = (await storage.mail.listMailboxes(account.accountId)).map((m) => m.name);
+    for (const name of ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk', 'Archive']) assert.ok(mailboxes.includes(name), name);
+  });
+
+  it('adds an account with a quota, and lists accounts', async () => {
+    assertOk(await admin(['account', 'add', 'bob@example.com', '--quota', '2G', '--password-stdin'], { input: 'bobpass' }));
+    assert.equal((await storage.directory.getAccountByAddress('bob@example.com'))?.quotaBytes, 2 * 2 ** 30);
+    assert.deepEqual(assertOk(await admin(['account', 'list'])), [
+      'alice@example.com  quota=unlimited',
+      'bob@example.com  quota=2G',
+    ]);
+    assert.deepEqual(assertOk(await admin(['account', 'list', 'example.com'])).length, 2);
+    assertInputError(await admin(['account', 'list', 'nowhere.example']), /unknown domain nowhere\.example/);
+  });
+
+  it('refuses a duplicate account in one line and leaves the first unchanged', async () => {
+    const before = await storage.directory.getAccountByAddress('alice@example.com');
+    const run = await admin(['account', 'add', 'alice@example.com', '--quota', '10M', '--password-stdin'], {
+      input: `${NEW_PASSWORD}\n`,
+    });
+    assertInputError(run, /alice@example\.com already exists/);
+    assert.deepEqual(await storage.directory.getAccountByAddress('alice@example.com'), before);
+  });
+
+  it('refuses bad addresses, bad quotas, unknown domains and empty passwords, writing nothing', async () => {
+    const input = `${PASSWORD}\n`;
+    assertInputError(await admin(['account', 'add', 'not-an-address', '--password-stdin'], { input }), /invalid address/);
+    assertInputError(await admin(['account', 'add', 'a@b@example.com', '--password-stdin'], { input }), /invalid address/);
+    assertInputError(
+      await admin(['account', 'add', 'carol@example.com', '--quota', 'lots', '--password-stdin'], { input }),
+      /invalid quota/,
+    );
+    assertInputError(
+      await admin(['account', 'add', 'carol@nowhere.example', '--password-stdin'], { input }),
+      /unknown domain nowhere\.example/,
+    );
+    assertInputError(await admin(['account', 'add', 'carol@example.com', '--password-stdin'], { input: '\r\n' }), /empty password/);
+    assertInputError(await admin(['account', 'add', 'carol@example.com'], { input }), /--password-stdin/);
+    assert.equal(await storage.directory.lookupAddress('carol@example.com'), undefined);
+    assert.equal(await storage.directory.lookupAddress('carol@nowhere.example'), undefined);
+    assert.equal(await storage.directory.getDomain('nowhere.example'), undefined);
+    assert.deepEqual(
+      (await storage.directory.listAccounts()).map((a) => a.address).sort(),
+      ['alice@example.com', 'bob@example.com'],
+    );
+  });
+
+  it('sets quotas (10M, 0 = unlimited)', async () => {
+    assert.deepEqual(assertOk(await admin(['quota', 'set', 'alice@example.com', '10M'])), ['alice@example.com  quota=10M']);
+    assert.equal((await storage.directory.getAccountByAddress('alice@example.com'))?.quotaBytes, 10 * 1024 * 1024);
+    assertOk(await admin(['quota', 'set', 'bob@example.com', '0']));
+    assert.equal((await storage.directory.getAccountByAddress('bob@example.com'))?.quotaBytes, 0);
+    assertInputError(await admin(['quota', 'set', 'alice@example.com', '-5']), /invalid quota|unknown option/);
+    assertInputError(await admin(['quota', 'set', 'alice@example.com', '1.5G']), /invalid quota/);
+    assertInputError(await admin(['quota', 'set', 'nobody@example.com', '1M']), /unknown account nobody@example\.com/);
+    assert.equal((await storage.directory.getAccountByAddress('alice@example.com'))?.quotaBytes, 10 * 1024 * 1024);
+  });
+
+  it('changes a password with account passwd', async () => {
+    const before = await storage.directory.getAccountByAddress('alice@example.com');
+    assert.deepEqual(
+      assertOk(await admin(['account', 'passwd', 'alice@example.com', '--password-stdin'], { input: `${NEW_PASSWORD}\n` })),
+      ['changed password of alice@example.com'],
+    );
+    const account = await storage.directory.getAccountByAddress('alice@example.com');
+    assert.ok(account && before);
+    assert.notEqual(account.passwordHash, before.passwordHash);
+    assert.ok(await verifyPassword(NEW_PASSWORD, account.passwordHash));
+    assert.ok(!(await verifyPassword(PASSWORD, account.passwordHash)));
+    assert.equal(account.accountId, before.accountId);
+    assert.equal(account.quotaBytes, before.quotaBytes);
+    assertInputError(
+      await admin(['account', 'passwd', 'nobody@example.com', '--password-stdin'], { input: `${NEW_PASSWORD}\n` }),
+      /unknown account/,
+    );
+    assertInputError(
+      await admin(['account', 'passwd', 'alice@example.com', '--password-stdin'], { input: '' }),
+      /empty password/,
+    );
+    assert.equal((await storage.directory.getAccountByAddress('alice@example.com'))?.passwordHash, account.passwordHash);
+  });
+
+  it('adds, lists and removes aliases, the catch-all included', async () => {
+    assert.deepEqual(assertOk(await admin(['alias', 'add', 'Sales@example.com', 'alice@example.com', 'bob@example.com'])), [
+      'added alias sales@example.com -> alice@example.com, bob@example.com',
+    ]);
+    assertOk(await admin(['alias', 'add', '@example.com', 'alice@example.com']));
+    assertOk(await admin(['alias', 'add', 'ext@example.com', 'someone@remote.example']));
+    assert.deepEqual(assertOk(await admin(['alias', 'list'])), [
+      '@example.com -> alice@example.com',
+      'ext@example.com -> someone@remote.example',
+      'sales@example.com -> alice@example.com, bob@example.com',
+    ]);
+    assert.deepEqual(assertOk(await admin(['alias', 'list', 'example.com'])).length, 3);
+    assert.deepEqual(await storage.directory.lookupAddress('@example.com'), {
+      kind: 'alias',
+      address: '@example.com',
+      targets: ['alice@example.com'],
+    });
+
+    assertInputError(await admin(['alias', 'add', 'sales@example.com', 'bob@example.com']), /already exists/);
+    assertInputError(await admin(['alias', 'add', 'alice@example.com', 'bob@example.com']), /already exists \(account\)/);
+    assertInputError(await admin(['alias', 'add', 'x@nowhere.example', 'bob@example.com']), /unknown domain/);
+    assertInputError(await admin(['alias', 'add', 'x@example.com', 'not an address']), /invalid address/);
+    assertInputError(await admin(['alias', 'add', 'x@example.com']), /missing argument/);
+    assert.equal(await storage.directory.lookupAddress('x@example.com'), undefined);
+
+    assert.deepEqual(assertOk(await admin(['alias', 'remove', '@example.com'])), ['removed alias @example.com']);
+    assertOk(await admin(['alias', 'remove', 'ext@example.com']));
+    assertInputError(await admin(['alias', 'remove', '@example.com']), /unknown alias @example\.com/);
+    assertInputError(await admin(['alias', 'remove', 'alice@example.com']), /unknown alias/);
+    assert.deepEqual(assertOk(await admin(['alias', 'list'])), [
+      'sales@example.com -> alice@example.com, bob@example.com',
+    ]);
+  });
+
+  it('refuses to remove a domain while accounts or aliases remain, then removes it once empty', async () => {
+    assertInputError(await admin(['domain', 'remove', 'example.com']), /still has/);
+    assert.ok(await storage.directory.getDomain('example.com'));
+    assertOk(await admin(['alias', 'remove', 'sales@example.com']));
+    assert.deepEqual(assertOk(await admin(['account', 'remove', 'bob@example.com'])), ['removed account bob@example.com']);
+    assertInputError(await admin(['account', 'remove', 'bob@example.com']), /unknown account/);
+    assertInputError(await admin(['domain', 'remove', 'example.com']), /still has 1/);
+    assertOk(await admin(['account', 'remove', 'alice@example.com']));
+    assertOk(await admin(['domain', 'remove', 'example.com']));
+    assert.deepEqual(assertOk(await admin(['domain', 'list'])), []);
+  });
+
+  it('prints DNS records without needing storage', async () => {
+    const lines = assertOk(await admin(['dns', 'example.org', '--ip', '203.0.113.7'], { dataDir: join(dataDir, 'none') }));
+    assert.ok(lines.some((l) => /^example\.org\.\s+IN\s+MX\s+10 mail\.example\.org\.$/.test(l)));
+    assert.ok(lines.some((l) => /^mail\.example\.org\.\s+IN\s+A\s+203\.0\.113\.7$/.test(l)));
+    assert.ok(lines.some((l) => l.includes('"v=spf1 mx ip4:203.0.113.7 -all"')));
+    const hosted = assertOk(await admin(['dns', 'example.org'], { env: { POSTERN_HOSTNAME: 'mx.provider.net' } }));
+    assert.ok(hosted.some((l) => /IN\s+MX\s+10 mx\.provider\.net\.$/.test(l)));
+    assertInputError(await admin(['dns', 'example.org', '--ip', 'nope']), /invalid IP address/);
+  });
+
+  it('works against "AWS" with --aws, from the environment alone', async () => {
+    const env = {
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      POSTERN_TABLE_PREFIX: prefix,
+    };
+    assertOk(await admin(['--aws', 'domain', 'add', 'aws.example'], { env, dataDir: join(dataDir, 'none') }));
+    assert.deepEqual(assertOk(await admin(['domain', 'list', '--aws'], { env, dataDir: join(dataDir, 'none') })), [
+      'aws.example',
+    ]);
+    assert.ok(await storage.directory.getDomain('aws.example'));
+  });
+
+  it('says so, exit 2, when no emulator is running', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'postern-admin-none-'));
+    try {
+      const run = await admin(['domain', 'list'], { dataDir: empty });
+      assert.equal(run.code, 2);
+      assert.equal(run.stdout, '');
+      assert.equal(
+        run.stderr,
+        `postern-admin: no emulator is running for ${empty}; start it with npm start (or use --aws)\n`,
+      );
+      // A state file left behind by an emulator that has exited counts as none.
+      const gone = spawn(process.execPath, ['-e', '']);
+      const pid = gone.pid!;
+      await new Promise((r) => gone.once('exit', r));
+      writeEmulatorState(empty, { pid, endpoints, tablePrefix: prefix, startedAt: new Date().toISOString() });
+      const stale = await admin(['account', 'list'], { dataDir: empty });
+      assertInputError(stale, /^postern-admin: no emulator is running for /);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('never printed a password', () => {
+    const all = printed.join('\n');
+    for (const secret of [PASSWORD, NEW_PASSWORD, 'bobpass']) assert.ok(!all.includes(secret), secret);
+  });
+});

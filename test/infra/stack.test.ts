@@ -1,0 +1,337 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { TABLE_IDS, TABLES } from '../../lib/core/schema.ts';
+import { REPO_ROOT } from '../../lib/infra/paths.ts';
+import { GATEWAY_PORTS } from '../../lib/infra/ports.ts';
+import { PosternStack, type PosternStackProps } from '../../lib/infra/stack.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped.
+type Json = any;
+
+/**
+ * Synthesizes the stack with asset bundling switched off for every stack (no esbuild run, no Docker) and without
+ * the built-in CloudFormation validation (about 7 s per synth; `cdk synth` still runs it). Asset metadata is on,
+ * as under the CLI, so the test can see where each Lambda's code comes from.
+ */
+function synth(props: PosternStackProps = {}): { stack: PosternStack; template: Template } {
+  const app = new App({
+    builtinCloudFormationValidation: false,
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
+  });
+  const stack = new PosternStack(app, 'PosternTest', props);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const started = performance.now();
+const { stack, template } = synth();
+const synthMs = performance.now() - started;
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as CfnResource);
+
+function resourcesOf(type: string): Record<string, Json> {
+  return template.findResources(type);
+}
+
+/** Every IAM action granted by the AWS::IAM::Policy resources attached to a role. */
+function actionsOfRole(roleLogicalId: string): string[] {
+  const actions: string[] = [];
+  for (const policy of Object.values(resourcesOf('AWS::IAM::Policy'))) {
+    const roles: Json[] = policy.Properties.Roles ?? [];
+    if (!roles.some((r) => r.Ref === roleLogicalId)) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      assert.equal(statement.Effect, 'Allow');
+      actions.push(...[statement.Action].flat());
+    }
+  }
+  return actions;
+}
+
+const DYNAMODB_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:*',
+];
+
+describe('PosternStack', () => {
+  it('synthesizes without bundling: Lambda code points at the unbundled project root (esbuild skipped)', () => {
+    assert.equal(stack.bundlingRequired, false);
+    for (const fn of [stack.functions.route, stack.functions.filter, stack.functions.store]) {
+      const resource = resourcesOf('AWS::Lambda::Function')[logicalId(fn)];
+      // A bundled asset would be staged as cdk.out/asset.<hash>; a skipped one stays at its source directory.
+      assert.equal(resource.Metadata['aws:asset:path'], REPO_ROOT);
+    }
+    assert.ok(synthMs < 10_000, `synth took ${Math.round(synthMs)} ms`);
+  });
+
+  it('has 7 TCP NLB listeners on 25, 465, 587, 110, 995, 143, 993, each forwarding to its own target group', () => {
+    const listeners = Object.values(resourcesOf('AWS::ElasticLoadBalancingV2::Listener'));
+    assert.equal(listeners.length, 7);
+    assert.deepEqual(
+      listeners.map((l) => l.Properties.Port).sort((a, b) => a - b),
+      [25, 110, 143, 465, 587, 993, 995],
+    );
+    const groups = resourcesOf('AWS::ElasticLoadBalancingV2::TargetGroup');
+    const used = new Set<string>();
+    for (const listener of listeners) {
+      assert.equal(listener.Properties.Protocol, 'TCP');
+      const [action] = listener.Properties.DefaultActions;
+      assert.equal(action.Type, 'forward');
+      const group = groups[action.TargetGroupArn.Ref];
+      assert.ok(group, 'listener forwards to a target group of this stack');
+      assert.equal(group.Properties.Port, listener.Properties.Port, 'container port = listener port');
+      used.add(action.TargetGroupArn.Ref);
+    }
+    assert.equal(used.size, 7);
+  });
+
+  it('has 7 IP target groups with proxy_protocol_v2.enabled=true and TCP health checks', () => {
+    const groups = Object.values(resourcesOf('AWS::ElasticLoadBalancingV2::TargetGroup'));
+    assert.equal(groups.length, 7);
+    for (const group of groups) {
+      const p = group.Properties;
+      assert.equal(p.Protocol, 'TCP');
+      assert.equal(p.TargetType, 'ip');
+      assert.equal(p.HealthCheckProtocol, 'TCP');
+      assert.ok(p.HealthCheckIntervalSeconds > 0);
+      assert.deepEqual(
+        p.TargetGroupAttributes.filter((a: Json) => a.Key === 'proxy_protocol_v2.enabled'),
+        [{ Key: 'proxy_protocol_v2.enabled', Value: 'true' }],
+      );
+    }
+  });
+
+  it('puts the internet-facing NLB on one Elastic IP per public subnet', () => {
+    const eips = Object.keys(resourcesOf('AWS::EC2::EIP'));
+    assert.ok(eips.length >= 2);
+    const [nlb] = Object.values(resourcesOf('AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    assert.equal(nlb.Properties.Type, 'network');
+    assert.equal(nlb.Properties.Scheme, 'internet-facing');
+    assert.deepEqual(
+      nlb.Properties.SubnetMappings.map((m: Json) => m.AllocationId['Fn::GetAtt'][0]).sort(),
+      [...eips].sort(),
+    );
+  });
+
+  it('has exactly three Lambda functions, all arm64 on Node 20', () => {
+    const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
+    assert.equal(functions.length, 3);
+    for (const fn of functions) {
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+      assert.equal(fn.Properties.Runtime, 'nodejs20.x');
+      assert.ok(fn.Properties.LoggingConfig.LogGroup.Ref, 'each function logs to its own log group');
+    }
+    for (const group of Object.values(resourcesOf('AWS::Logs::LogGroup'))) {
+      assert.equal(group.Properties.RetentionInDays, 30);
+    }
+  });
+
+  it('creates every table declared in TABLES with its keys, indexes, TTL, on-demand billing, PITR and RETAIN', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', TABLE_IDS.length);
+    const tables = resourcesOf('AWS::DynamoDB::Table');
+    for (const id of TABLE_IDS) {
+      const def = TABLES[id];
+      const table = tables[logicalId(stack.storage.tables[id])];
+      assert.ok(table, `table ${id}`);
+      const p = table.Properties;
+      assert.equal(table.DeletionPolicy, 'Retain');
+      assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+      assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+      const keys = (pk: { name: string }, sk: { name: string }) => [
+        { AttributeName: pk.name, KeyType: 'HASH' },
+        { AttributeName: sk.name, KeyType: 'RANGE' },
+      ];
+      assert.deepEqual(p.KeySchema, keys(def.partitionKey, def.sortKey), `${id} key schema`);
+
+      const declared = [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+      const expectedAttributes = new Map(declared.map((a) => [a.name, a.type]));
+      assert.deepEqual(
+        new Map(p.AttributeDefinitions.map((a: Json) => [a.AttributeName, a.AttributeType])),
+        expectedAttributes,
+        `${id} attribute types`,
+      );
+
+      for (const kind of ['local', 'global'] as const) {
+        const property = kind === 'local' ? 'LocalSecondaryIndexes' : 'GlobalSecondaryIndexes';
+        const expected = def.indexes
+          .filter((i) => i.kind === kind)
+          .map((i) => ({ IndexName: i.name, KeySchema: keys(i.partitionKey, i.sortKey) }));
+        const actual = (p[property] ?? []).map((i: Json) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema }));
+        assert.deepEqual(actual, expected, `${id} ${kind} indexes`);
+      }
+
+      if (def.ttlAttribute) {
+        assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: def.ttlAttribute, Enabled: true });
+      } else {
+        assert.equal(p.TimeToLiveSpecification, undefined);
+      }
+    }
+  });
+
+  it('encrypts the bucket, blocks all public access, retains it and denies non-TLS requests', () => {
+    const [bucket] = Object.values(resourcesOf('AWS::S3::Bucket'));
+    assert.equal(bucket.DeletionPolicy, 'Retain');
+    assert.deepEqual(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration, [
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+    ]);
+    assert.deepEqual(bucket.Properties.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('has no NAT gateway, only public subnets and free gateway endpoints for S3 and DynamoDB', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    for (const subnet of Object.values(resourcesOf('AWS::EC2::Subnet'))) {
+      assert.equal(subnet.Properties.MapPublicIpOnLaunch, true);
+    }
+    const endpoints = Object.values(resourcesOf('AWS::EC2::VPCEndpoint'));
+    assert.equal(endpoints.length, 2);
+    const services = endpoints.map((e) => {
+      assert.equal(e.Properties.VpcEndpointType, 'Gateway');
+      return e.Properties.ServiceName['Fn::Join'][1].at(-1);
+    });
+    assert.deepEqual(services.sort(), ['.dynamodb', '.s3']);
+  });
+
+  it('least privilege: the route role reads the directory table only, with no DynamoDB writes and no S3', () => {
+    const actions = actionsOfRole(logicalId(stack.functions.route.role!));
+    assert.ok(actions.includes('dynamodb:GetItem') && actions.includes('dynamodb:Query'));
+    assert.deepEqual(
+      actions.filter((a) => a.startsWith('s3:')),
+      [],
+      'no S3 actions',
+    );
+    assert.deepEqual(
+      actions.filter((a) => DYNAMODB_WRITES.includes(a)),
+      [],
+      'no DynamoDB write actions',
+    );
+    const policies = Object.values(resourcesOf('AWS::IAM::Policy')).filter((p) =>
+      p.Properties.Roles.some((r: Json) => r.Ref === logicalId(stack.functions.route.role!)),
+    );
+    const referenced = new Set(
+      JSON.stringify(policies.map((p) => p.Properties.PolicyDocument)).match(/Storage[A-Za-z0-9]+/g),
+    );
+    assert.deepEqual([...referenced], [logicalId(stack.storage.tables.directory)]);
+  });
+
+  it('least privilege: filter only reads message objects; store writes only mailboxes, messages and changes', () => {
+    const filter = actionsOfRole(logicalId(stack.functions.filter.role!));
+    assert.deepEqual(
+      filter.filter((a) => !a.startsWith('s3:Get') && !a.startsWith('s3:List')),
+      [],
+    );
+    const store = actionsOfRole(logicalId(stack.functions.store.role!));
+    assert.deepEqual(
+      store.filter((a) => a.startsWith('s3:') && !a.startsWith('s3:Get') && !a.startsWith('s3:List')),
+      [],
+    );
+    const storePolicies = JSON.stringify(
+      Object.values(resourcesOf('AWS::IAM::Policy'))
+        .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === logicalId(stack.functions.store.role!)))
+        .map((p) => p.Properties.PolicyDocument.Statement),
+    );
+    const statements: Json[] = JSON.parse(storePolicies).flat();
+    const writable = new Set(
+      statements
+        .filter((s) => [s.Action].flat().includes('dynamodb:PutItem'))
+        .flatMap((s) => JSON.stringify(s.Resource).match(/Storage[A-Za-z0-9]+/g) ?? []),
+    );
+    assert.deepEqual(
+      [...writable].sort(),
+      (['mailboxes', 'messages', 'changes'] as const).map((id) => logicalId(stack.storage.tables[id])).sort(),
+    );
+  });
+
+  it('runs the gateway as an ARM64 Fargate task with the storage, function, port and TLS environment', () => {
+    const [task] = Object.values(resourcesOf('AWS::ECS::TaskDefinition'));
+    assert.deepEqual(task.Properties.RuntimePlatform, { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
+    assert.deepEqual(task.Properties.RequiresCompatibilities, ['FARGATE']);
+    const [container] = task.Properties.ContainerDefinitions;
+    const env = new Map<string, Json>(container.Environment.map((e: Json) => [e.Name, e.Value]));
+    for (const p of GATEWAY_PORTS) assert.equal(env.get(p.env), String(p.port));
+    assert.deepEqual(
+      container.PortMappings.map((m: Json) => m.ContainerPort),
+      GATEWAY_PORTS.map((p) => p.port),
+    );
+    assert.equal(env.get('POSTERN_HOST'), '0.0.0.0');
+    assert.equal(env.get('POSTERN_PROXY_PROTOCOL'), '1');
+    assert.equal(env.get('POSTERN_HOSTNAME'), 'mail.example.com');
+    for (const name of ['POSTERN_FN_ROUTE', 'POSTERN_FN_FILTER', 'POSTERN_FN_STORE', 'POSTERN_TLS_SECRET_ARN']) {
+      assert.ok(env.get(name)?.Ref, name);
+    }
+    for (const id of TABLE_IDS) {
+      assert.deepEqual(env.get(`POSTERN_TABLE_${id.toUpperCase()}`), { Ref: logicalId(stack.storage.tables[id]) });
+    }
+    assert.deepEqual(env.get('POSTERN_BUCKET'), { Ref: logicalId(stack.storage.bucket) });
+
+    const [service] = Object.values(resourcesOf('AWS::ECS::Service'));
+    assert.equal(service.Properties.LaunchType, 'FARGATE');
+    assert.equal(service.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'ENABLED');
+    assert.equal(service.Properties.LoadBalancers.length, 7);
+  });
+
+  it('lets only the VPC (the NLB) reach the task ports, since tasks trust the PROXY header', () => {
+    const groups = Object.values(resourcesOf('AWS::EC2::SecurityGroup'));
+    const ingress = groups.flatMap((g) => g.Properties.SecurityGroupIngress ?? []);
+    assert.deepEqual(
+      ingress.map((rule: Json) => rule.FromPort).sort((a: number, b: number) => a - b),
+      GATEWAY_PORTS.map((p) => p.port).sort((a, b) => a - b),
+    );
+    for (const rule of ingress) {
+      assert.notEqual(rule.CidrIp, '0.0.0.0/0');
+      assert.deepEqual(rule.CidrIp, { 'Fn::GetAtt': [logicalId(stack.network.vpc), 'CidrBlock'] });
+    }
+  });
+
+  it('outputs the NLB DNS name, Elastic IPs, bucket name and every table name', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    for (const name of ['NlbDnsName', 'ElasticIps', 'BucketName']) assert.ok(outputs.includes(name), name);
+    for (const id of TABLE_IDS) {
+      assert.ok(outputs.includes(`Table${id[0].toUpperCase()}${id.slice(1)}Name`), id);
+    }
+  });
+
+  it('uses an existing TLS secret when given its ARN instead of creating a placeholder', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:postern/tls-AbCdEf';
+    const { template: withSecret } = synth({ tlsSecretArn: arn, hostname: 'mx.example.org' });
+    withSecret.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const [task] = Object.values(withSecret.findResources('AWS::ECS::TaskDefinition'));
+    const env = new Map(task.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value]));
+    assert.equal(env.get('POSTERN_TLS_SECRET_ARN'), arn);
+    assert.equal(env.get('POSTERN_HOSTNAME'), 'mx.example.org');
+    withSecret.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: arn,
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('stays environment-agnostic (no lookups at synth)', () => {
+    assert.equal(Stack.of(stack).environment, 'aws://unknown-account/unknown-region');
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * A whole gateway in the test process: fresh storage, every listener on an ephemeral loopback port, the
+ * mail-logic functions behind the LocalInvoker (JSON round-tripped, as in the emulator), a throwaway
+ * self-signed certificate, and helpers to make accounts.
+ */
+import { after } from 'node:test';
+import selfsigned from 'selfsigned';
+import { type GatewayConfig, loadGatewayConfig } from '../../lib/core/config.ts';
+import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
+import { hashPassword } from '../../lib/core/password.ts';
+import type { Account, Invoker } from '../../lib/core/ports.ts';
+import { type Gateway, startGateway } from '../../lib/gateway/gateway.ts';
+import type { TlsMaterial } from '../../lib/gateway/types.ts';
+import { createHandlers } from '../../lib/pipeline/handlers.ts';
+import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
+import type { Storage } from '../../lib/storage/storage.ts';
+import { freshStorage } from './storage.ts';
+
+let tlsMaterial: Promise<TlsMaterial> | undefined;
+
+/** One self-signed certificate per test process (RSA generation is slow). */
+export function testTls(): Promise<TlsMaterial> {
+  tlsMaterial ??= selfsigned
+    .generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256' })
+    .then((pems) => ({ key: pems.private, cert: pems.cert }));
+  return tlsMaterial;
+}
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly storage: Storage;
+  readonly config: GatewayConfig;
+  readonly tls: TlsMaterial;
+  /** Port of a listener by name: smtp, submission, submissions, pop3, pop3s, imap, imaps. */
+  port(name: string): number;
+  /** Creates domain (if needed), account and default mailboxes. */
+  addAccount(address: string, password: string, quotaBytes?: number): Promise<Account>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(
+  opts: { env?: Record<string, string>; storage?: Storage; invoker?: (storage: Storage) => Invoker; log?: Logger } = {},
+): Promise<TestGateway> {
+  const storage = opts.storage ?? (await freshStorage());
+  const config = loadGatewayConfig({
+    POSTERN_HOSTNAME: 'mx.test.example',
+    POSTERN_SMTP_PORT: '0',
+    POSTERN_SUBMISSION_PORT: '0',
+    POSTERN_SUBMISSIONS_PORT: '0',
+    POSTERN_POP3_PORT: '0',
+    POSTERN_POP3S_PORT: '0',
+    POSTERN_IMAP_PORT: '0',
+    POSTERN_IMAPS_PORT: '0',
+    POSTERN_ALLOW_PLAINTEXT_AUTH: '1',
+    ...opts.env,
+  });
+  const tls = await testTls();
+  const invoker = opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
+  const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
+  const gateway = await startGateway({ config, storage, invoker, tls, log });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await gateway.close(0);
+  };
+  after(close);
+  return {
+    gateway,
+    storage,
+    config,
+    tls,
+    port(name) {
+      const listener = gateway.listeners.find((l) => l.name === name);
+      if (!listener) throw new Error(`no listener ${name}`);
+      return listener.port;
+    },
+    async addAccount(address, password, quotaBytes) {
+      const domain = address.slice(address.lastIndexOf('@') + 1);
+      if (!(await storage.directory.getDomain(domain))) await storage.directory.addDomain(domain);
+      const account = await storage.directory.addAccount({
+        address,
+        passwordHash: await hashPassword(password),
+        quotaBytes,
+      });
+      await storage.mail.ensureDefaultMailboxes(account.accountId);
+      return account;
+    },
+    close,
+  };
+}
