@@ -1,0 +1,170 @@
+/**
+ * `npm start` as a person runs it: the emulator prints `ready`, serves its listeners, keeps accounts and mail
+ * across a restart, stops every child on SIGINT, and explains a missing Java instead of a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../../lib/core/password.ts';
+import { namesWithPrefix } from '../../lib/core/schema.ts';
+import { createAwsStorage } from '../../lib/storage/storage.ts';
+import { freePort } from '../../local/ports.ts';
+import { readEmulatorState } from '../../local/state.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'postern-emulator-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const PORT_VARS = [
+  'POSTERN_SMTP_PORT',
+  'POSTERN_SUBMISSION_PORT',
+  'POSTERN_SUBMISSIONS_PORT',
+  'POSTERN_POP3_PORT',
+  'POSTERN_POP3S_PORT',
+  'POSTERN_IMAP_PORT',
+  'POSTERN_IMAPS_PORT',
+];
+
+async function portEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const name of PORT_VARS) env[name] = String(await freePort());
+  return env;
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  startMs: number;
+}
+
+async function startEmulator(env: Record<string, string>): Promise<Running> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: root,
+    env: { ...process.env, POSTERN_DATA_DIR: dataDir, POSTERN_QUIET: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`emulator exited ${code}:\n${out}`));
+    });
+  });
+  return { child, output: () => out, startMs: Date.now() - started };
+}
+
+async function stopEmulator(running: Running): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+  running.child.kill('SIGINT');
+  return exited;
+}
+
+function greeting(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString());
+    });
+    socket.once('error', reject);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('npm start: ready within 30 s, listeners answer, data survives a restart, SIGINT stops every child', async (t) => {
+  const env = await portEnv();
+  const first = await startEmulator(env);
+  const output = first.output();
+  assert.match(output, /Demo account\s+demo@postern\.test\s+password: \S+/);
+  assert.match(await greeting(Number(env.POSTERN_POP3_PORT)), /^\+OK/);
+  assert.match(await greeting(Number(env.POSTERN_IMAP_PORT)), /^\* OK/);
+
+  // Write an account and a message through the endpoints the emulator publishes, as the admin CLI does.
+  const state = readEmulatorState(dataDir)!;
+  assert.ok(state, 'emulator.json names the running emulator');
+  const storage = createAwsStorage(state.endpoints, namesWithPrefix(state.tablePrefix));
+  const account = await storage.directory.addAccount({
+    address: 'keep@postern.test',
+    passwordHash: await hashPassword('pw'),
+  });
+  await storage.mail.ensureDefaultMailboxes(account.accountId);
+  const inbox = (await storage.mail.getMailbox(account.accountId, 'INBOX'))!;
+  const body = Buffer.from('Subject: survives\r\n\r\nstill here\r\n');
+  await storage.blobs.put('messages/survivor', body);
+  await storage.mail.append({
+    accountId: account.accountId,
+    mailboxId: inbox.mailboxId,
+    blobKey: 'messages/survivor',
+    blobSize: body.length,
+  });
+  storage.close();
+
+  const gatewayAndDb = readEmulatorState(dataDir)!;
+  assert.equal(await stopEmulator(first), 0);
+  assert.equal(readEmulatorState(dataDir), undefined, 'state file removed on stop');
+  assert.equal(alive(gatewayAndDb.pid), false);
+
+  const second = await startEmulator(env);
+  t.diagnostic(`emulator start: first ${first.startMs} ms, restart ${second.startMs} ms`);
+  const demoPassword = /password: (\S+)/.exec(output)![1];
+  assert.match(second.output(), new RegExp(`password: ${demoPassword}`), 'the demo password is stable');
+  const again = readEmulatorState(dataDir)!;
+  const after = createAwsStorage(again.endpoints, namesWithPrefix(again.tablePrefix));
+  const kept = (await after.directory.getAccountByAddress('keep@postern.test'))!;
+  assert.equal(kept.accountId, account.accountId);
+  const messages = await after.mail.listMessages(inbox.mailboxId);
+  assert.equal(messages.length, 1);
+  const stored = await after.blobs.get(messages[0].blobKey);
+  const chunks: Buffer[] = [];
+  for await (const c of stored) chunks.push(c as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), body.toString());
+  after.close();
+  assert.equal(await stopEmulator(second), 0);
+  assert.ok(!readFileSync(join(dataDir, 'demo-account.json'), 'utf8').includes('scrypt'));
+});
+
+test('without a Java runtime, npm start says what to install (no stack trace)', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PATH: '/nonexistent',
+      JAVA_HOME: '',
+      POSTERN_DATA_DIR: join(dataDir, 'nojava'),
+      AWS_ENDPOINT_URL_DYNAMODB: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(out, /Java 17\+ runtime/);
+  assert.match(out, /apt-get install -y openjdk-17-jre-headless/);
+  assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+});
