@@ -1,0 +1,121 @@
+/** Pure core pieces: addresses, mailbox names, passwords, ids, the PROXY v2 parser, the local invoker. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { normalizeDomain, parseAddress, withoutSubaddress } from '../../lib/core/address.ts';
+import { InvalidInputError } from '../../lib/core/errors.ts';
+import { ulid } from '../../lib/core/ids.ts';
+import { normalizeMailboxName } from '../../lib/core/mailboxNames.ts';
+import { hashPassword, verifyPassword } from '../../lib/core/password.ts';
+import { buildProxyV2, ProxyHeaderError, parseProxyV2 } from '../../lib/net/proxyProtocol.ts';
+import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
+
+describe('addresses', () => {
+  test('normalises case and IDN domains', () => {
+    assert.deepEqual(parseAddress('Alice.Smith@Example.COM'), {
+      local: 'alice.smith',
+      domain: 'example.com',
+      address: 'alice.smith@example.com',
+    });
+    assert.equal(normalizeDomain('Bücher.Example'), 'xn--bcher-kva.example');
+    assert.equal(withoutSubaddress('alice+news'), 'alice');
+    assert.equal(withoutSubaddress('+alice'), '+alice');
+  });
+
+  test('refuses relay tricks and malformed addresses (RFC 5321 §4.1.2, §4.5.3.1)', () => {
+    for (const bad of [
+      'user@other.example@ours.example',
+      '"user@other"@ours.example',
+      '@route.example:user@ours.example',
+      'user@ours.example.',
+      'user',
+      '@ours.example',
+      'user@',
+      'a b@ours.example',
+      '.user@ours.example',
+      'user.@ours.example',
+      'us..er@ours.example',
+      `${'a'.repeat(65)}@ours.example`,
+      'user@[127.0.0.1]',
+      'user@localhost',
+    ]) {
+      assert.throws(() => parseAddress(bad), InvalidInputError, bad);
+    }
+  });
+});
+
+test('mailbox names: INBOX is case-insensitive, hierarchy kept, bad names refused (RFC 3501 §5.1)', () => {
+  assert.equal(normalizeMailboxName('inbox'), 'INBOX');
+  assert.equal(normalizeMailboxName('Inbox/Sub'), 'INBOX/Sub');
+  assert.equal(normalizeMailboxName('Work/2026'), 'Work/2026');
+  for (const bad of ['', 'a//b', 'x\ty', '/lead', 'trail/'])
+    assert.throws(() => normalizeMailboxName(bad), InvalidInputError);
+});
+
+test('passwords: scrypt hashes verify, are salted, and reject wrong passwords and junk', async () => {
+  const h1 = await hashPassword('correct horse');
+  const h2 = await hashPassword('correct horse');
+  assert.match(h1, /^scrypt\$16384\$8\$1\$/);
+  assert.notEqual(h1, h2);
+  assert.equal(await verifyPassword('correct horse', h1), true);
+  assert.equal(await verifyPassword('correct hors', h1), false);
+  assert.equal(await verifyPassword('x', 'plain'), false);
+  assert.equal(await verifyPassword('x', 'scrypt$99999999$8$1$AA$AA'), false);
+});
+
+test('ulids sort by time and are unique', () => {
+  const a = ulid(1000);
+  const b = ulid(2000);
+  assert.equal(a.length, 26);
+  assert.ok(a < b);
+  assert.equal(new Set(Array.from({ length: 1000 }, () => ulid())).size, 1000);
+});
+
+describe('PROXY protocol v2', () => {
+  const header = buildProxyV2({ address: '203.0.113.9', port: 41000 }, { address: '10.0.0.5', port: 25 });
+
+  test('parses an IPv4 header byte by byte, asking for more until complete', () => {
+    for (let i = 1; i < header.length; i++) assert.equal(parseProxyV2(header.subarray(0, i)), undefined, `at ${i}`);
+    const parsed = parseProxyV2(Buffer.concat([header, Buffer.from('EHLO x\r\n')]))!;
+    assert.equal(parsed.length, header.length);
+    assert.deepEqual(parsed.info, {
+      command: 'proxy',
+      sourceAddress: '203.0.113.9',
+      destinationAddress: '10.0.0.5',
+      sourcePort: 41000,
+      destinationPort: 25,
+    });
+  });
+
+  test('LOCAL (health check) and IPv6', () => {
+    const local = Buffer.from(header);
+    local[12] = 0x20;
+    assert.equal(parseProxyV2(local)?.info.command, 'local');
+    const v6 = Buffer.concat([header.subarray(0, 12), Buffer.from([0x21, 0x21, 0, 36]), Buffer.alloc(36)]);
+    v6[16 + 15] = 1;
+    v6[16 + 32] = 0x01;
+    assert.equal(parseProxyV2(v6)?.info.sourceAddress, '::1');
+  });
+
+  test('anything else is refused: plain SMTP, v1 text, bad version, oversized block', () => {
+    assert.throws(() => parseProxyV2(Buffer.from('EHLO client\r\n')), ProxyHeaderError);
+    assert.throws(() => parseProxyV2(Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n')), ProxyHeaderError);
+    const badVersion = Buffer.from(header);
+    badVersion[12] = 0x31;
+    assert.throws(() => parseProxyV2(badVersion), ProxyHeaderError);
+    const huge = Buffer.from(header);
+    huge.writeUInt16BE(5000, 14);
+    assert.throws(() => parseProxyV2(huge), ProxyHeaderError);
+  });
+});
+
+test('LocalInvoker round-trips events through JSON like a real invocation', async () => {
+  const seen: unknown[] = [];
+  const echo = async (event: unknown) => {
+    seen.push(event);
+    return { at: new Date(0), missing: undefined };
+  };
+  const invoker = new LocalInvoker({ route: echo, filter: echo, store: echo });
+  const result = await invoker.invoke('route', { buf: Buffer.from('hi'), when: new Date(0), gone: undefined });
+  assert.deepEqual(seen[0], { buf: { type: 'Buffer', data: [104, 105] }, when: '1970-01-01T00:00:00.000Z' });
+  assert.deepEqual(result, { at: '1970-01-01T00:00:00.000Z' });
+});
