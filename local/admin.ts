@@ -32,7 +32,8 @@ function openStorage(aws: boolean, env: NodeJS.ProcessEnv): Storage {
   if (target !== 'local') throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
   const dataDir = dataDirFromEnv(env);
   const state = readEmulatorState(dataDir);
-  if (!state) throw new InvalidInputError(`no emulator is running for ${dataDir}; start it with npm start (or use --aws)`);
+  if (!state)
+    throw new InvalidInputError(`no emulator is running for ${dataDir}; start it with npm start (or use --aws)`);
   return createAwsStorage(state.endpoints, namesWithPrefix(state.tablePrefix));
 }
 
@@ -49,7 +50,9 @@ async function passwordFromStdin(): Promise<string> {
     if (length > MAX_PASSWORD_BYTES) throw new InvalidInputError(`password longer than ${MAX_PASSWORD_BYTES} bytes`);
     if (nl >= 0) break;
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/[\r\n]+$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/[\r\n]+$/, '');
 }
 
 /** Asks on the terminal with echo off (readline in raw mode writing to a muted output). */
@@ -62,39 +65,27 @@ async function promptHidden(prompts: readonly string[]): Promise<string[]> {
     },
   });
   const rl = createInterface({ input: process.stdin, output, terminal: true, historySize: 0 });
+  // The iterator buffers lines, so a pasted "password<CR>password<CR>" answers both prompts.
+  const lines = rl[Symbol.asyncIterator]();
+  const interrupted = new Promise<never>((_, reject) =>
+    rl.once('SIGINT', () => reject(new Interrupted('interrupted'))),
+  );
+  interrupted.catch(() => {});
   const answers: string[] = [];
   try {
     for (const prompt of prompts) {
       process.stderr.write(prompt);
       muted = true;
-      const line = await new Promise<string>((resolve, reject) => {
-        const cleanup = () => {
-          rl.off('line', onLine);
-          rl.off('close', onClose);
-          rl.off('SIGINT', onInterrupt);
-        };
-        const onLine = (text: string) => {
-          cleanup();
-          resolve(text);
-        };
-        const onClose = () => {
-          cleanup();
-          reject(new InvalidInputError('no password given'));
-        };
-        const onInterrupt = () => {
-          cleanup();
-          reject(new Interrupted('interrupted'));
-        };
-        rl.on('line', onLine);
-        rl.on('close', onClose);
-        rl.on('SIGINT', onInterrupt);
-      });
-      muted = false;
-      process.stderr.write('\n');
-      answers.push(line);
+      try {
+        const next = await Promise.race([lines.next(), interrupted]);
+        if (next.done) throw new InvalidInputError('no password given');
+        answers.push(next.value);
+      } finally {
+        muted = false;
+        process.stderr.write('\n');
+      }
     }
   } finally {
-    muted = false;
     rl.close();
   }
   return answers;

@@ -62,7 +62,9 @@ export function parseQuota(input: string): number {
   const match = /^(\d+)([KMGT]?)(?:i?B)?$/i.exec(input.trim());
   const bytes = match ? Number(match[1]) * UNITS[match[2].toUpperCase()] : Number.NaN;
   if (!Number.isSafeInteger(bytes)) {
-    throw new InvalidInputError(`invalid quota ${JSON.stringify(input)}: use bytes or a size such as 10M or 2G (0 = unlimited)`);
+    throw new InvalidInputError(
+      `invalid quota ${JSON.stringify(input)}: use bytes or a size such as 10M or 2G (0 = unlimited)`,
+    );
   }
   return bytes;
 }

@@ -101,6 +101,13 @@ export async function domainList(directory: Directory): Promise<string[]> {
 export async function domainRemove(directory: Directory, input: string): Promise<string[]> {
   const domain = normalizeDomain(input);
   await requireDomain(directory, domain);
+  const [accounts, aliases] = await Promise.all([directory.listAccounts(domain), directory.listAliases(domain)]);
+  if (accounts.length + aliases.length > 0) {
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    throw new InvalidInputError(
+      `domain ${domain} still has ${count(accounts.length, 'account', 'accounts')} and ${count(aliases.length, 'alias', 'aliases')}; remove them first`,
+    );
+  }
   await directory.removeDomain(domain);
   return [`removed domain ${domain}`];
 }
@@ -169,7 +176,11 @@ export async function quotaSet(directory: Directory, input: string, quotaInput: 
 
 const aliasLine = (address: string, targets: readonly string[]) => `${address} -> ${targets.join(', ')}`;
 
-export async function aliasAdd(directory: Directory, input: string, targetInputs: readonly string[]): Promise<string[]> {
+export async function aliasAdd(
+  directory: Directory,
+  input: string,
+  targetInputs: readonly string[],
+): Promise<string[]> {
   const { address, domain } = aliasAddress(input);
   if (targetInputs.length === 0) throw new InvalidInputError('an alias needs at least one target');
   const targets = [...new Set(targetInputs.map((t) => parseAddress(t).address))];

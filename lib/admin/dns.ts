@@ -24,7 +24,8 @@ export function dnsRecords(domainInput: string, opts: DnsOptions = {}): DnsRecor
   const domain = normalizeDomain(domainInput);
   const host = normalizeDomain(opts.host ?? `mail.${domain}`);
   const family = opts.ip === undefined ? 0 : isIP(opts.ip);
-  if (opts.ip !== undefined && family === 0) throw new InvalidInputError(`invalid IP address: ${JSON.stringify(opts.ip)}`);
+  if (opts.ip !== undefined && family === 0)
+    throw new InvalidInputError(`invalid IP address: ${JSON.stringify(opts.ip)}`);
   const spf = ['v=spf1', 'mx', ...(family ? [`ip${family}:${opts.ip}`] : []), '-all'].join(' ');
   const records: DnsRecord[] = [{ name: `${domain}.`, type: 'MX', data: `10 ${host}.` }];
   if (family) records.push({ name: `${host}.`, type: family === 4 ? 'A' : 'AAAA', data: opts.ip! });
@@ -46,7 +47,9 @@ export function dnsZoneLines(domainInput: string, opts: DnsOptions = {}): string
   const width = Math.max(...records.map((r) => r.name.length));
   const lines = [`; DNS records for ${domain}`];
   for (const r of records) lines.push(`${r.name.padEnd(width)}  IN  ${r.type.padEnd(4)}  ${r.data}`);
-  lines.push('; DKIM: no signing key yet; its <selector>._domainkey TXT record will be listed here once DKIM signing exists');
+  lines.push(
+    '; DKIM: no signing key yet; its <selector>._domainkey TXT record will be listed here once DKIM signing exists',
+  );
   const address = records.find((r) => r.type === 'A' || r.type === 'AAAA');
   if (address) lines.push(`; PTR: set the reverse DNS of ${address.data} to ${address.name}`);
   return lines;

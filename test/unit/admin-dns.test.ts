@@ -71,7 +71,9 @@ describe('admin dns records', () => {
     assert.ok(records(dnsLines('example.com', {}, env)).includes('example.com. IN MX 10 mx1.provider.net.'));
     assert.ok(records(dnsLines('example.com', {}, {})).includes('example.com. IN MX 10 mail.example.com.'));
     assert.ok(
-      records(dnsLines('example.com', { host: 'in.example.com' }, env)).includes('example.com. IN MX 10 in.example.com.'),
+      records(dnsLines('example.com', { host: 'in.example.com' }, env)).includes(
+        'example.com. IN MX 10 in.example.com.',
+      ),
     );
   });
 });
