@@ -1,17 +1,34 @@
 import type { FunctionName } from '../core/ports.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { FilterRequest, RouteRequest, StoreRequest } from './contracts.ts';
+import { type Resolver, systemResolver } from './dns.ts';
+import { filter } from './filter.ts';
 import type { Handler } from './invoker.ts';
-import { type RouteRequest, route } from './route.ts';
-import { type StoreRequest, store } from './store.ts';
+import { route } from './route.ts';
+import { store } from './store.ts';
+import { DefaultScorer, EicarScanner, type SpamScorer, type VirusScanner } from './verdict.ts';
+
+/** What the filter uses besides storage; tests inject a stub resolver (this machine has no Internet). */
+export interface HandlerOptions {
+  readonly resolver?: Resolver;
+  readonly scorer?: SpamScorer;
+  readonly scanner?: VirusScanner;
+}
 
 /**
  * The mail-logic functions as plain handlers over library code: functions/<name>/index.ts wraps each one
  * for Lambda, and the emulator's LocalInvoker calls them in-process.
  */
-export function createHandlers(storage: Storage): Record<FunctionName, Handler> {
+export function createHandlers(storage: Storage, opts: HandlerOptions = {}): Record<FunctionName, Handler> {
+  const filterDeps = {
+    blobs: storage.blobs,
+    resolver: opts.resolver ?? systemResolver(),
+    scorer: opts.scorer ?? new DefaultScorer(),
+    scanner: opts.scanner ?? new EicarScanner(),
+  };
   return {
     route: (event) => route(storage.directory, event as RouteRequest),
-    filter: async () => ({ verdict: 'accept', headers: [] }),
+    filter: (event) => filter(filterDeps, event as FilterRequest),
     store: (event) => store(storage, event as StoreRequest),
   };
 }

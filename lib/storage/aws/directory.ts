@@ -109,7 +109,8 @@ export class DynamoDirectory implements Directory {
   async removeDomain(input: string): Promise<void> {
     const domain = normalizeDomain(input);
     if (!(await this.get(domainKey(domain)))) throw new NotFoundError(`no domain ${domain}`);
-    const members = await this.byDomainIndex(`DOMAIN#${domain}`);
+    // Every account and alias claims exactly one ADDR# item, so those are what to count.
+    const members = await this.byDomainIndex(`DOMAIN#${domain}`, 'ADDR#');
     if (members.length > 0) {
       throw new InvalidInputError(
         `domain ${domain} still has ${members.length} accounts or aliases; remove them first`,
