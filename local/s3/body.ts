@@ -9,7 +9,7 @@ import { errors } from './errors.ts';
 const MAX_LINE = 64 * 1024;
 const MAX_TRAILERS = 64;
 
-const enum State {
+enum State {
   Size = 0,
   Data = 1,
   DataEnd = 2,

@@ -63,7 +63,8 @@ export const errors = {
       400,
       'The XML you provided was not well-formed or did not validate against our published schema',
     ),
-  missingContentLength: () => new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.'),
+  missingContentLength: () =>
+    new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.'),
   incompleteBody: (message = 'You did not provide the number of bytes specified by the Content-Length HTTP header') =>
     new S3Error('IncompleteBody', 400, message),
   badDigest: (message = 'The Content-MD5 you specified did not match what we received.') =>
@@ -86,7 +87,11 @@ export const errors = {
       "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
     ),
   invalidPartOrder: () =>
-    new S3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. Parts must be ordered by part number.'),
+    new S3Error(
+      'InvalidPartOrder',
+      400,
+      'The list of parts was not in ascending order. Parts must be ordered by part number.',
+    ),
   preconditionFailed: (condition: string) =>
     new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
       Condition: condition,
@@ -98,7 +103,11 @@ export const errors = {
       'A conflicting conditional operation is currently in progress against this resource.',
     ),
   notImplemented: (what: string) =>
-    new S3Error('NotImplemented', 501, `A header or query you provided implies functionality that is not implemented: ${what}`),
+    new S3Error(
+      'NotImplemented',
+      501,
+      `A header or query you provided implies functionality that is not implemented: ${what}`,
+    ),
   methodNotAllowed: (method: string) =>
     new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.', {
       Method: method,

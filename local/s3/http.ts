@@ -62,12 +62,19 @@ export function requestBody(req: IncomingMessage): Readable {
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
   const fail = () => {
     if (!req.complete && !body.destroyed) {
-      body.destroy(new S3Error('RequestAborted', 400, 'The client closed the connection before sending the whole body.'));
+      body.destroy(
+        new S3Error('RequestAborted', 400, 'The client closed the connection before sending the whole body.'),
+      );
     }
   };
   req.on('aborted', fail);
   req.on('close', fail);
   req.on('error', fail);
+  if (req.destroyed && !req.readableEnded) {
+    // the client went away before we started reading (its 'close' already fired)
+    fail();
+    return body;
+  }
   req.pipe(body);
   return body;
 }

@@ -23,13 +23,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  type ChecksumAlgorithm,
   CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
   checksumAlgorithmFromHeader,
   checksumHeaderName,
   createChecksumHasher,
@@ -51,11 +51,11 @@ import {
   requestBody,
   toSeconds,
 } from './http.ts';
-import { type ObjectFields, type ObjectMeta, Store, spoolToTemp, type WriteConditions, discardTemp } from './store.ts';
+import { discardTemp, type ObjectFields, type ObjectMeta, Store, spoolToTemp, type WriteConditions } from './store.ts';
 import { normalizeEtag, parseCompleteMultipart, parseDeleteObjects, type XmlNode, xmlDocument } from './xml.ts';
 
-export { FaultInjector } from './faults.ts';
 export type { FaultOp } from './faults.ts';
+export { FaultInjector } from './faults.ts';
 
 export interface S3ServerOptions {
   /** Directory holding all buckets and objects (created if missing). */
@@ -446,7 +446,8 @@ class S3Handlers {
     const rawMax = q.get('max-keys');
     let maxKeys = 1000;
     if (rawMax !== undefined) {
-      if (!/^\d+$/.test(rawMax)) throw errors.invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', rawMax);
+      if (!/^\d+$/.test(rawMax))
+        throw errors.invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', rawMax);
       maxKeys = Math.min(1000, Number(rawMax));
     }
     const enc = (s: string | undefined) =>
@@ -659,11 +660,7 @@ class S3Handlers {
             checksum: src.partsCount === undefined ? src.checksum : undefined,
           };
     const meta = await this.store.commitObject(bucket, key, spooled.tmpPath, fields, cond);
-    sendXml(
-      ctx,
-      200,
-      xmlDocument('CopyObjectResult', { ETag: meta.etag, LastModified: isoDate(meta.lastModified) }),
-    );
+    sendXml(ctx, 200, xmlDocument('CopyObjectResult', { ETag: meta.etag, LastModified: isoDate(meta.lastModified) }));
   };
 
   getObject: Handler = async (ctx) => {
@@ -740,7 +737,11 @@ class S3Handlers {
     const rawPart = query.get('partNumber') ?? '';
     const partNumber = /^\d{1,5}$/.test(rawPart) ? Number(rawPart) : 0;
     if (partNumber < 1 || partNumber > 10000) {
-      throw errors.invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', rawPart);
+      throw errors.invalidArgument(
+        'Part number must be an integer between 1 and 10000, inclusive',
+        'partNumber',
+        rawPart,
+      );
     }
     const uploadId = query.get('uploadId') ?? '';
     const dir = this.store.uploadTempDir(bucket, key, uploadId);
@@ -767,6 +768,7 @@ class S3Handlers {
     const { req, bucket, key, query } = ctx;
     const uploadId = query.get('uploadId') ?? '';
     const cond = writeConditions(req);
+    this.store.uploadTempDir(bucket, key, uploadId); // NoSuchBucket / NoSuchUpload before parsing
     const body = await readSmallBody(req, MAX_XML_BODY, errors.malformedXML);
     const refs = parseCompleteMultipart(body.toString('utf8'));
     if (!refs) throw errors.malformedXML();
@@ -857,9 +859,11 @@ async function sendError(ctx: Ctx, err: unknown, log?: S3ServerOptions['log']): 
     res.destroy();
     return;
   }
-  if (req.destroyed || res.destroyed) return;
+  // (req.destroyed is also true once a fully read body ended, so look at the socket)
+  const gone = () => res.destroyed || res.writableEnded || res.socket?.destroyed === true;
+  if (gone()) return;
   const drained = await drainRequest(req);
-  if (res.headersSent || res.destroyed) return;
+  if (res.headersSent || gone()) return;
   const extra: Record<string, string> = { ...e.headers };
   if (!drained) extra.Connection = 'close';
   if (ctx.method === 'HEAD') {
@@ -872,10 +876,7 @@ async function sendError(ctx: Ctx, err: unknown, log?: S3ServerOptions['log']): 
   sendXml(ctx, e.status, xmlDocument('Error', fields, false), extra);
 }
 
-async function handleControl(
-  ctx: Ctx,
-  faults: FaultInjector,
-): Promise<void> {
+async function handleControl(ctx: Ctx, faults: FaultInjector): Promise<void> {
   const { method, rawPath, req, res } = ctx;
   const json = (status: number, value: unknown) => {
     const body = Buffer.from(JSON.stringify(value));

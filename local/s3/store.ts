@@ -369,7 +369,12 @@ export class Store {
           b.objects.set(meta.key, meta);
           referenced.add(meta.dataFile);
         } catch (err) {
-          this.log?.({ level: 'warn', msg: 's3 store: unreadable sidecar', path: join(shardDir, name), err: String(err) });
+          this.log?.({
+            level: 'warn',
+            msg: 's3 store: unreadable sidecar',
+            path: join(shardDir, name),
+            err: String(err),
+          });
         }
       }
       for (const name of names) {
