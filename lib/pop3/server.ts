@@ -23,7 +23,8 @@ export function pop3OptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pop3Op
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
     return value;
   };
   return {
@@ -37,7 +38,9 @@ export function pop3OptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pop3Op
 export function createPop3Listeners(deps: GatewayDeps): Listener[] {
   const { config } = deps;
   const options = pop3OptionsFromEnv();
-  const backend = createStorageBackend(deps.storage, sharedAuthenticator(deps.storage.directory), { leaseMs: options.leaseMs });
+  const backend = createStorageBackend(deps.storage, sharedAuthenticator(deps.storage.directory), {
+    leaseMs: options.leaseMs,
+  });
   const make = (name: string, port: number, implicitTls: boolean) =>
     createTcpListener(deps, {
       name,

@@ -3,34 +3,39 @@
  * a file is run on its own, services started here for the life of the process. Each call gets a fresh
  * table prefix and bucket, so test files never see each other's data.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { randomId } from '../../lib/core/ids.ts';
 import { namesWithPrefix, type StorageNames } from '../../lib/core/schema.ts';
 import { type AwsEndpoints, makeDynamoClient, makeS3Client } from '../../lib/storage/aws/clients.ts';
 import { ensureStorage } from '../../lib/storage/aws/tables.ts';
 import { createAwsStorage, type Storage } from '../../lib/storage/storage.ts';
-import { startDynamoDbLocal } from '../../local/dynamodb.ts';
-import { startS3Server } from '../../local/s3/server.ts';
 
 let services: Promise<AwsEndpoints> | undefined;
 
-export function testEndpoints(): Promise<AwsEndpoints> {
-  services ??= (async () => {
-    if (process.env.POSTERN_TEST_DYNAMODB && process.env.POSTERN_TEST_S3) {
-      return { dynamodb: process.env.POSTERN_TEST_DYNAMODB, s3: process.env.POSTERN_TEST_S3 };
-    }
-    const [dynamo, s3] = await Promise.all([
-      startDynamoDbLocal(),
-      startS3Server({ dataDir: mkdtempSync(join(tmpdir(), 'postern-s3-')) }),
-    ]);
-    after(async () => {
-      await Promise.all([dynamo.stop(), s3.close()]);
+/** Services started for this process alone, in a child that stops them when this process goes away. */
+function startOwnServices(): Promise<AwsEndpoints> {
+  const script = fileURLToPath(new URL('./services.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.unref();
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      (child.stdout as unknown as { unref(): void }).unref();
+      (child.stdin as unknown as { unref(): void }).unref();
+      resolve(JSON.parse(line) as AwsEndpoints);
     });
-    return { dynamodb: dynamo.endpoint, s3: s3.endpoint };
-  })();
+    child.once('exit', (code) => reject(new Error(`test services exited (${code})`)));
+  });
+}
+
+export function testEndpoints(): Promise<AwsEndpoints> {
+  services ??=
+    process.env.POSTERN_TEST_DYNAMODB && process.env.POSTERN_TEST_S3
+      ? Promise.resolve({ dynamodb: process.env.POSTERN_TEST_DYNAMODB, s3: process.env.POSTERN_TEST_S3 })
+      : startOwnServices();
   return services;
 }
 
