@@ -78,7 +78,8 @@ export async function route(directory: Directory, req: RouteRequest): Promise<Ro
         } catch {
           continue;
         }
-        if (await directory.getDomain(targetAddress.domain)) any = (await expand(targetAddress.address, depth + 1)) || any;
+        if (await directory.getDomain(targetAddress.domain))
+          any = (await expand(targetAddress.address, depth + 1)) || any;
         else {
           remote.add(targetAddress.address);
           any = true;

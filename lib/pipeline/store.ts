@@ -14,14 +14,47 @@
  *   reading the blob; each copy's offsets are shifted by its own header prefix.
  */
 import { NotFoundError, QuotaExceededError } from '../core/errors.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Account, MailboxState } from '../core/ports.ts';
 import { boundSummary, forCopy, type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
+import type { Storage } from '../storage/storage.ts';
 import type { StoreRequest, StoreResult } from './contracts.ts';
 
 export type { StoreRequest, StoreResult } from './contracts.ts';
 
 /** Appends in parallel to this many mailboxes at once. */
 const CONCURRENCY = 8;
+/**
+ * How long an account (its quota) and a mailbox name -> id mapping are reused within one container. A quota
+ * change takes effect within this time; a deleted or renamed mailbox is noticed at once (the append fails
+ * with NotFoundError, the entry is dropped and the lookup repeated).
+ */
+const CACHE_MS = 10_000;
+
+class TtlCache<T> {
+  private readonly entries = new Map<string, { at: number; value: T }>();
+  get(key: string): T | undefined {
+    const e = this.entries.get(key);
+    if (!e || Date.now() - e.at > CACHE_MS) return undefined;
+    return e.value;
+  }
+  set(key: string, value: T): void {
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(key, { at: Date.now(), value });
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+const caches = new WeakMap<Storage, { accounts: TtlCache<Account>; mailboxes: TtlCache<MailboxState> }>();
+function cachesOf(storage: Storage) {
+  let c = caches.get(storage);
+  if (!c) {
+    c = { accounts: new TtlCache(), mailboxes: new TtlCache() };
+    caches.set(storage, c);
+  }
+  return c;
+}
 
 async function summaryOf(storage: Storage, req: StoreRequest): Promise<MessageSummary> {
   if (req.summary) return req.summary;
@@ -43,19 +76,36 @@ export async function store(storage: Storage, req: StoreRequest): Promise<StoreR
     return true;
   });
 
-  const deliverOne = async (d: StoreRequest['deliveries'][number]) => {
-    const account = await storage.directory.getAccount(d.accountId);
+  const cache = cachesOf(storage);
+  const accountOf = async (accountId: string) => {
+    const hit = cache.accounts.get(accountId);
+    if (hit) return hit;
+    const account = await storage.directory.getAccount(accountId);
+    if (account) cache.accounts.set(accountId, account);
+    return account;
+  };
+  const mailboxOf = async (accountId: string, name: string) => {
+    const key = `${accountId}\0${name}`;
+    const hit = cache.mailboxes.get(key);
+    if (hit) return hit;
+    let mailbox = await storage.mail.getMailbox(accountId, name);
+    if (!mailbox) {
+      await storage.mail.ensureDefaultMailboxes(accountId);
+      mailbox = (await storage.mail.getMailbox(accountId, name)) ?? (await storage.mail.getMailbox(accountId, 'INBOX'));
+      if (!mailbox) throw new NotFoundError(`no mailbox ${name} for ${accountId}`);
+    }
+    cache.mailboxes.set(key, mailbox);
+    return mailbox;
+  };
+
+  const deliverOne = async (d: StoreRequest['deliveries'][number], retried = false): Promise<void> => {
+    const account = await accountOf(d.accountId);
     if (!account) {
       failed.push({ accountId: d.accountId, reason: 'no-account' });
       return;
     }
     const name = d.mailbox ?? 'INBOX';
-    let mailbox = await storage.mail.getMailbox(d.accountId, name);
-    if (!mailbox) {
-      await storage.mail.ensureDefaultMailboxes(d.accountId);
-      mailbox = (await storage.mail.getMailbox(d.accountId, name)) ?? (await storage.mail.getMailbox(d.accountId, 'INBOX'));
-      if (!mailbox) throw new NotFoundError(`no mailbox ${name} for ${d.accountId}`);
-    }
+    const mailbox = await mailboxOf(d.accountId, name);
     const size = req.blobSize + Buffer.byteLength(d.headerPrefix);
     try {
       const result = await storage.mail.append({
@@ -70,10 +120,25 @@ export async function store(storage: Storage, req: StoreRequest): Promise<StoreR
         // within quota before this copy (see the policy above)
         quotaBytes: account.quotaBytes > 0 ? account.quotaBytes + size : 0,
       });
-      delivered.push({ accountId: d.accountId, mailbox: mailbox.name, uid: result.uid, duplicate: result.duplicate });
+      // a duplicate may be backed by this request's blob (an earlier attempt of the same transaction) or by
+      // the blob of an earlier transaction (a client resend): the gateway must know before deleting anything
+      const blobKey = result.duplicate
+        ? ((await storage.mail.getMessage(mailbox.mailboxId, result.uid))?.blobKey ?? req.blobKey)
+        : req.blobKey;
+      delivered.push({
+        accountId: d.accountId,
+        mailbox: mailbox.name,
+        uid: result.uid,
+        duplicate: result.duplicate,
+        blobKey,
+      });
     } catch (err) {
       if (err instanceof QuotaExceededError) failed.push({ accountId: d.accountId, reason: 'quota' });
-      else throw err;
+      else if (err instanceof NotFoundError && !retried) {
+        // the cached mailbox is gone (deleted or renamed): look it up again, once
+        cache.mailboxes.delete(`${d.accountId}\0${name}`);
+        await deliverOne(d, true);
+      } else throw err;
     }
   };
 

@@ -13,6 +13,7 @@ import { type Gateway, startGateway } from '../../lib/gateway/gateway.ts';
 import type { TlsMaterial } from '../../lib/gateway/types.ts';
 import { createHandlers } from '../../lib/pipeline/handlers.ts';
 import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
+import { configureSmtp, smtpOptionsFromEnv } from '../../lib/smtp/options.ts';
 import type { Storage } from '../../lib/storage/storage.ts';
 import { freshStorage } from './storage.ts';
 
@@ -54,6 +55,8 @@ export async function startTestGateway(
     POSTERN_ALLOW_PLAINTEXT_AUTH: '1',
     ...opts.env,
   });
+  // POSTERN_SMTP_* tuning (timeouts, limits) from `env` stays with this gateway, not the process
+  configureSmtp(config, smtpOptionsFromEnv({ ...process.env, ...opts.env }));
   const tls = await testTls();
   const invoker = opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
