@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, waitForPort } from './ports.ts';
 
@@ -61,10 +62,13 @@ export async function startDynamoDbLocal(opts: { dataDir?: string; port?: number
     '-port',
     String(port),
     '-sharedDb',
+    '-disableTelemetry',
     ...(opts.dataDir ? ['-dbPath', opts.dataDir] : ['-inMemory']),
   ];
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const child = spawn(javaCommand(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // DynamoDB Local writes a metadata file into its working directory: keep it out of the project.
+  const cwd = opts.dataDir ?? tmpdir();
+  const child = spawn(javaCommand(), args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();

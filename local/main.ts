@@ -156,16 +156,22 @@ function printReady(
 ): void {
   const h = config.host;
   const p = config.ports;
-  say('');
-  say(`Postern is ready (${(ms / 1000).toFixed(1)} s). Data: ${dataDir}`);
-  say(`  SMTP (MX)          ${h}:${p.smtp}`);
-  say(`  Submission         ${h}:${p.submission} (STARTTLS)   ${h}:${p.submissions} (TLS)`);
-  say(`  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`);
-  say(`  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`);
-  say(`  Demo account       ${demo.address}  password: ${demo.password}`);
-  say(`  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`);
-  say('  Admin              npm run admin -- help        Stop: Ctrl-C');
-  say('');
+  // One write, so whoever waits for the ready line gets the whole block with it.
+  process.stdout.write(
+    [
+      '',
+      `Postern is ready (${(ms / 1000).toFixed(1)} s). Data: ${dataDir}`,
+      `  SMTP (MX)          ${h}:${p.smtp}`,
+      `  Submission         ${h}:${p.submission} (STARTTLS)   ${h}:${p.submissions} (TLS)`,
+      `  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`,
+      `  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`,
+      `  Demo account       ${demo.address}  password: ${demo.password}`,
+      `  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`,
+      '  Admin              npm run admin -- help        Stop: Ctrl-C',
+      '',
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((err) => {

@@ -1,16 +1,4 @@
-/**
- * The route Lambda: a thin wrapper over the library handler (lib/pipeline/route.ts), the same code the emulator
- * runs in-process. Storage clients are built once per container from the environment the stack sets.
- */
-import { namesFromEnv } from '../../lib/core/schema.ts';
-import { createHandlers } from '../../lib/pipeline/handlers.ts';
-import type { Handler } from '../../lib/pipeline/invoker.ts';
-import { endpointsFromEnv } from '../../lib/storage/aws/clients.ts';
-import { createAwsStorage } from '../../lib/storage/storage.ts';
+/** The route Lambda: parse nothing, decide nothing; lib/pipeline/route.ts does the work (see lib/pipeline/lambda.ts). */
+import { lambdaHandler } from '../../lib/pipeline/lambda.ts';
 
-let cached: Handler | undefined;
-
-export async function handler(event: unknown): Promise<unknown> {
-  cached ??= createHandlers(createAwsStorage(endpointsFromEnv(), namesFromEnv())).route;
-  return cached(event);
-}
+export const handler = lambdaHandler('route');

@@ -18,7 +18,12 @@ import { readEmulatorState } from '../../local/state.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'postern-emulator-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const children = new Set<ChildProcess>();
+after(() => {
+  // A failed assertion must not leave an emulator (and its DynamoDB Local) running.
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 const PORT_VARS = [
   'POSTERN_SMTP_PORT',
@@ -49,6 +54,7 @@ async function startEmulator(env: Record<string, string>): Promise<Running> {
     env: { ...process.env, POSTERN_DATA_DIR: dataDir, POSTERN_QUIET: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
