@@ -194,6 +194,11 @@ export interface MailStore {
 
   /** Atomically allocates the next UID and MODSEQ and writes the message (DESIGN.md rule 3). */
   append(input: AppendInput): Promise<AppendResult>;
+  /**
+   * Group commit of several messages into one mailbox (same account and mailbox for all): one transaction
+   * where the rules allow, one outcome per input, in input order.
+   */
+  appendMany(inputs: readonly AppendInput[]): Promise<PromiseSettledResult<AppendResult>[]>;
   getMessage(mailboxId: string, uid: number): Promise<MessageMeta | undefined>;
   /** Messages in ascending UID order (strongly consistent). */
   listMessages(mailboxId: string, opts?: ListOptions): Promise<MessageMeta[]>;

@@ -108,6 +108,22 @@ export interface StoreResult {
     /** The object the copy is served from: this request's blob, or an earlier one for a duplicate. */
     readonly blobKey: string;
   }[];
-  /** Recipients that could not take the message (quota); the transaction is then answered 452 4.2.2. */
-  readonly failed: readonly { readonly accountId: string; readonly reason: 'quota' | 'no-account' }[];
+  /**
+   * Recipients that could not take the message: 'quota' (the transaction is answered 452 4.2.2), or
+   * 'temporary' (storage failed for this request within a batch; the gateway retries, then answers 451).
+   */
+  readonly failed: readonly { readonly accountId: string; readonly reason: 'quota' | 'no-account' | 'temporary' }[];
+}
+
+/**
+ * What the store function is invoked with: several messages at once, so that messages for one mailbox that
+ * arrive together are written in one group commit (one transaction) instead of racing each other.
+ */
+export interface StoreBatchRequest {
+  readonly requests: readonly StoreRequest[];
+}
+
+export interface StoreBatchResult {
+  /** One result per request, in order. */
+  readonly results: readonly StoreResult[];
 }

@@ -1,11 +1,11 @@
 import type { FunctionName } from '../core/ports.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { FilterRequest, RouteRequest, StoreRequest } from './contracts.ts';
+import type { FilterRequest, RouteRequest, StoreBatchRequest } from './contracts.ts';
 import { type Resolver, systemResolver } from './dns.ts';
 import { filter } from './filter.ts';
 import type { Handler } from './invoker.ts';
 import { route } from './route.ts';
-import { store } from './store.ts';
+import { storeBatch } from './store.ts';
 import { DefaultScorer, EicarScanner, type SpamScorer, type VirusScanner } from './verdict.ts';
 
 /** What the filter uses besides storage; tests inject a stub resolver (this machine has no Internet). */
@@ -29,6 +29,6 @@ export function createHandlers(storage: Storage, opts: HandlerOptions = {}): Rec
   return {
     route: (event) => route(storage.directory, event as RouteRequest),
     filter: (event) => filter(filterDeps, event as FilterRequest),
-    store: (event) => store(storage, event as StoreRequest),
+    store: (event) => storeBatch(storage, event as StoreBatchRequest),
   };
 }

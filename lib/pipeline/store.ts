@@ -14,14 +14,14 @@
  *   reading the blob; each copy's offsets are shifted by its own header prefix.
  */
 import { NotFoundError, QuotaExceededError } from '../core/errors.ts';
-import type { Account, MailboxState } from '../core/ports.ts';
+import type { Account, AppendInput, AppendResult, MailboxState } from '../core/ports.ts';
 import { boundSummary, forCopy, type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { StoreRequest, StoreResult } from './contracts.ts';
+import type { StoreBatchRequest, StoreBatchResult, StoreRequest, StoreResult } from './contracts.ts';
 
-export type { StoreRequest, StoreResult } from './contracts.ts';
+export type { StoreBatchRequest, StoreBatchResult, StoreRequest, StoreResult } from './contracts.ts';
 
-/** Appends in parallel to this many mailboxes at once. */
+/** Group commits to this many mailboxes at once. */
 const CONCURRENCY = 8;
 /**
  * How long an account (its quota) and a mailbox name -> id mapping are reused within one container. A quota
@@ -63,20 +63,34 @@ async function summaryOf(storage: Storage, req: StoreRequest): Promise<MessageSu
   return builder.end();
 }
 
-export async function store(storage: Storage, req: StoreRequest): Promise<StoreResult> {
-  const summary = await summaryOf(storage, req);
-  const delivered: StoreResult['delivered'][number][] = [];
-  const failed: StoreResult['failed'][number][] = [];
-  // one copy per account and mailbox, whatever the recipient list repeats
-  const seen = new Set<string>();
-  const deliveries = req.deliveries.filter((d) => {
-    const key = `${d.accountId}\0${d.mailbox ?? 'INBOX'}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+/** One copy to make: a request's delivery resolved to its account and mailbox. */
+interface CopyJob {
+  readonly request: number;
+  readonly accountId: string;
+  readonly mailboxName: string;
+  readonly mailbox: MailboxState;
+  readonly input: AppendInput;
+}
 
+type Delivered = StoreResult['delivered'][number];
+type Failed = StoreResult['failed'][number];
+
+/** Stores one message: a batch of one. */
+export async function store(storage: Storage, req: StoreRequest): Promise<StoreResult> {
+  const { results } = await storeBatch(storage, { requests: [req] });
+  return results[0];
+}
+
+/**
+ * Stores several messages. Copies bound for the same mailbox become one group commit
+ * (MailStore.appendMany): one transaction for many messages instead of many transactions racing for the
+ * same UIDNEXT. Each request gets its own result; a storage failure fails only the requests it touched.
+ */
+export async function storeBatch(storage: Storage, batch: StoreBatchRequest): Promise<StoreBatchResult> {
   const cache = cachesOf(storage);
+  const delivered: Delivered[][] = batch.requests.map(() => []);
+  const failed: Failed[][] = batch.requests.map(() => []);
+
   const accountOf = async (accountId: string) => {
     const hit = cache.accounts.get(accountId);
     if (hit) return hit;
@@ -98,56 +112,94 @@ export async function store(storage: Storage, req: StoreRequest): Promise<StoreR
     return mailbox;
   };
 
-  const deliverOne = async (d: StoreRequest['deliveries'][number], retried = false): Promise<void> => {
-    const account = await accountOf(d.accountId);
-    if (!account) {
-      failed.push({ accountId: d.accountId, reason: 'no-account' });
-      return;
-    }
-    const name = d.mailbox ?? 'INBOX';
-    const mailbox = await mailboxOf(d.accountId, name);
-    const size = req.blobSize + Buffer.byteLength(d.headerPrefix);
-    try {
-      const result = await storage.mail.append({
-        accountId: d.accountId,
-        mailboxId: mailbox.mailboxId,
-        blobKey: req.blobKey,
-        blobSize: req.blobSize,
-        headerPrefix: d.headerPrefix,
-        internalDate: req.internalDate,
-        summary: boundSummary(forCopy(summary, d.headerPrefix)),
-        idempotencyKey: req.idempotencyKey,
-        // within quota before this copy (see the policy above)
-        quotaBytes: account.quotaBytes > 0 ? account.quotaBytes + size : 0,
-      });
+  const jobs: CopyJob[] = [];
+  await Promise.all(
+    batch.requests.map(async (req, request) => {
+      const summary = await summaryOf(storage, req);
+      // one copy per account and mailbox, whatever the recipient list repeats
+      const seen = new Set<string>();
+      for (const d of req.deliveries) {
+        const mailboxName = d.mailbox ?? 'INBOX';
+        const key = `${d.accountId}\0${mailboxName}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const account = await accountOf(d.accountId);
+        if (!account) {
+          failed[request].push({ accountId: d.accountId, reason: 'no-account' });
+          continue;
+        }
+        const mailbox = await mailboxOf(d.accountId, mailboxName);
+        const size = req.blobSize + Buffer.byteLength(d.headerPrefix);
+        jobs.push({
+          request,
+          accountId: d.accountId,
+          mailboxName,
+          mailbox,
+          input: {
+            accountId: d.accountId,
+            mailboxId: mailbox.mailboxId,
+            blobKey: req.blobKey,
+            blobSize: req.blobSize,
+            headerPrefix: d.headerPrefix,
+            internalDate: req.internalDate,
+            summary: boundSummary(forCopy(summary, d.headerPrefix)),
+            idempotencyKey: req.idempotencyKey,
+            // within quota before this copy (see the policy above)
+            quotaBytes: account.quotaBytes > 0 ? account.quotaBytes + size : 0,
+          },
+        });
+      }
+    }),
+  );
+
+  const settle = async (job: CopyJob, outcome: PromiseSettledResult<AppendResult>, retried: boolean) => {
+    if (outcome.status === 'fulfilled') {
+      const result = outcome.value;
+      const requestBlob = batch.requests[job.request].blobKey;
       // a duplicate may be backed by this request's blob (an earlier attempt of the same transaction) or by
       // the blob of an earlier transaction (a client resend): the gateway must know before deleting anything
       const blobKey = result.duplicate
-        ? ((await storage.mail.getMessage(mailbox.mailboxId, result.uid))?.blobKey ?? req.blobKey)
-        : req.blobKey;
-      delivered.push({
-        accountId: d.accountId,
-        mailbox: mailbox.name,
+        ? ((await storage.mail.getMessage(job.mailbox.mailboxId, result.uid))?.blobKey ?? requestBlob)
+        : requestBlob;
+      delivered[job.request].push({
+        accountId: job.accountId,
+        mailbox: job.mailbox.name,
         uid: result.uid,
         duplicate: result.duplicate,
         blobKey,
       });
-    } catch (err) {
-      if (err instanceof QuotaExceededError) failed.push({ accountId: d.accountId, reason: 'quota' });
-      else if (err instanceof NotFoundError && !retried) {
-        // the cached mailbox is gone (deleted or renamed): look it up again, once
-        cache.mailboxes.delete(`${d.accountId}\0${name}`);
-        await deliverOne(d, true);
-      } else throw err;
+    } else if (outcome.reason instanceof QuotaExceededError) {
+      failed[job.request].push({ accountId: job.accountId, reason: 'quota' });
+    } else if (outcome.reason instanceof NotFoundError && !retried) {
+      // the cached mailbox is gone (deleted or renamed): look it up again, once
+      cache.mailboxes.delete(`${job.accountId}\0${job.mailboxName}`);
+      const mailbox = await mailboxOf(job.accountId, job.mailboxName);
+      const again = { ...job, mailbox, input: { ...job.input, mailboxId: mailbox.mailboxId } };
+      const [outcomeAgain] = await Promise.allSettled([storage.mail.append(again.input)]);
+      await settle(again, outcomeAgain, true);
+    } else {
+      failed[job.request].push({ accountId: job.accountId, reason: 'temporary' });
     }
   };
 
-  const queue = [...deliveries];
+  const groups = new Map<string, CopyJob[]>();
+  for (const job of jobs) {
+    const group = groups.get(job.input.mailboxId) ?? [];
+    group.push(job);
+    groups.set(job.input.mailboxId, group);
+  }
+  const queue = [...groups.values()];
   const workers = Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-    for (let d = queue.shift(); d; d = queue.shift()) await deliverOne(d);
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      let outcomes: PromiseSettledResult<AppendResult>[];
+      try {
+        outcomes = await storage.mail.appendMany(group.map((j) => j.input));
+      } catch (err) {
+        outcomes = group.map(() => ({ status: 'rejected', reason: err }));
+      }
+      for (const [i, job] of group.entries()) await settle(job, outcomes[i], false);
+    }
   });
-  const settled = await Promise.allSettled(workers);
-  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return { delivered, failed };
+  await Promise.all(workers);
+  return { results: batch.requests.map((_, i) => ({ delivered: delivered[i], failed: failed[i] })) };
 }

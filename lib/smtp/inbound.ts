@@ -39,6 +39,7 @@ import { DataPolicy, type DataViolation } from './dataStream.ts';
 import type { SmtpOptions } from './options.ts';
 import { buildReceived } from './received.ts';
 import { acceptedReply, REPLIES, type Reply, SmtpReplyError } from './replies.ts';
+import { StoreBatcher } from './storeBatcher.ts';
 
 /** One accepted recipient of the transaction. */
 interface Recipient {
@@ -80,33 +81,6 @@ class RouteCache {
   }
 }
 
-/**
- * Orders the store steps of one gateway task per recipient account. Appends to one mailbox are optimistic
- * transactions (a condition on UIDNEXT): concurrent appends to the same mailbox conflict and back off, and
- * under load that costs far more than waiting in line. Correctness never depends on this lock (DynamoDB's
- * conditions do that, also across tasks); it only keeps one task from racing itself.
- */
-class AccountLocks {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(accountIds: readonly string[], fn: () => Promise<T>): Promise<T> {
-    const keys = [...new Set(accountIds)].sort();
-    const previous = keys.map((k) => this.tails.get(k) ?? Promise.resolve());
-    let release!: () => void;
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    for (const k of keys) this.tails.set(k, mine);
-    try {
-      await Promise.all(previous);
-      return await fn();
-    } finally {
-      release();
-      for (const k of keys) if (this.tails.get(k) === mine) this.tails.delete(k);
-    }
-  }
-}
-
 export interface InboundHandlers {
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void;
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void;
@@ -120,7 +94,7 @@ export interface InboundHandlers {
 export function createInboundHandlers(deps: GatewayDeps, tuning: SmtpOptions, baseLog: Logger): InboundHandlers {
   const { config, storage, invoker } = deps;
   const routes = new RouteCache(tuning.routeCacheMs);
-  const locks = new AccountLocks();
+  const batcher = new StoreBatcher(invoker);
   /** Recipients per transaction: smtp-server makes a new envelope object for every transaction. */
   const recipients = new WeakMap<object, Recipient[]>();
   const sessionLog = (session: SMTPServerSession) => baseLog.child({ cid: session.id, remote: session.remoteAddress });
@@ -347,10 +321,10 @@ export function createInboundHandlers(deps: GatewayDeps, tuning: SmtpOptions, ba
     for (let attempt = 0; attempt < Math.max(1, tuning.storeAttempts); attempt++) {
       if (attempt > 0) await sleep(tuning.retryDelayMs * 2 ** (attempt - 1));
       try {
-        result = await locks.run(
-          deliveries.map((d) => d.accountId),
-          () => invoker.invoke<StoreRequest, StoreResult>('store', request),
-        );
+        const stored = await batcher.store(request);
+        // a storage failure inside a batch is this request's alone: retry it like a failed invocation
+        if (stored.failed.some((f) => f.reason === 'temporary')) throw new Error('store failed for a recipient');
+        result = stored;
         break;
       } catch (err) {
         log.warn('store failed', { attempt: attempt + 1, err });

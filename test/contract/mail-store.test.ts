@@ -171,6 +171,89 @@ describe('append', () => {
   });
 });
 
+describe('group commit (appendMany)', () => {
+  const input = (a: string, mailboxId: string, extra: Record<string, unknown> = {}) => ({
+    accountId: a,
+    mailboxId,
+    blobKey: 'messages/shared-batch',
+    blobSize: 100,
+    ...extra,
+  });
+
+  test('one transaction: consecutive UIDs, one new MODSEQ, one change record', async () => {
+    const a = account();
+    const box = await inbox(a);
+    await appendText(a, box.mailboxId, 'first');
+    const results = await storage.mail.appendMany(Array.from({ length: 5 }, () => input(a, box.mailboxId)));
+    const values = results.map((r) => (r.status === 'fulfilled' ? r.value : assert.fail(String(r.reason))));
+    assert.deepEqual(
+      values.map((v) => v.uid),
+      [2, 3, 4, 5, 6],
+    );
+    assert.equal(new Set(values.map((v) => v.modseq)).size, 1);
+    const state = (await storage.mail.getMailboxById(a, box.mailboxId))!;
+    assert.deepEqual([state.uidNext, state.messages, state.highestModseq], [7, 6, values[0].modseq]);
+    const log = await storage.mail.changesSince(box.mailboxId, values[0].modseq - 1);
+    assert.deepEqual(
+      log.map((c) => [c.kind, c.uids]),
+      [['append', [2, 3, 4, 5, 6]]],
+    );
+  });
+
+  test('idempotency keys: earlier copies and repeats within the call resolve to one message each', async () => {
+    const a = account();
+    const box = await inbox(a);
+    const earlier = await storage.mail.append(input(a, box.mailboxId, { idempotencyKey: 'k1' }));
+    const results = await storage.mail.appendMany([
+      input(a, box.mailboxId, { idempotencyKey: 'k1' }),
+      input(a, box.mailboxId, { idempotencyKey: 'k2' }),
+      input(a, box.mailboxId, { idempotencyKey: 'k2' }),
+      input(a, box.mailboxId, { idempotencyKey: 'k3' }),
+    ]);
+    const values = results.map((r) => (r.status === 'fulfilled' ? r.value : assert.fail(String(r.reason))));
+    assert.deepEqual(
+      values.map((v) => [v.uid, v.duplicate]),
+      [
+        [earlier.uid, true],
+        [2, false],
+        [2, true],
+        [3, false],
+      ],
+    );
+    assert.equal((await storage.mail.listMessages(box.mailboxId)).length, 3);
+  });
+
+  test('quota: the messages that fit land, the rest are refused one by one', async () => {
+    const a = account();
+    const box = await inbox(a);
+    const results = await storage.mail.appendMany(
+      Array.from({ length: 4 }, () => input(a, box.mailboxId, { quotaBytes: 250 })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected'],
+    );
+    assert.ok((results[2] as PromiseRejectedResult).reason instanceof QuotaExceededError);
+    assert.deepEqual(await storage.mail.getUsage(a), { bytes: 200, messages: 2 });
+  });
+
+  test('more than one transaction holds is split, in order', async () => {
+    const a = account();
+    const box = await inbox(a);
+    const results = await storage.mail.appendMany(Array.from({ length: 70 }, () => input(a, box.mailboxId)));
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.uid : 0)),
+      Array.from({ length: 70 }, (_, i) => i + 1),
+    );
+  });
+
+  test('inputs for different mailboxes are refused', async () => {
+    const a = account();
+    const box = await inbox(a);
+    await assert.rejects(storage.mail.appendMany([input(a, box.mailboxId), input(a, 'other')]), InvalidInputError);
+  });
+});
+
 describe('flags and modseq', () => {
   test('add, remove, replace; each change bumps MODSEQ; a no-op does not (RFC 7162 §3.1)', async () => {
     const a = account();

@@ -71,6 +71,14 @@ function faultyStorage(inner: Storage): Storage {
           return target.append(input);
         };
       }
+      if (prop === 'appendMany') {
+        // a group commit is one transaction: a fault for any of its accounts fails all of it
+        return async (inputs: AppendInput[]) => {
+          if (inputs.some((input) => take(plan.append, input.accountId)))
+            throw new TemporaryError('injected: DynamoDB TransactWriteItems failed');
+          return target.appendMany(inputs);
+        };
+      }
       const v = (target as unknown as Record<string | symbol, unknown>)[prop];
       return typeof v === 'function' ? v.bind(target) : v;
     },

@@ -46,6 +46,12 @@ import { backoff, cancellationCodes, fromAttr, type Item, queryAll, temporary, t
 const MAX_ATTEMPTS = 100;
 /** TransactWriteItems takes at most 100 items; a batch leaves room for the mailbox, change and usage items. */
 const BATCH = 90;
+/** Messages per group commit: 3 + 2 items each stays under the 100-item transaction limit. */
+const MAX_APPEND_BATCH = 32;
+/** TransactWriteItems takes at most 4 MB; leave room for attribute names and encoding overhead. */
+const MAX_TRANSACTION_BYTES = 3 * 1024 * 1024;
+const MAILBOX_ITEM = 0;
+const USAGE_ITEM = 1;
 const CHANGE_TTL_SECONDS = 30 * 24 * 3600;
 const IDEMPOTENCY_TTL_SECONDS = 14 * 24 * 3600;
 
@@ -425,103 +431,227 @@ export class DynamoMailStore implements MailStore {
   // ------------------------------------------------------------ messages
 
   async append(input: AppendInput): Promise<AppendResult> {
-    const headerPrefix = input.headerPrefix ?? '';
-    const size = input.blobSize + Buffer.byteLength(headerPrefix);
-    const quota = input.quotaBytes ?? 0;
-    const idem = input.idempotencyKey
-      ? idempotencyKey(input.accountId, input.mailboxId, input.idempotencyKey)
-      : undefined;
-    if (quota > 0 && size > quota) throw new QuotaExceededError();
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const mailbox = await this.counters(input.accountId, input.mailboxId);
-      const uid = mailbox.uidNext;
-      const modseq = mailbox.highestModseq + 1;
+    const [result] = await this.appendMany([input]);
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }
+
+  /**
+   * Group commit: appends several messages into one mailbox with one transaction (consecutive UIDs, one new
+   * MODSEQ, one change record), under the same conditions as a single append. Each input gets its own
+   * outcome: a duplicate idempotency key resolves to the first copy, a quota refusal to QuotaExceededError.
+   */
+  async appendMany(inputs: readonly AppendInput[]): Promise<PromiseSettledResult<AppendResult>[]> {
+    const first = inputs[0];
+    if (!first) return [];
+    if (inputs.some((i) => i.accountId !== first.accountId || i.mailboxId !== first.mailboxId)) {
+      throw new InvalidInputError('appendMany takes messages for one mailbox');
+    }
+    const out: PromiseSettledResult<AppendResult>[] = new Array(inputs.length);
+    const sizeOf = (i: AppendInput) => i.blobSize + Buffer.byteLength(i.headerPrefix ?? '');
+    // A key repeated within the call follows its first occurrence (one transaction may not write an item twice).
+    const firstWithKey = new Map<string, number>();
+    const followers: [number, number][] = [];
+    let pending: number[] = [];
+    inputs.forEach((input, i) => {
+      if ((input.quotaBytes ?? 0) > 0 && sizeOf(input) > input.quotaBytes!) {
+        out[i] = { status: 'rejected', reason: new QuotaExceededError() };
+      } else if (input.idempotencyKey !== undefined && firstWithKey.has(input.idempotencyKey)) {
+        followers.push([i, firstWithKey.get(input.idempotencyKey)!]);
+      } else {
+        if (input.idempotencyKey !== undefined) firstWithKey.set(input.idempotencyKey, i);
+        pending.push(i);
+      }
+    });
+
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) throw new TemporaryError('append: too much contention');
+      const batch = this.nextBatch(pending, inputs);
+      const mailbox = await this.counters(first.accountId, first.mailboxId);
+      const { items, idempotencyItemOwners, quotaLimit } = this.appendItems(
+        batch.map((i) => inputs[i]),
+        mailbox,
+      );
+      if (quotaLimit < 0) {
+        // Even an empty account could not take all of them (an absent usage counter passes the condition).
+        await this.appendOneByOne(inputs, batch, out);
+        pending = pending.slice(batch.length);
+        continue;
+      }
+      try {
+        await this.db.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        const modseq = mailbox.highestModseq + 1;
+        batch.forEach((i, j) => {
+          out[i] = {
+            status: 'fulfilled',
+            value: { uid: mailbox.uidNext + j, modseq, uidValidity: mailbox.uidValidity, duplicate: false },
+          };
+        });
+        this.remember(first.mailboxId, {
+          uidNext: mailbox.uidNext + batch.length,
+          highestModseq: modseq,
+          uidValidity: mailbox.uidValidity,
+        });
+        pending = pending.slice(batch.length);
+        attempt = -1;
+      } catch (err) {
+        this.hints.delete(first.mailboxId);
+        const codes = cancellationCodes(err);
+        if (!codes) throw temporary('append failed', err);
+        const duplicates = idempotencyItemOwners.filter(([index]) => codes[index] === 'ConditionalCheckFailed');
+        if (duplicates.length > 0) {
+          for (const [, j] of duplicates) {
+            const input = inputs[batch[j]];
+            const seen = await this.getItem(
+              this.t.mailboxes,
+              idempotencyKey(input.accountId, input.mailboxId, input.idempotencyKey!),
+              'idempotency',
+            );
+            if (!seen) continue; // expired between the write and this read: append it again
+            out[batch[j]] = {
+              status: 'fulfilled',
+              value: {
+                uid: seen.uid as number,
+                modseq: seen.modseq as number,
+                uidValidity: seen.uidValidity as number,
+                duplicate: true,
+              },
+            };
+          }
+          pending = pending.filter((i) => out[i] === undefined);
+          continue;
+        }
+        if (codes[USAGE_ITEM] === 'ConditionalCheckFailed') {
+          if (batch.length === 1) out[batch[0]] = { status: 'rejected', reason: new QuotaExceededError() };
+          else await this.appendOneByOne(inputs, batch, out);
+          pending = pending.slice(batch.length);
+          continue;
+        }
+        if (!isContention(codes, MAILBOX_ITEM)) throw temporary('append failed', err);
+        if (attempt > 0) await backoff(attempt); // the first failure may just be a stale hint
+      }
+    }
+    for (const [i, leader] of followers) {
+      const result = out[leader];
+      out[i] =
+        result.status === 'fulfilled' ? { status: 'fulfilled', value: { ...result.value, duplicate: true } } : result;
+    }
+    return out;
+  }
+
+  /** When a group does not fit the quota, some of its messages may: each gets its own transaction and answer. */
+  private async appendOneByOne(
+    inputs: readonly AppendInput[],
+    batch: readonly number[],
+    out: PromiseSettledResult<AppendResult>[],
+  ): Promise<void> {
+    for (const i of batch) [out[i]] = await this.appendMany([inputs[i]]);
+  }
+
+  /** The next inputs that fit one transaction: at most MAX_APPEND_BATCH, and well under its 4 MB. */
+  private nextBatch(pending: readonly number[], inputs: readonly AppendInput[]): number[] {
+    const batch: number[] = [];
+    let bytes = 0;
+    for (const i of pending) {
+      const input = inputs[i];
+      const estimate =
+        1024 + (input.headerPrefix?.length ?? 0) + (input.summary ? JSON.stringify(input.summary).length : 0);
+      if (batch.length > 0 && (batch.length >= MAX_APPEND_BATCH || bytes + estimate > MAX_TRANSACTION_BYTES)) break;
+      batch.push(i);
+      bytes += estimate;
+    }
+    return batch;
+  }
+
+  /**
+   * The transaction for one group commit. Layout: [0] mailbox counters (conditioned on UIDNEXT and
+   * HIGHESTMODSEQ), [1] account usage (conditioned on the quota), [2] the change record, then per message its
+   * index item and, when it has a key, its idempotency record.
+   */
+  private appendItems(
+    batch: readonly AppendInput[],
+    mailbox: CounterHint,
+  ): { items: TransactWriteItem[]; idempotencyItemOwners: [number, number][]; quotaLimit: number } {
+    const { accountId, mailboxId } = batch[0];
+    const modseq = mailbox.highestModseq + 1;
+    const uids = batch.map((_, j) => mailbox.uidNext + j);
+    const sizes = batch.map((i) => i.blobSize + Buffer.byteLength(i.headerPrefix ?? ''));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    // Each message must fit on top of the usage before it plus the batch's earlier messages.
+    let before = 0;
+    let limit = Number.POSITIVE_INFINITY;
+    batch.forEach((input, j) => {
+      before += sizes[j];
+      if ((input.quotaBytes ?? 0) > 0) limit = Math.min(limit, input.quotaBytes! - before);
+    });
+    const quotaCondition = Number.isFinite(limit);
+    const items: TransactWriteItem[] = [
+      {
+        Update: {
+          TableName: this.t.mailboxes,
+          Key: toAttr(mailboxKey(accountId, mailboxId)),
+          UpdateExpression: 'SET uidNext = :next, highestModseq = :m ADD messages :n, #b :size',
+          ConditionExpression: 'uidNext = :uid AND highestModseq = :prev',
+          ExpressionAttributeNames: { '#b': 'bytes' },
+          ExpressionAttributeValues: toAttr({
+            ':next': mailbox.uidNext + batch.length,
+            ':uid': mailbox.uidNext,
+            ':m': modseq,
+            ':prev': mailbox.highestModseq,
+            ':n': batch.length,
+            ':size': total,
+          }),
+        },
+      },
+      {
+        Update: {
+          TableName: this.t.mailboxes,
+          Key: toAttr(usageKey(accountId)),
+          UpdateExpression: 'ADD #b :size, messages :n',
+          ConditionExpression: quotaCondition ? 'attribute_not_exists(#b) OR #b <= :limit' : undefined,
+          ExpressionAttributeNames: { '#b': 'bytes' },
+          ExpressionAttributeValues: toAttr({
+            ':size': total,
+            ':n': batch.length,
+            ...(quotaCondition ? { ':limit': limit } : {}),
+          }),
+        },
+      },
+      { Put: { TableName: this.t.changes, Item: toAttr(this.change(mailboxId, modseq, 'append', uids)) } },
+    ];
+    const idempotencyItemOwners: [number, number][] = [];
+    batch.forEach((input, j) => {
       const message = {
-        mailboxId: input.mailboxId,
-        uid,
+        mailboxId,
+        uid: uids[j],
         modseq,
         blobKey: input.blobKey,
-        headerPrefix: headerPrefix || undefined,
-        size,
+        headerPrefix: input.headerPrefix || undefined,
+        size: sizes[j],
         internalDate: input.internalDate ?? Date.now(),
         flags: input.flags && input.flags.length > 0 ? new Set(input.flags) : undefined,
         summary: input.summary === undefined ? undefined : JSON.stringify(input.summary),
       };
-      const items: TransactWriteItem[] = [
-        {
-          Update: {
-            TableName: this.t.mailboxes,
-            Key: toAttr(mailboxKey(input.accountId, input.mailboxId)),
-            UpdateExpression: 'SET uidNext = :next, highestModseq = :m ADD messages :one, #b :size',
-            ConditionExpression: 'uidNext = :uid AND highestModseq = :prev',
-            ExpressionAttributeNames: { '#b': 'bytes' },
-            ExpressionAttributeValues: toAttr({
-              ':next': uid + 1,
-              ':uid': uid,
-              ':m': modseq,
-              ':prev': modseq - 1,
-              ':one': 1,
-              ':size': size,
-            }),
-          },
+      items.push({
+        Put: { TableName: this.t.messages, Item: toAttr(message), ConditionExpression: 'attribute_not_exists(uid)' },
+      });
+      if (input.idempotencyKey === undefined) return;
+      idempotencyItemOwners.push([items.length, j]);
+      items.push({
+        Put: {
+          TableName: this.t.mailboxes,
+          Item: toAttr({
+            ...idempotencyKey(accountId, mailboxId, input.idempotencyKey),
+            uid: uids[j],
+            modseq,
+            uidValidity: mailbox.uidValidity,
+            expiresAt: epochSeconds() + IDEMPOTENCY_TTL_SECONDS,
+          }),
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-        {
-          Put: { TableName: this.t.messages, Item: toAttr(message), ConditionExpression: 'attribute_not_exists(uid)' },
-        },
-        { Put: { TableName: this.t.changes, Item: toAttr(this.change(input.mailboxId, modseq, 'append', [uid])) } },
-        {
-          Update: {
-            TableName: this.t.mailboxes,
-            Key: toAttr(usageKey(input.accountId)),
-            UpdateExpression: 'ADD #b :size, messages :one',
-            ConditionExpression: quota > 0 ? 'attribute_not_exists(#b) OR #b <= :limit' : undefined,
-            ExpressionAttributeNames: { '#b': 'bytes' },
-            ExpressionAttributeValues: toAttr({
-              ':size': size,
-              ':one': 1,
-              ...(quota > 0 ? { ':limit': quota - size } : {}),
-            }),
-          },
-        },
-      ];
-      if (idem) {
-        items.push({
-          Put: {
-            TableName: this.t.mailboxes,
-            Item: toAttr({
-              ...idem,
-              uid,
-              modseq,
-              uidValidity: mailbox.uidValidity,
-              expiresAt: epochSeconds() + IDEMPOTENCY_TTL_SECONDS,
-            }),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        });
-      }
-      try {
-        await this.db.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        this.remember(input.mailboxId, { uidNext: uid + 1, highestModseq: modseq, uidValidity: mailbox.uidValidity });
-        return { uid, modseq, uidValidity: mailbox.uidValidity, duplicate: false };
-      } catch (err) {
-        this.hints.delete(input.mailboxId);
-        const codes = cancellationCodes(err);
-        if (idem && codes?.[4] === 'ConditionalCheckFailed') {
-          const seen = await this.getItem(this.t.mailboxes, idem, 'idempotency');
-          if (seen)
-            return {
-              uid: seen.uid as number,
-              modseq: seen.modseq as number,
-              uidValidity: seen.uidValidity as number,
-              duplicate: true,
-            };
-        }
-        if (codes?.[3] === 'ConditionalCheckFailed') throw new QuotaExceededError();
-        if (!isContention(codes, 0)) throw temporary('append failed', err);
-        if (attempt > 0) await backoff(attempt); // the first failure may just be a stale hint
-      }
-    }
-    throw new TemporaryError('append: too much contention');
+      });
+    });
+    return { items, idempotencyItemOwners, quotaLimit: limit };
   }
 
   /** The mailbox's counters: this process's hint if it has one, else a consistent read. */
