@@ -1,3 +1,16 @@
+/**
+ * The one accept path every protocol listener shares:
+ *
+ * - PROXY protocol v2 when configured (behind the NLB): the header is read first and gives the real client
+ *   address; a connection without a valid header is dropped, the balancer's LOCAL health checks are closed
+ *   quietly. When PROXY is not configured, a connection that starts with a PROXY header (v1 or v2) is refused,
+ *   so nobody can claim an address by sending one.
+ * - The per-IP connection limit (maxConnectionsPerIp, per listener): one more gets the protocol's refusal.
+ * - Implicit TLS (465, 995, 993): the handshake happens before the protocol starts.
+ * - A connection id (`cid`) and a logger that carries it.
+ * - Graceful close: stop accepting, give sessions `graceMs`, then say goodbye in the protocol's words and
+ *   close what is left.
+ */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
@@ -6,13 +19,14 @@ import type { Logger } from '../core/log.ts';
 import { readProxyHeader } from '../net/proxyProtocol.ts';
 import type { GatewayDeps, Listener } from './types.ts';
 
-/** What a hand-written protocol (POP3, IMAP) gets for each accepted connection. */
+/** What a protocol gets for each accepted connection. */
 export interface Connection {
   readonly socket: Socket;
   /** Connection id, on every log line of this session. */
   readonly cid: string;
   /** The client's address: from the PROXY header behind the load balancer, else the socket's. */
   readonly remoteAddress: string;
+  readonly remotePort: number;
   readonly secure: boolean;
   readonly log: Logger;
 }
@@ -20,28 +34,49 @@ export interface Connection {
 export interface TcpListenerOptions {
   readonly name: string;
   readonly port: number;
-  /** Implicit TLS (995, 993): the handshake happens before the protocol starts. */
   readonly implicitTls: boolean;
+  /** The protocol's line for "too many connections from your address" (and for a refused PROXY header). */
+  readonly refusal: { readonly tooManyConnections: string; readonly proxyRefused: string };
   readonly onConnection: (conn: Connection) => void;
+  /** Called when the grace period of close() ends, before the remaining sockets are destroyed. */
+  readonly onForcedClose?: () => void;
+  /** Logger for the listener's own lines; defaults to the gateway's with `listener: name`. */
+  readonly log?: Logger;
 }
 
-/**
- * A listener for the hand-written protocols: optional PROXY v2 header, optional implicit TLS, a per-IP
- * connection limit, and a connection id. Protocol sessions take it from there.
- */
+const PROXY_V2_START = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00]);
+const PROXY_V1_START = Buffer.from('PROXY ', 'latin1');
+
+/** Whether the first bytes of a connection look like a PROXY protocol header (v2 signature or v1 line). */
+export function looksLikeProxyHeader(first: Buffer): boolean {
+  const n = Math.min(first.length, PROXY_V2_START.length);
+  if (n >= 4 && first.subarray(0, n).equals(PROXY_V2_START.subarray(0, n))) return true;
+  const m = Math.min(first.length, PROXY_V1_START.length);
+  return (
+    m >= 5 && first.subarray(0, m).toString('latin1').toUpperCase() === PROXY_V1_START.subarray(0, m).toString('latin1')
+  );
+}
+
 export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): Listener {
-  const { config, log: baseLog } = deps;
-  const log = baseLog.child({ listener: opts.name });
+  const { config } = deps;
+  const log = opts.log ?? deps.log.child({ listener: opts.name });
   const perIp = new Map<string, number>();
   const sockets = new Set<Socket>();
-  let server: Server;
+  let server: Server | undefined;
+  let boundPort = opts.port;
+
+  const refuse = (socket: Socket, line: string) => {
+    socket.end(line);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
 
   const accept = async (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const cid = randomId(6);
-    let remoteAddress = socket.remoteAddress ?? 'unknown';
+    let remoteAddress = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/i, '');
+    let remotePort = socket.remotePort ?? 0;
     if (config.proxyProtocol) {
       try {
         const info = await readProxyHeader(socket);
@@ -50,6 +85,7 @@ export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): 
           return;
         }
         remoteAddress = info.sourceAddress ?? remoteAddress;
+        remotePort = info.sourcePort ?? remotePort;
       } catch (err) {
         // Health checks and port scanners close without a header; only a wrong header is worth a warning.
         const closedEarly = (err as Error).message.includes('closed before');
@@ -57,7 +93,15 @@ export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): 
         socket.destroy();
         return;
       }
+    } else {
+      // In place before the protocol starts reading, so it sees the first chunk first.
+      socket.once('data', (first: Buffer) => {
+        if (!looksLikeProxyHeader(first)) return;
+        log.warn('refused a PROXY header: PROXY protocol is not configured', { cid, remote: remoteAddress });
+        refuse(socket, opts.refusal.proxyRefused);
+      });
     }
+    if (socket.destroyed) return;
     const count = (perIp.get(remoteAddress) ?? 0) + 1;
     perIp.set(remoteAddress, count);
     socket.once('close', () => {
@@ -67,28 +111,25 @@ export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): 
     });
     const connLog = log.child({ cid, remote: remoteAddress });
     if (count > config.maxConnectionsPerIp) {
-      connLog.warn('too many connections from this address');
-      socket.end(
-        opts.name.startsWith('pop3') ? '-ERR [SYS/TEMP] too many connections\r\n' : '* BYE too many connections\r\n',
-      );
+      connLog.warn('too many connections from this address', { count });
+      refuse(socket, opts.refusal.tooManyConnections);
       return;
     }
-    if (opts.implicitTls) {
-      // After a PROXY header, bytes already read (the ClientHello) sit in the stream buffer; a plain Duplex
-      // wrapper makes TLS read through the stream instead of the raw handle, so they are not skipped.
-      const transport = config.proxyProtocol ? Duplex.from({ readable: socket, writable: socket }) : socket;
-      const secure = new TLSSocket(transport as Socket, { isServer: true, key: deps.tls.key, cert: deps.tls.cert });
-      if (config.proxyProtocol) socket.resume();
-      secure.on('error', (err) => connLog.debug('tls error', { err }));
-      secure.once('secure', () =>
-        opts.onConnection({ socket: secure, cid, remoteAddress, secure: true, log: connLog }),
-      );
+    if (!opts.implicitTls) {
+      opts.onConnection({ socket, cid, remoteAddress, remotePort, secure: false, log: connLog });
       return;
     }
-    opts.onConnection({ socket, cid, remoteAddress, secure: false, log: connLog });
+    // After a PROXY header, bytes already read (the ClientHello) sit in the stream buffer; a plain Duplex
+    // wrapper makes TLS read through the stream instead of the raw handle, so they are not skipped.
+    const transport = config.proxyProtocol ? Duplex.from({ readable: socket, writable: socket }) : socket;
+    const secure = new TLSSocket(transport as Socket, { isServer: true, key: deps.tls.key, cert: deps.tls.cert });
+    if (config.proxyProtocol) socket.resume();
+    secure.on('error', (err) => connLog.debug('tls error', { err }));
+    secure.once('secure', () =>
+      opts.onConnection({ socket: secure, cid, remoteAddress, remotePort, secure: true, log: connLog }),
+    );
   };
 
-  let boundPort = opts.port;
   return {
     name: opts.name,
     get port() {
@@ -96,25 +137,32 @@ export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): 
     },
     listen: () =>
       new Promise<void>((resolve, reject) => {
-        server = createServer((socket) => void accept(socket));
-        server.once('error', reject);
-        server.listen(opts.port, config.host, () => {
-          server.off('error', reject);
-          boundPort = (server.address() as { port: number }).port;
+        const s = createServer((socket) => void accept(socket));
+        server = s;
+        s.once('error', reject);
+        s.listen(opts.port, config.host, () => {
+          s.off('error', reject);
+          s.on('error', (err) => log.error('listener error', { err }));
+          boundPort = (s.address() as { port: number }).port;
           resolve();
         });
       }),
     close: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
         if (!server) return resolve();
-        const timer = setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, graceMs);
+        const s = server;
+        server = undefined;
+        const finish = () => {
+          opts.onForcedClose?.();
+          for (const socket of sockets) socket.destroy();
+        };
+        const timer = setTimeout(finish, graceMs);
         timer.unref();
-        server.close(() => {
+        s.close(() => {
           clearTimeout(timer);
           resolve();
         });
+        if (graceMs <= 0) finish();
       }),
   };
 }

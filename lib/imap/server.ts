@@ -12,6 +12,10 @@ export function createImapListeners(deps: GatewayDeps): Listener[] {
       name,
       port,
       implicitTls,
+      refusal: {
+        tooManyConnections: '* BYE too many connections from your address\r\n',
+        proxyRefused: '* BYE PROXY protocol header not accepted on this port\r\n',
+      },
       onConnection: ({ socket, log }) => {
         log.info('connected');
         socket.write('* OK [CAPABILITY IMAP4rev1] Postern IMAP is not available yet\r\n');

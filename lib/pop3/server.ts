@@ -9,6 +9,12 @@ import type { GatewayDeps, Listener } from '../gateway/types.ts';
 import { createStorageBackend } from './backend.ts';
 import { Pop3Session } from './session.ts';
 
+/** POP3's words for the shared listener's refusals (RFC 3206 response codes). */
+const POP3_REFUSAL = {
+  tooManyConnections: '-ERR [SYS/TEMP] too many connections from your address\r\n',
+  proxyRefused: '-ERR PROXY protocol header not accepted on this port\r\n',
+};
+
 export interface Pop3Options {
   /** RFC 1939 §3 autologout timer (POSTERN_POP3_IDLE_MS, default 10 minutes, the RFC's minimum). */
   readonly idleTimeoutMs: number;
@@ -46,6 +52,7 @@ export function createPop3Listeners(deps: GatewayDeps): Listener[] {
       name,
       port,
       implicitTls,
+      refusal: POP3_REFUSAL,
       onConnection: (conn) => {
         const session = new Pop3Session(conn, backend, {
           hostname: config.hostname,

@@ -3,8 +3,8 @@
  *
  * - smtp (port 25 in AWS, POSTERN_SMTP_PORT locally): the MX. smtp-server with PIPELINING, SIZE (the
  *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and STARTTLS; no AUTH (an MX never takes
- *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, listener.ts for PROXY
- *   v2 and the per-IP limit, connection.ts for timeouts and the error limit.
+ *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, lib/gateway/tcpListener.ts for
+ *   PROXY v2 and the per-IP limit, connection.ts for timeouts and the error limit.
  * - submission (587) and submissions (465): not implemented yet (a later issue). They answer
  *   421 4.3.2 and close, honestly, rather than pretending to accept mail.
  */
@@ -12,8 +12,14 @@ import { createTcpListener } from '../gateway/tcpListener.ts';
 import type { GatewayDeps, Listener } from '../gateway/types.ts';
 import { PosternSmtpServer } from './connection.ts';
 import { createInboundHandlers } from './inbound.ts';
-import { createSmtpListener } from './listener.ts';
 import { smtpOptionsFor } from './options.ts';
+import { REPLIES, replyLine } from './replies.ts';
+
+/** SMTP's words for the shared listener's refusals. */
+const SMTP_REFUSAL = {
+  tooManyConnections: replyLine(REPLIES.tooManyConnections),
+  proxyRefused: replyLine(REPLIES.proxyRefused),
+};
 
 export function createMxListener(deps: GatewayDeps): Listener {
   const { config, tls } = deps;
@@ -49,7 +55,26 @@ export function createMxListener(deps: GatewayDeps): Listener {
     tuning,
   );
   server.on('error', (err: Error) => log.debug('session error', { err }));
-  return createSmtpListener(deps, { name: 'smtp', port: config.ports.smtp, server, log });
+  return createTcpListener(deps, {
+    name: 'smtp',
+    port: config.ports.smtp,
+    implicitTls: false,
+    refusal: SMTP_REFUSAL,
+    log,
+    // smtp-server reads PROXY v1 only; the shared listener has already taken the v2 header off the socket.
+    onConnection: ({ socket, cid, remoteAddress, remotePort }) =>
+      server.connect(socket, { id: cid, remoteAddress, remotePort }),
+    onForcedClose: () => {
+      const { code, enhanced, text } = REPLIES.shuttingDown;
+      for (const conn of server.connections) {
+        try {
+          conn.send(code, `${enhanced} ${text}`);
+        } catch {
+          // the socket may be gone already
+        }
+      }
+    },
+  });
 }
 
 /** SMTP listeners: the MX, and the submission ports (not implemented yet). */
@@ -60,6 +85,7 @@ export function createSmtpListeners(deps: GatewayDeps): Listener[] {
       name,
       port,
       implicitTls,
+      refusal: SMTP_REFUSAL,
       onConnection: ({ socket }) => {
         socket.end(`421 4.3.2 ${hostname} Message submission is not available yet\r\n`);
       },

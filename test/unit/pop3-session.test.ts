@@ -101,7 +101,7 @@ async function serve(
   let n = 0;
   const server = createServer((socket) => {
     const session = new Pop3Session(
-      { socket, cid: `c${n++}`, remoteAddress: '127.0.0.1', secure: false, log: silentLogger },
+      { socket, cid: `c${n++}`, remotePort: 40000, remoteAddress: '127.0.0.1', secure: false, log: silentLogger },
       backend,
       {
         hostname: 'pop.test',

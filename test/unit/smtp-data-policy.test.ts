@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { looksLikeProxyHeader } from '../../lib/gateway/tcpListener.ts';
 import { buildProxyV2 } from '../../lib/net/proxyProtocol.ts';
 import { claimsAuthserv, DataPolicy, type DataPolicyOptions } from '../../lib/smtp/dataStream.ts';
-import { looksLikeProxyHeader } from '../../lib/smtp/listener.ts';
 import { addressLiteral, buildReceived, rfc5322Date } from '../../lib/smtp/received.ts';
 
 const OPTS: DataPolicyOptions = {

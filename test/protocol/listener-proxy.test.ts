@@ -1,0 +1,85 @@
+/**
+ * The shared accept path behind the NLB: PROXY protocol v2 in front of plain and implicit-TLS connections,
+ * the per-IP limit counted on the proxied (real) client address, and PROXY headers refused where not configured.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { buildProxyV2 } from '../../lib/net/proxyProtocol.ts';
+import { startTestGateway } from '../support/gateway.ts';
+
+function firstLine(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      const i = buf.indexOf('\r\n');
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
+    socket.once('error', reject);
+    socket.once('close', () => resolve(buf));
+  });
+}
+
+const header = (address: string) => buildProxyV2({ address, port: 50000 }, { address: '10.0.0.1', port: 110 });
+
+test('behind the balancer: PROXY v2 then plain POP3, and PROXY v2 then TLS in the same packet (995)', async (t) => {
+  const tg = await startTestGateway({ env: { POSTERN_PROXY_PROTOCOL: '1' } });
+  t.after(() => tg.close());
+  const plain = connect(tg.port('pop3'), '127.0.0.1');
+  plain.write(header('198.51.100.7'));
+  assert.match(await firstLine(plain), /^\+OK/);
+  plain.destroy();
+
+  // The ClientHello follows the header without waiting: both arrive before the gateway reads either.
+  const raw = connect(tg.port('pop3s'), '127.0.0.1');
+  await new Promise((r) => raw.once('connect', r));
+  raw.cork();
+  raw.write(header('198.51.100.8'));
+  const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
+  process.nextTick(() => raw.uncork());
+  assert.match(await firstLine(secure as unknown as Socket), /^\+OK/);
+  secure.destroy();
+
+  // Without a header the connection is dropped before any greeting.
+  const bare = connect(tg.port('pop3'), '127.0.0.1');
+  bare.write('USER x\r\n');
+  assert.equal(await firstLine(bare), '');
+});
+
+test('the per-IP limit counts the real client address from the PROXY header', async (t) => {
+  const tg = await startTestGateway({ env: { POSTERN_PROXY_PROTOCOL: '1', POSTERN_MAX_CONNECTIONS_PER_IP: '2' } });
+  t.after(() => tg.close());
+  const open: Socket[] = [];
+  const greet = async (address: string) => {
+    const s = connect(tg.port('pop3'), '127.0.0.1');
+    open.push(s);
+    s.write(header(address));
+    return firstLine(s);
+  };
+  assert.match(await greet('203.0.113.1'), /^\+OK/);
+  assert.match(await greet('203.0.113.1'), /^\+OK/);
+  assert.match(await greet('203.0.113.1'), /^-ERR \[SYS\/TEMP\]/);
+  assert.match(await greet('203.0.113.2'), /^\+OK/, 'another client is not affected');
+  for (const s of open) s.destroy();
+});
+
+test('without PROXY configured, a connection that starts with a PROXY header is refused (POP3 and IMAP)', async (t) => {
+  const tg = await startTestGateway();
+  t.after(() => tg.close());
+  for (const [name, refusal] of [
+    ['pop3', /^-ERR PROXY/],
+    ['imap', /BYE PROXY/],
+  ] as const) {
+    const s = connect(tg.port(name), '127.0.0.1');
+    const lines: string[] = [];
+    s.on('data', (d) => lines.push(...d.toString('latin1').split('\r\n').filter(Boolean)));
+    s.write(header('192.0.2.1'));
+    await new Promise((r) => s.once('close', r));
+    assert.ok(
+      lines.some((l) => refusal.test(l)),
+      `${name}: ${JSON.stringify(lines)}`,
+    );
+  }
+});
