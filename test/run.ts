@@ -16,6 +16,8 @@ function findTests(path: string): string[] {
 }
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+// Options such as --test-name-pattern=... go to node's test runner.
+const runnerOptions = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const files = (roots.length ? roots : ['test']).flatMap(findTests).map((f) => relative(process.cwd(), f));
 const started = Date.now();
 const services = await startTestServices();
@@ -24,7 +26,14 @@ console.log(`# test services: DynamoDB Local ${dynamodb}, S3 ${s3} (${Date.now()
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${process.env.POSTERN_TEST_CONCURRENCY ?? 3}`, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${process.env.POSTERN_TEST_CONCURRENCY ?? 3}`,
+    ...runnerOptions,
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: {
