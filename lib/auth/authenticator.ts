@@ -22,8 +22,10 @@
  * POSTERN_AUTH_MAX_FAILURES_ACCOUNT (5), POSTERN_AUTH_MAX_FAILURES_IP (20), POSTERN_AUTH_WINDOW_MS
  * (15 minutes), POSTERN_AUTH_LOCKOUT_MS (15 minutes).
  */
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../core/address.ts';
+import { envInt } from '../core/config.ts';
 import { hashPassword, verifyPassword } from '../core/password.ts';
 import type { Account, Directory } from '../core/ports.ts';
 
@@ -47,14 +49,7 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
 };
 
 export function authenticatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthenticatorOptions {
-  const int = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0)
-      throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-    return value;
-  };
+  const int = (name: string, fallback: number) => envInt(env, name, fallback);
   const d = DEFAULT_AUTHENTICATOR_OPTIONS;
   return {
     failureDelayMs: int('POSTERN_AUTH_FAILURE_DELAY_MS', d.failureDelayMs),

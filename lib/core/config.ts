@@ -32,14 +32,23 @@ export interface GatewayConfig {
   readonly tlsKeyFile?: string;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole-number setting from the environment; unset or empty gives the fallback, anything else not >= min throws. */
+export function envInt(
+  env: NodeJS.ProcessEnv | Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min = 0,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0)
-    throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  }
   return value;
 }
+
+const int = (env: NodeJS.ProcessEnv, name: string, fallback: number) => envInt(env, name, fallback);
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];

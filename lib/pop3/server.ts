@@ -3,7 +3,9 @@
  * POSTERN_POP3S_PORT locally). Each connection gets a Pop3Session over the storage backend. See README.md
  * beside this file for the commands, semantics and settings.
  */
+
 import { sharedAuthenticator } from '../auth/authenticator.ts';
+import { envInt } from '../core/config.ts';
 import { createTcpListener } from '../gateway/tcpListener.ts';
 import type { GatewayDeps, Listener } from '../gateway/types.ts';
 import { createStorageBackend } from './backend.ts';
@@ -25,14 +27,7 @@ export interface Pop3Options {
 }
 
 export function pop3OptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pop3Options {
-  const int = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min)
-      throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
-    return value;
-  };
+  const int = (name: string, fallback: number, min: number) => envInt(env, name, fallback, min);
   return {
     idleTimeoutMs: int('POSTERN_POP3_IDLE_MS', 10 * 60_000, 1),
     leaseMs: int('POSTERN_POP3_LEASE_MS', 60_000, 30),

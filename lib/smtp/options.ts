@@ -6,7 +6,9 @@
  * with `configureSmtp(config, options)`; createSmtpListeners then uses those instead of process.env, so two
  * gateways in one test process never share tuning through the environment.
  */
+
 import type { GatewayConfig } from '../core/config.ts';
+import { envInt } from '../core/config.ts';
 
 export interface SmtpOptions {
   /** Idle time allowed between commands (RFC 5321 §4.5.3.2.7: the server waits at least 5 minutes). */
@@ -60,14 +62,7 @@ const ENV: Record<keyof SmtpOptions, string> = {
 /** SmtpOptions from POSTERN_SMTP_* variables; unset ones keep their defaults. */
 export function smtpOptionsFromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): SmtpOptions {
   const out: Record<string, number> = { ...DEFAULT_SMTP_OPTIONS };
-  for (const [key, name] of Object.entries(ENV)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0)
-      throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-    out[key] = value;
-  }
+  for (const [key, name] of Object.entries(ENV)) out[key] = envInt(env, name, out[key]);
   return out as unknown as SmtpOptions;
 }
 
