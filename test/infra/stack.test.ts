@@ -122,7 +122,7 @@ describe('PosternStack', () => {
     assert.equal(functions.length, 3);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
-      assert.equal(fn.Properties.Runtime, 'nodejs20.x');
+      assert.equal(fn.Properties.Runtime, 'nodejs22.x');
       assert.ok(fn.Properties.LoggingConfig.LogGroup.Ref, 'each function logs to its own log group');
     }
     for (const group of Object.values(resourcesOf('AWS::Logs::LogGroup'))) {
