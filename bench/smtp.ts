@@ -166,6 +166,8 @@ interface Gateway {
   readonly port: number;
   readonly child: ChildProcess;
   accepted: number;
+  /** Per-phase time of each delivery, from the gateway's own 'delivered' log lines (where the time goes). */
+  readonly phases: { putMs: number[]; filterMs: number[]; storeMs: number[] };
   stop(): Promise<void>;
 }
 
@@ -221,6 +223,7 @@ async function startPostern(
     port,
     child,
     accepted: 0,
+    phases: { putMs: [], filterMs: [], storeMs: [] },
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
@@ -229,6 +232,10 @@ async function startPostern(
   };
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.includes('"message accepted"')) gateway.accepted += 1;
+    if (line.includes('"msg":"delivered"')) {
+      const entry = JSON.parse(line) as Record<string, number>;
+      for (const k of ['putMs', 'filterMs', 'storeMs'] as const) gateway.phases[k].push(entry[k]);
+    }
   });
   await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
   return {
@@ -395,10 +402,15 @@ export async function runSmtpBench(): Promise<void> {
     const p = await load(postern.gateway.port);
     const peakLoad = sampler.stop().rss;
     const indexed = (await postern.count()) - before;
+    const phases = postern.gateway.phases;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     say('');
     say('Postern (gateway process + in-process functions, DynamoDB Local, S3 stand-in)');
     say(
       `  accepted:           ${p.rate.toFixed(1)} msg/s (${MESSAGES} in ${p.seconds.toFixed(1)} s; ${indexed} indexed, 250 = stored and indexed)`,
+    );
+    say(
+      `  where the time goes (median per message): S3 upload ${median(phases.putMs)} ms, filter ${median(phases.filterMs)} ms, store ${median(phases.storeMs)} ms`,
     );
     say(
       `  gateway RSS:        idle ${mib(idle)} MB, peak under load ${mib(peakLoad)} MB (+${mib(peakLoad - idle)} MB)`,

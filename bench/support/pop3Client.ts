@@ -99,8 +99,16 @@ export interface DownloadResult {
   readonly bytes: number;
 }
 
-/** One client session: login, STAT, RETR every message in turn, QUIT. */
-export async function downloadAll(port: number, user: string, pass: string): Promise<DownloadResult> {
+/**
+ * One client session: login, STAT, RETR every message in turn, QUIT. With `retrieve: false`, no RETR: what
+ * a session costs apart from its messages (login, listing, maildrop lock).
+ */
+export async function downloadAll(
+  port: number,
+  user: string,
+  pass: string,
+  opts: { retrieve?: boolean } = {},
+): Promise<DownloadResult> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -113,7 +121,7 @@ export async function downloadAll(port: number, user: string, pass: string): Pro
     await c.command(`USER ${user}`);
     await c.command(`PASS ${pass}`);
     const stat = await c.command('STAT');
-    const count = Number(stat.split(' ')[1]);
+    const count = opts.retrieve === false ? 0 : Number(stat.split(' ')[1]);
     let bytes = 0;
     for (let i = 1; i <= count; i++) {
       const status = await c.command(`RETR ${i}`);

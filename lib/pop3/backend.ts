@@ -37,8 +37,8 @@ export interface Maildrop {
   /** Whether the lease is still held, as far as the renewals so far tell. */
   readonly leaseLost: boolean;
   /**
-   * The UPDATE state (RFC 1939 §6): checks the lease is still ours, then removes the given messages.
-   * Throws LeaseLostError (nothing removed) or a TemporaryError.
+   * The UPDATE state (RFC 1939 §6): when there is anything to remove, checks the lease is still ours, then
+   * removes the given messages. Throws LeaseLostError (nothing removed) or a TemporaryError.
    */
   commit(numbers: readonly number[]): Promise<{ removed: number }>;
   /** Releases the lease; safe to call more than once. Never throws. */
@@ -124,11 +124,12 @@ export function createStorageBackend(
         },
         open: (message) => openMessage(storage.blobs, byNumber.get(message.number)!),
         async commit(numbers) {
+          const uids = numbers.map((n) => byNumber.get(n)?.uid).filter((u): u is number => u !== undefined);
+          // Nothing to delete (download-and-keep): nothing the lease must protect, so no DynamoDB write.
+          if (uids.length === 0) return { removed: 0 };
           // Renew right before deleting: it fails when another session took the maildrop after our lease
           // expired. A fresh lease then covers the expunge, which takes far less than its time to live.
           if (!(await renew())) throw new LeaseLostError();
-          const uids = numbers.map((n) => byNumber.get(n)?.uid).filter((u): u is number => u !== undefined);
-          if (uids.length === 0) return { removed: 0 };
           const removed = await storage.mail.expunge(account.accountId, mailboxId, uids);
           return { removed: removed.length };
         },

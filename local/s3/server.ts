@@ -85,6 +85,8 @@ const MAX_KEY_BYTES = 1024;
 const MAX_USER_METADATA = 2 * 1024;
 const MAX_XML_BODY = 4 * 1024 * 1024;
 const DEFAULT_MIN_PART = 5 * 1024 * 1024;
+/** GetObject reads objects up to this size into one buffer (cheaper than a file handle and a read stream). */
+const SMALL_OBJECT = 256 * 1024;
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-type': 'Content-Type',
@@ -143,8 +145,12 @@ interface Ctx {
 
 type Handler = (ctx: Ctx) => Promise<void>;
 
+/** Request ids: unique per process (a random prefix and a counter), without a CSPRNG call per request. */
+const REQUEST_ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let requestCounter = 0;
 function requestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  requestCounter = (requestCounter + 1) >>> 0;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
 function baseHeaders(ctx: Ctx): Record<string, string> {
@@ -670,10 +676,13 @@ class S3Handlers {
     const head = ctx.method === 'HEAD';
     let meta: ObjectMeta;
     let fh: FileHandle | undefined;
+    let data: Buffer | undefined;
     if (head) {
       meta = this.store.getObjectMeta(bucket, key);
     } else {
-      ({ meta, fh } = await this.store.openObject(bucket, key));
+      const small = await this.store.readSmallObject(bucket, key, SMALL_OBJECT);
+      if (small) ({ meta, data } = small);
+      else ({ meta, fh } = await this.store.openObject(bucket, key));
     }
     try {
       if (notModified(ctx, meta)) return;
@@ -694,6 +703,11 @@ class S3Handlers {
       const length = end - start + 1;
       headers['Content-Length'] = String(length);
       res.writeHead(status, headers);
+      if (data) {
+        // One write for the headers and the bytes.
+        res.end(start === 0 && end === data.length - 1 ? data : data.subarray(start, end + 1));
+        return;
+      }
       if (head || !fh || length === 0) {
         res.end();
         return;

@@ -22,6 +22,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Stats } from 'node:fs';
+import * as fs from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChecksumAlgorithm } from './body.ts';
@@ -213,6 +214,28 @@ async function writeJsonAtomic(path: string, dir: string, value: unknown): Promi
 
 async function readJson(path: string): Promise<unknown> {
   return JSON.parse(await readFile(path, 'utf8'));
+}
+
+/**
+ * The first `size` bytes of a file (fewer if it is shorter). Plain callbacks: open, read and close each cost
+ * one trip to the thread pool, with none of the FileHandle / read stream machinery on top.
+ */
+function readWhole(path: string, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    fs.open(path, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const buf = Buffer.allocUnsafe(size);
+      const done = (e: NodeJS.ErrnoException | null, got: number) =>
+        fs.close(fd, () => (e ? reject(e) : resolve(buf.subarray(0, got))));
+      const step = (got: number) => {
+        if (got >= size) return done(null, got);
+        fs.read(fd, buf, got, size - got, got, (e, n) =>
+          e ? done(e, got) : n === 0 ? done(null, got) : step(got + n),
+        );
+      };
+      step(0);
+    });
+  });
 }
 
 async function listDir(dir: string): Promise<string[]> {
@@ -485,6 +508,38 @@ export class Store {
     return meta;
   }
 
+  /** An object's data file: in the shard named by the first two hex digits of the key hash that starts its name. */
+  private dataPath(b: BucketState, meta: ObjectMeta): string {
+    return join(b.dir, 'objects', meta.dataFile.slice(0, 2), meta.dataFile);
+  }
+
+  /**
+   * Read a whole object of at most `maxSize` bytes into memory, with the metadata of the version read;
+   * undefined when the object is larger (the caller streams it from openObject instead).
+   */
+  async readSmallObject(
+    bucket: string,
+    key: string,
+    maxSize: number,
+  ): Promise<{ meta: ObjectMeta; data: Buffer } | undefined> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const b = this.bucket(bucket);
+      const meta = b.objects.get(key);
+      if (!meta) throw errors.noSuchKey(key);
+      if (meta.size > maxSize) return undefined;
+      try {
+        const data = await readWhole(this.dataPath(b, meta), meta.size);
+        if (data.length !== meta.size)
+          throw new Error(`data file of ${key} has ${data.length} bytes, expected ${meta.size}`);
+        return { meta, data };
+      } catch (err) {
+        // replaced between lookup and open: look again
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    throw errors.internal();
+  }
+
   /**
    * Open an object's data for reading. The returned handle stays valid even
    * if the object is overwritten or deleted meanwhile.
@@ -495,7 +550,7 @@ export class Store {
       const meta = b.objects.get(key);
       if (!meta) throw errors.noSuchKey(key);
       try {
-        const fh = await open(join(this.shardDir(b, hashKey(key)), meta.dataFile), 'r');
+        const fh = await open(this.dataPath(b, meta), 'r');
         return { meta, fh };
       } catch (err) {
         // replaced between lookup and open: look again
