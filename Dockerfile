@@ -1,6 +1,6 @@
 # Postern gateway (SMTP, submission, POP3, IMAP) for Fargate. Built by `cdk deploy` for linux/arm64;
-# node:20-slim is multi-arch, so `docker build .` works natively on arm64 and amd64 hosts alike.
-FROM node:20-slim
+# node:22-slim (Node 20 is past end of life; the code is tested on 20 and uses nothing 22 removed) is multi-arch, so `docker build .` works natively on arm64 and amd64 hosts alike.
+FROM node:22-slim
 
 ENV NODE_ENV=production
 # glibc gives every thread that allocates its own malloc arena (up to 8 per core); the 16 MiB scrypt buffers of

@@ -194,7 +194,8 @@ async function startPostern(
   writeFileSync(join(dir, 'cert.pem'), pems.cert);
   writeFileSync(join(dir, 'key.pem'), pems.private);
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/gateway/main.ts'], {
+  const nodeArgs = process.env.POSTERN_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'lib/gateway/main.ts'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,
