@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import selfsigned from 'selfsigned';
+import { EPHEMERAL_PORTS_ENV } from '../lib/core/config.ts';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
@@ -205,13 +206,8 @@ async function startPostern(
       POSTERN_TABLE_PREFIX: 'bench',
       POSTERN_INVOKER: 'local',
       POSTERN_HOSTNAME: 'mx.bench.test',
+      ...EPHEMERAL_PORTS_ENV,
       POSTERN_SMTP_PORT: String(port),
-      POSTERN_SUBMISSION_PORT: '0',
-      POSTERN_SUBMISSIONS_PORT: '0',
-      POSTERN_POP3_PORT: '0',
-      POSTERN_POP3S_PORT: '0',
-      POSTERN_IMAP_PORT: '0',
-      POSTERN_IMAPS_PORT: '0',
       POSTERN_TLS_CERT_FILE: join(dir, 'cert.pem'),
       POSTERN_TLS_KEY_FILE: join(dir, 'key.pem'),
       POSTERN_MAX_CONNECTIONS_PER_IP: '100',

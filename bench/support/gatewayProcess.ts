@@ -8,7 +8,7 @@
  * loadGatewayConfig. Every listener binds an ephemeral port. Output: one JSON line on stdout,
  * {"pid": n, "ports": {"pop3": n, ...}}. SIGTERM closes it.
  */
-import { loadGatewayConfig } from '../../lib/core/config.ts';
+import { EPHEMERAL_PORTS_ENV, loadGatewayConfig } from '../../lib/core/config.ts';
 import { createLogger, silentLogger } from '../../lib/core/log.ts';
 import type { Invoker } from '../../lib/core/ports.ts';
 import type { StorageNames } from '../../lib/core/schema.ts';
@@ -29,13 +29,7 @@ if (!input) throw new Error('POSTERN_GATEWAY_PROCESS is not set');
 
 const storage = createAwsStorage(input.endpoints, input.names);
 const config = loadGatewayConfig({
-  POSTERN_SMTP_PORT: '0',
-  POSTERN_SUBMISSION_PORT: '0',
-  POSTERN_SUBMISSIONS_PORT: '0',
-  POSTERN_POP3_PORT: '0',
-  POSTERN_POP3S_PORT: '0',
-  POSTERN_IMAP_PORT: '0',
-  POSTERN_IMAPS_PORT: '0',
+  ...EPHEMERAL_PORTS_ENV,
   ...input.env,
 });
 const invoker: Invoker = {

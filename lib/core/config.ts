@@ -12,6 +12,22 @@ export interface ListenerPorts {
   readonly imaps: number;
 }
 
+/** The environment variable of each listener's port. */
+export const PORT_ENV: Readonly<Record<keyof ListenerPorts, string>> = {
+  smtp: 'POSTERN_SMTP_PORT',
+  submission: 'POSTERN_SUBMISSION_PORT',
+  submissions: 'POSTERN_SUBMISSIONS_PORT',
+  pop3: 'POSTERN_POP3_PORT',
+  pop3s: 'POSTERN_POP3S_PORT',
+  imap: 'POSTERN_IMAP_PORT',
+  imaps: 'POSTERN_IMAPS_PORT',
+};
+
+/** Every listener on a port the kernel picks (tests and benchmarks; Listener.port tells which). */
+export const EPHEMERAL_PORTS_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.values(PORT_ENV).map((name) => [name, '0']),
+);
+
 export interface GatewayConfig {
   /** Name in greetings and Received headers. */
   readonly hostname: string;
@@ -61,13 +77,13 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     hostname: env.POSTERN_HOSTNAME || 'localhost',
     host: env.POSTERN_HOST || '127.0.0.1',
     ports: {
-      smtp: int(env, 'POSTERN_SMTP_PORT', 2525),
-      submission: int(env, 'POSTERN_SUBMISSION_PORT', 2587),
-      submissions: int(env, 'POSTERN_SUBMISSIONS_PORT', 2465),
-      pop3: int(env, 'POSTERN_POP3_PORT', 2110),
-      pop3s: int(env, 'POSTERN_POP3S_PORT', 2995),
-      imap: int(env, 'POSTERN_IMAP_PORT', 2143),
-      imaps: int(env, 'POSTERN_IMAPS_PORT', 2993),
+      smtp: int(env, PORT_ENV.smtp, 2525),
+      submission: int(env, PORT_ENV.submission, 2587),
+      submissions: int(env, PORT_ENV.submissions, 2465),
+      pop3: int(env, PORT_ENV.pop3, 2110),
+      pop3s: int(env, PORT_ENV.pop3s, 2995),
+      imap: int(env, PORT_ENV.imap, 2143),
+      imaps: int(env, PORT_ENV.imaps, 2993),
     },
     allowPlaintextAuth: bool(env, 'POSTERN_ALLOW_PLAINTEXT_AUTH', false),
     proxyProtocol: bool(env, 'POSTERN_PROXY_PROTOCOL', false),

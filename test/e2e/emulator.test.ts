@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { PORT_ENV } from '../../lib/core/config.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import { namesWithPrefix } from '../../lib/core/schema.ts';
 import { createAwsStorage } from '../../lib/storage/storage.ts';
@@ -25,15 +26,7 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const PORT_VARS = [
-  'POSTERN_SMTP_PORT',
-  'POSTERN_SUBMISSION_PORT',
-  'POSTERN_SUBMISSIONS_PORT',
-  'POSTERN_POP3_PORT',
-  'POSTERN_POP3S_PORT',
-  'POSTERN_IMAP_PORT',
-  'POSTERN_IMAPS_PORT',
-];
+const PORT_VARS = Object.values(PORT_ENV);
 
 async function portEnv(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};

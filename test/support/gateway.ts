@@ -7,7 +7,7 @@
  */
 import { after } from 'node:test';
 import selfsigned from 'selfsigned';
-import { type GatewayConfig, loadGatewayConfig } from '../../lib/core/config.ts';
+import { EPHEMERAL_PORTS_ENV, type GatewayConfig, loadGatewayConfig } from '../../lib/core/config.ts';
 import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import type { Account, Invoker } from '../../lib/core/ports.ts';
@@ -47,13 +47,7 @@ export async function startTestGateway(
   const storage = opts.storage ?? (await freshStorage());
   const config = loadGatewayConfig({
     POSTERN_HOSTNAME: 'mx.test.example',
-    POSTERN_SMTP_PORT: '0',
-    POSTERN_SUBMISSION_PORT: '0',
-    POSTERN_SUBMISSIONS_PORT: '0',
-    POSTERN_POP3_PORT: '0',
-    POSTERN_POP3S_PORT: '0',
-    POSTERN_IMAP_PORT: '0',
-    POSTERN_IMAPS_PORT: '0',
+    ...EPHEMERAL_PORTS_ENV,
     POSTERN_ALLOW_PLAINTEXT_AUTH: '1',
     ...opts.env,
   });
