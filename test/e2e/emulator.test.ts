@@ -16,6 +16,7 @@ import { namesWithPrefix } from '../../lib/core/schema.ts';
 import { createAwsStorage } from '../../lib/storage/storage.ts';
 import { freePort } from '../../local/ports.ts';
 import { readEmulatorState } from '../../local/state.ts';
+import { testEndpoints } from '../support/storage.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'postern-emulator-'));
@@ -166,4 +167,27 @@ test('without a Java runtime, npm start says what to install (no stack trace)', 
   assert.match(out, /Java 17\+ runtime/);
   assert.match(out, /apt-get install -y openjdk-17-jre-headless/);
   assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+});
+
+test('AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB replace the embedded services', async () => {
+  const endpoints = await testEndpoints();
+  const dir = mkdtempSync(join(tmpdir(), 'postern-emulator-ext-'));
+  const running = await startEmulator({
+    ...(await portEnv()),
+    POSTERN_DATA_DIR: dir,
+    AWS_ENDPOINT_URL_S3: endpoints.s3!,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb!,
+  });
+  try {
+    const state = readEmulatorState(dir)!;
+    assert.deepEqual([state.endpoints.s3, state.endpoints.dynamodb], [endpoints.s3, endpoints.dynamodb]);
+    // The demo account was written to the external DynamoDB.
+    const storage = createAwsStorage(endpoints, namesWithPrefix(state.tablePrefix));
+    assert.ok(await storage.directory.getAccountByAddress('demo@postern.test'));
+    storage.close();
+    assert.doesNotMatch(running.output(), /DynamoDB Local exited/);
+  } finally {
+    assert.equal(await stopEmulator(running), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
