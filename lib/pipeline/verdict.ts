@@ -89,36 +89,33 @@ export class DefaultScorer implements SpamScorer {
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
 const GTUBE_BODY = Buffer.from('XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X');
 
-/** Finds the EICAR test string anywhere in the raw message (across chunk boundaries). */
-export class EicarScanner implements VirusScanner {
-  start(): VirusScan {
-    let tail = Buffer.alloc(0);
-    let found = false;
-    return {
-      write(chunk) {
-        if (found) return;
-        const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
-        if (window.indexOf(EICAR) !== -1) found = true;
-        tail = Buffer.from(window.subarray(Math.max(0, window.length - EICAR.length)));
-      },
-      end: async () => (found ? { infected: true, name: 'Eicar-Test-Signature' } : { infected: false }),
-    };
-  }
-}
-
-/** Whether the body contains the GTUBE spam test string (the default scorer's body check). */
-export function gtubeFinder(): { write(chunk: Buffer): void; readonly found: boolean } {
+/** Finds one fixed byte string in a stream of chunks, also when it straddles a chunk boundary. */
+export function streamingFinder(needle: Buffer): { write(chunk: Buffer): void; readonly found: boolean } {
   let tail = Buffer.alloc(0);
   let found = false;
   return {
     write(chunk) {
       if (found) return;
       const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
-      if (window.indexOf(GTUBE_BODY) !== -1) found = true;
-      tail = Buffer.from(window.subarray(Math.max(0, window.length - GTUBE_BODY.length)));
+      if (window.indexOf(needle) !== -1) found = true;
+      tail = Buffer.from(window.subarray(Math.max(0, window.length - needle.length)));
     },
     get found() {
       return found;
     },
   };
 }
+
+/** Finds the EICAR test string anywhere in the raw message. */
+export class EicarScanner implements VirusScanner {
+  start(): VirusScan {
+    const finder = streamingFinder(EICAR);
+    return {
+      write: (chunk) => finder.write(chunk),
+      end: async () => (finder.found ? { infected: true, name: 'Eicar-Test-Signature' } : { infected: false }),
+    };
+  }
+}
+
+/** Whether the body contains the GTUBE spam test string (the default scorer's body check). */
+export const gtubeFinder = () => streamingFinder(GTUBE_BODY);
