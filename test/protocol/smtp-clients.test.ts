@@ -170,28 +170,20 @@ describe('swaks', () => {
   });
 
   test('refusals show up in swaks output with their enhanced codes', async () => {
-    const res = await run('swaks', [
-      '--server',
-      `127.0.0.1:${port}`,
-      '--from',
-      'alice@sender.test',
-      '--to',
-      'nobody@ours.test',
-      '--quit-after',
-      'RCPT',
-    ]).catch((e) => e);
-    assert.match(String(res.stdout), /550 5\.1\.1 /);
-    const relay = await run('swaks', [
-      '--server',
-      `127.0.0.1:${port}`,
-      '--from',
-      'alice@sender.test',
-      '--to',
-      'x@elsewhere.test',
-      '--quit-after',
-      'RCPT',
-    ]).catch((e) => e);
-    assert.match(String(relay.stdout), /554 5\.7\.1 /);
+    // swaks exits non-zero on a refusal; what it printed is what counts
+    const rcptOnly = (to: string) =>
+      run('swaks', [
+        '--server',
+        `127.0.0.1:${port}`,
+        '--from',
+        'alice@sender.test',
+        '--to',
+        to,
+        '--quit-after',
+        'RCPT',
+      ]).catch((e) => e);
+    assert.match(String((await rcptOnly('nobody@ours.test')).stdout), /550 5\.1\.1 /);
+    assert.match(String((await rcptOnly('x@elsewhere.test')).stdout), /554 5\.7\.1 /);
   });
 });
 
