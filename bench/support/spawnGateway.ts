@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { firstJsonLine } from './childReady.ts';
 import type { GatewayProcessInput } from './gatewayProcess.ts';
 
 export interface GatewayChild {
@@ -26,22 +27,7 @@ export async function spawnGateway(
     env: { ...process.env, ...extraEnv, POSTERN_GATEWAY_PROCESS: JSON.stringify(input) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  const ready = await new Promise<{ pid: number; ports: Record<string, number> }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway process did not start in 60 s')), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl !== -1) {
-        clearTimeout(timer);
-        resolve(JSON.parse(out.slice(0, nl)));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway process exited (${code}) before listening`));
-    });
-  });
+  const ready = await firstJsonLine<{ pid: number; ports: Record<string, number> }>(child, 'gateway process');
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const wait = async () => {
     if (!exited()) await once(child, 'exit');

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { firstJsonLine } from './childReady.ts';
 
 export interface S3Child {
   readonly pid: number;
@@ -19,22 +20,7 @@ export async function spawnS3(dataDir: string): Promise<S3Child> {
     env: { ...process.env, POSTERN_S3_PROCESS: JSON.stringify({ dataDir }) },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  let out = '';
-  const ready = await new Promise<{ pid: number; endpoint: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('S3 stand-in process did not start in 60 s')), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl !== -1) {
-        clearTimeout(timer);
-        resolve(JSON.parse(out.slice(0, nl)));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`S3 stand-in process exited (${code}) before listening`));
-    });
-  });
+  const ready = await firstJsonLine<{ pid: number; endpoint: string }>(child, 'S3 stand-in process');
   return {
     pid: ready.pid,
     endpoint: ready.endpoint,
