@@ -1,6 +1,7 @@
 # Postern gateway (SMTP, submission, POP3, IMAP) for Fargate. Built by `cdk deploy` for linux/arm64;
-# node:22-slim (Node 20 is past end of life; the code is tested on 20 and uses nothing 22 removed) is multi-arch, so `docker build .` works natively on arm64 and amd64 hosts alike.
-FROM node:22-slim
+# node:24-slim is the Node the tests run on (the `node` dev dependency) and is multi-arch, so `docker build .`
+# works natively on arm64 and amd64 hosts alike.
+FROM node:24-slim
 
 ENV NODE_ENV=production
 # glibc gives every thread that allocates its own malloc arena (up to 8 per core); the 16 MiB scrypt buffers of

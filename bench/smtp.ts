@@ -200,7 +200,6 @@ async function startPostern(
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       POSTERN_TABLE_PREFIX: 'bench',

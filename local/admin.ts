@@ -24,7 +24,6 @@ const MAX_PASSWORD_BYTES = 4096;
 class Interrupted extends Error {}
 
 // The SDK's notice about future Node versions would break the one-line stderr contract; it is for developers.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 function openStorage(aws: boolean, env: NodeJS.ProcessEnv): Storage {
   const target = aws ? 'aws' : (env.POSTERN_ADMIN_TARGET || 'local').toLowerCase();

@@ -47,8 +47,6 @@ async function stop(code: number, dataDir = dataDirFromEnv()): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // Node 20 is a supported runtime here; the SDK's notice about its future plans is noise at every start.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dataDir = dataDirFromEnv();
   mkdirSync(dataDir, { recursive: true });
   const running = readEmulatorState(dataDir);

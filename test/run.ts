@@ -40,8 +40,6 @@ const child = spawn(
       ...process.env,
       POSTERN_TEST_DYNAMODB: dynamodb,
       POSTERN_TEST_S3: s3,
-      // Node 20 is the supported runtime here; the SDK's notice about its future support is noise in test output.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },
 );

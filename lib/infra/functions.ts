@@ -54,8 +54,8 @@ export class Functions extends Construct {
         handler: 'handler',
         projectRoot: REPO_ROOT,
         depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-        // Node 20 reached end of life in April 2026 and Lambda stops creating functions on it in February 2027.
-        runtime: lambda.Runtime.NODEJS_22_X,
+        // The Node the tests run on (the `node` dev dependency): 24 LTS.
+        runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: spec.memorySize,
         timeout: spec.timeout,
@@ -63,7 +63,7 @@ export class Functions extends Construct {
         environment,
         bundling: {
           format: nodejs.OutputFormat.ESM,
-          target: 'node22',
+          target: 'node24',
           mainFields: ['module', 'main'],
           // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
           banner:

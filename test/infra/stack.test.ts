@@ -117,12 +117,12 @@ describe('PosternStack', () => {
     );
   });
 
-  it('has exactly three Lambda functions, all arm64 on Node 20', () => {
+  it('has exactly three Lambda functions, all arm64 on Node 24', () => {
     const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
     assert.equal(functions.length, 3);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
-      assert.equal(fn.Properties.Runtime, 'nodejs22.x');
+      assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.ok(fn.Properties.LoggingConfig.LogGroup.Ref, 'each function logs to its own log group');
     }
     for (const group of Object.values(resourcesOf('AWS::Logs::LogGroup'))) {

@@ -2,8 +2,7 @@
  * A whole gateway in the test process: fresh storage, every listener on an ephemeral loopback port, the
  * mail-logic functions behind the LocalInvoker (JSON round-tripped, as in the emulator), a throwaway
  * self-signed certificate, and helpers to make accounts. It closes in a root `after` hook when started at a
- * file's top level; inside a test, close it with `t.after(() => tg.close())` (a bare `after` there is not
- * reliable on Node 20).
+ * file's top level; inside a test, close it with `t.after(() => tg.close())`.
  */
 import { after } from 'node:test';
 import selfsigned from 'selfsigned';
