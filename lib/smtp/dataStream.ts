@@ -16,12 +16,18 @@
  * - Lines: at most maxLineLength octets with their CRLF; past it, 500 5.5.2.
  * - Loops: more than maxReceived Received header fields in the message header, 554 5.4.6 (RFC 5321 §6.3).
  * - Authentication-Results fields that claim our own authserv-id are removed from the header (RFC 8601 §5),
- *   so a sender cannot forge the verdict that our filter adds in front of the message.
+ *   so a sender cannot forge the verdict that our filter adds in front of the message; so are the sender's
+ *   X-Spam-* fields (ours go in front; a sender's "X-Spam-Flag: NO" must not reach the user's filters).
+ *   Whatever their length: a field is judged by its start and the rest of it streams on or is dropped. An
+ *   Authentication-Results field is held only until its authserv-id is read (RFC 8601 §2.2, after comments
+ *   and folding); one whose id is still unread after MAX_HELD_FIELD octets is removed too (§5 allows removing
+ *   any), so the policy holds at most that plus the current incomplete line.
  *
  * The SHA-256 of the text as the client sent it (after unstuffing, before any removal) is the basis of the
  * delivery's idempotency key.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { AuthservIdScanner } from './authservId.ts';
 
 export type DataViolation = 'size' | 'loop' | 'bareLineEnding' | 'nul' | 'lineTooLong';
 
@@ -39,8 +45,11 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
 const HT = 0x09;
-/** An Authentication-Results field is held whole only up to this size; a longer one is passed through. */
-const MAX_HELD_FIELD = 64 * 1024;
+/** An Authentication-Results field whose authserv-id is still unread after this many octets is removed. */
+export const MAX_HELD_FIELD = 64 * 1024;
+
+/** What becomes of the rest of the header field being read. */
+type FieldFate = 'pass' | 'drop' | 'hold';
 
 export class DataPolicy {
   /** Octets of client text seen so far. */
@@ -51,6 +60,8 @@ export class DataPolicy {
   violation: DataViolation | undefined;
   /** Octets passed on (the stored text may be shorter than `size` when a forged header was removed). */
   passed = 0;
+  /** Header fields removed (forged Authentication-Results, the sender's X-Spam-*). */
+  removed = 0;
 
   private readonly hash: Hash;
   private lineLength = 0;
@@ -58,9 +69,11 @@ export class DataPolicy {
   private inHeader = true;
   /** The incomplete header line carried from the previous chunk. */
   private partial: Buffer | undefined;
-  /** The Authentication-Results field being held until its end is seen. */
-  private held: Buffer[] | undefined;
+  private fate: FieldFate = 'pass';
+  /** The start of the Authentication-Results field being read, held until its authserv-id is known. */
+  private held: Buffer[] = [];
   private heldLength = 0;
+  private scanner: AuthservIdScanner | undefined;
   private digestValue: string | undefined;
 
   constructor(private readonly opts: DataPolicyOptions) {
@@ -91,10 +104,15 @@ export class DataPolicy {
       out.push(...this.headerLine(this.partial));
       this.partial = undefined;
     }
-    out.push(...this.release(true));
+    out.push(...this.endField());
     if (this.violation) return [];
     for (const b of out) this.passed += b.length;
     return out;
+  }
+
+  /** Octets held in memory now: the incomplete header line and the start of a field being judged. */
+  get heldBytes(): number {
+    return (this.partial?.length ?? 0) + this.heldLength;
   }
 
   /** Hex SHA-256 of the seed and the client's text; available after end(). */
@@ -106,7 +124,7 @@ export class DataPolicy {
   private fail(v: DataViolation): Buffer[] {
     this.violation = v;
     this.partial = undefined;
-    this.held = undefined;
+    this.forget();
     return [];
   }
 
@@ -159,15 +177,10 @@ export class DataPolicy {
   private headerLine(line: Buffer): Buffer[] {
     if (line.length === 2 && line[0] === CR && line[1] === LF) {
       this.inHeader = false;
-      return [...this.release(true), line];
+      return [...this.endField(), line];
     }
-    if (line[0] === SP || line[0] === HT) {
-      if (!this.held) return [line];
-      this.held.push(line);
-      this.heldLength += line.length;
-      return this.heldLength > MAX_HELD_FIELD ? this.release(false) : [];
-    }
-    const out = this.release(true);
+    if (line[0] === SP || line[0] === HT) return this.continuation(line);
+    const out = this.endField();
     const colon = line.indexOf(0x3a);
     const name = colon > 0 ? line.toString('latin1', 0, colon).trim().toLowerCase() : '';
     if (name === 'received') {
@@ -177,33 +190,64 @@ export class DataPolicy {
         return [];
       }
     }
-    if (name === 'authentication-results') {
-      this.held = [line];
-      this.heldLength = line.length;
-      return out;
+    if (name.startsWith('x-spam-')) {
+      this.dropField();
+    } else if (name === 'authentication-results') {
+      this.fate = 'hold';
+      this.scanner = new AuthservIdScanner();
+      out.push(...this.hold(line, line.subarray(colon + 1)));
+    } else {
+      this.fate = 'pass';
+      out.push(line);
     }
-    out.push(line);
     return out;
   }
 
-  /** Ends the held Authentication-Results field: dropped if it claims our authserv-id (and may be judged). */
-  private release(judge: boolean): Buffer[] {
-    const held = this.held;
-    if (!held) return [];
-    this.held = undefined;
-    this.heldLength = 0;
-    if (judge && claimsAuthserv(Buffer.concat(held).toString('utf8'), this.opts.authservId)) return [];
-    return held;
+  private continuation(line: Buffer): Buffer[] {
+    if (this.fate === 'pass') return [line];
+    if (this.fate === 'drop') return [];
+    return this.hold(line, line);
   }
-}
 
-/** Whether an Authentication-Results field's authserv-id (RFC 8601 §2.2) is `authservId`. */
-export function claimsAuthserv(field: string, authservId: string): boolean {
-  const value = field
-    .slice(field.indexOf(':') + 1)
-    .replace(/\r\n[ \t]/g, ' ')
-    .replace(/\([^)]*\)/g, ' ')
-    .trim();
-  const id = value.split(/[\s;]/, 1)[0] ?? '';
-  return id.toLowerCase() === authservId.toLowerCase();
+  /** Reads `value` (part of `line`) for the authserv-id; holds the line while the id is unknown. */
+  private hold(line: Buffer, value: Buffer): Buffer[] {
+    if (this.scanner?.feed(value)) return this.judge(line);
+    if (this.heldLength + line.length > MAX_HELD_FIELD) {
+      this.dropField();
+      return [];
+    }
+    this.held.push(Buffer.from(line)); // a copy: a slice would keep the whole chunk alive
+    this.heldLength += line.length;
+    return [];
+  }
+
+  /** The authserv-id is known (or the field ended): drop the field if it claims ours, else let it through. */
+  private judge(line?: Buffer): Buffer[] {
+    const id = this.scanner?.finish() ?? '';
+    if (id === this.opts.authservId.toLowerCase()) {
+      this.dropField();
+      return [];
+    }
+    const out = line ? [...this.held, line] : this.held;
+    this.fate = 'pass';
+    this.forget();
+    return out;
+  }
+
+  /** The current field has ended. */
+  private endField(): Buffer[] {
+    return this.fate === 'hold' ? this.judge() : [];
+  }
+
+  private dropField(): void {
+    this.fate = 'drop';
+    this.removed += 1;
+    this.forget();
+  }
+
+  private forget(): void {
+    this.held = [];
+    this.heldLength = 0;
+    this.scanner = undefined;
+  }
 }

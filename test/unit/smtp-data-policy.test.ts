@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { looksLikeProxyHeader } from '../../lib/gateway/tcpListener.ts';
 import { buildProxyV2 } from '../../lib/net/proxyProtocol.ts';
-import { claimsAuthserv, DataPolicy, type DataPolicyOptions } from '../../lib/smtp/dataStream.ts';
+import { looksLikeProxyHeader } from '../../lib/net/tcpListener.ts';
+import { claimsAuthserv } from '../../lib/smtp/authservId.ts';
+import { DataPolicy, type DataPolicyOptions, MAX_HELD_FIELD } from '../../lib/smtp/dataStream.ts';
 import { addressLiteral, buildReceived, rfc5322Date } from '../../lib/smtp/received.ts';
 
 const OPTS: DataPolicyOptions = {
@@ -130,6 +131,100 @@ describe('DataPolicy', () => {
     assert.equal(claimsAuthserv('Authentication-Results: mx.test.example; none', 'mx.test.example'), true);
     assert.equal(claimsAuthserv('Authentication-Results:\r\n mx.test.example 1; none', 'MX.test.example'), true);
     assert.equal(claimsAuthserv('Authentication-Results: mx.test.example.evil; none', 'mx.test.example'), false);
+    // RFC 5322 §3.2.2: comments nest and may quote ")"; RFC 8601 §2.2: the id may be a quoted-string
+    assert.equal(
+      claimsAuthserv('Authentication-Results: (a (b) \\) c) mx.test.example; none', 'mx.test.example'),
+      true,
+    );
+    assert.equal(claimsAuthserv('Authentication-Results: "mx.test.example"; none', 'mx.test.example'), true);
+    assert.equal(claimsAuthserv('Authentication-Results: ; mx.test.example', 'mx.test.example'), false);
+  });
+});
+
+/** A header field of about `size` octets: `first`, then folded lines of `x` until it is long enough. */
+function longField(first: string, size: number): string {
+  const fold = ` ${'x'.repeat(76)}\r\n`;
+  return `${first}\r\n${fold.repeat(Math.ceil(size / fold.length))}`;
+}
+
+describe('DataPolicy: forged verdict fields of any length (RFC 8601 §5)', () => {
+  const BODY = 'Subject: x\r\n\r\nbody\r\n';
+
+  test('a forged Authentication-Results padded to 70 KiB is removed, whatever the chunking', () => {
+    const forged = longField('Authentication-Results: mx.test.example; dkim=pass header.d=bank.test', 70 * 1024);
+    assert.ok(forged.length > MAX_HELD_FIELD);
+    for (const sizes of [[1], [7], [4096], [1 << 20]]) {
+      const { p, stored } = run(`${forged}${BODY}`, sizes);
+      assert.equal(p.violation, undefined);
+      assert.equal(stored.toString(), BODY, `chunks ${sizes}`);
+      assert.equal(p.removed, 1);
+    }
+  });
+
+  test('a folded forged Authentication-Results is removed, the id after folding and a comment', () => {
+    const forged = 'Authentication-Results:\r\n (a comment\r\n  (nested)) \r\n\tMX.test.example;\r\n dmarc=pass\r\n';
+    for (const sizes of [[1], [3], [1 << 20]]) {
+      assert.equal(run(`${forged}${BODY}`, sizes).stored.toString(), BODY, `chunks ${sizes}`);
+    }
+  });
+
+  test('an Authentication-Results whose id is still unread after the cap is removed', () => {
+    const padded = longField('Authentication-Results: (', 70 * 1024).replace(/\r\n$/, ') mx.test.example; x\r\n');
+    const { p, stored } = run(`${padded}${BODY}`, [1000]);
+    assert.equal(stored.toString(), BODY);
+    assert.equal(p.removed, 1);
+  });
+
+  test("the sender's X-Spam-* fields are removed, short or long; other fields are not", () => {
+    const text =
+      'X-Spam-Flag: NO\r\n' +
+      'x-spam-status: No, score=-5.0\r\n\ttests=NONE\r\n' +
+      longField('X-Spam-Report: padded', 100 * 1024) +
+      'X-Spammy: stays\r\n' +
+      BODY;
+    for (const sizes of [[1], [5], [1 << 20]]) {
+      const { p, stored } = run(text, sizes);
+      assert.equal(stored.toString(), `X-Spammy: stays\r\n${BODY}`, `chunks ${sizes}`);
+      assert.equal(p.removed, 3);
+    }
+  });
+
+  test('other long header fields, and Authentication-Results of other hosts, are kept byte for byte', () => {
+    const text =
+      longField('X-Long: start', 200 * 1024) +
+      longField('Authentication-Results: other.example; spf=pass', 100 * 1024) +
+      longField('Authentication-Results: (', 30 * 1024).replace(/\r\n$/, ') other.example; x\r\n') +
+      BODY;
+    for (const sizes of [[1], [999], [1 << 20]]) {
+      const { p, stored } = run(text, sizes);
+      assert.equal(p.violation, undefined);
+      assert.ok(stored.equals(Buffer.from(text)), `chunks ${sizes}`);
+      assert.equal(p.removed, 0);
+    }
+  });
+
+  test('memory: a huge header fed in small chunks never holds more than the cap and one line', () => {
+    const fields = [
+      longField('Authentication-Results: mx.test.example; spf=pass', 2 << 20),
+      longField('Authentication-Results: (', 2 << 20),
+      longField('Authentication-Results: other.example;', 2 << 20),
+      longField('X-Spam-Status: Yes', 2 << 20),
+      longField('X-Other: a', 2 << 20),
+    ];
+    const text = Buffer.from(`${fields.join('')}${BODY}`);
+    const p = new DataPolicy({ ...OPTS, maxSize: 16 << 20 });
+    let most = 0;
+    let stored = 0;
+    for (let pos = 0; pos < text.length; pos += 512) {
+      for (const b of p.push(text.subarray(pos, pos + 512))) stored += b.length;
+      most = Math.max(most, p.heldBytes);
+    }
+    for (const b of p.end()) stored += b.length;
+    assert.equal(p.violation, undefined);
+    assert.ok(most <= MAX_HELD_FIELD + OPTS.maxLineLength, `held ${most}`);
+    assert.ok(most > 0);
+    assert.equal(p.removed, 3);
+    assert.equal(stored, Buffer.byteLength(fields[2]) + Buffer.byteLength(fields[4]) + BODY.length);
   });
 });
 
