@@ -19,9 +19,12 @@ COPY lib/ lib/
 COPY functions/ functions/
 COPY local/ local/
 
-# The listener ports of the NLB; the container listens on the same numbers (POSTERN_*_PORT).
-# Ports below 1024 need root inside the container (the Fargate default); no other privilege is used.
-EXPOSE 25 465 587 110 995 143 993
+# The container's ports (POSTERN_*_PORT, the emulator's defaults): the NLB listens on 25 465 587 110 995 143 993
+# and forwards to these. Unprivileged ports, so the gateway needs no root and runs as `node` (uid 1000).
+EXPOSE 2525 2465 2587 2110 2995 2143 2993
+
+# The code above stays root-owned and read-only to the gateway; tsx caches its transforms in /tmp.
+USER node
 
 # No HEALTHCHECK: the NLB checks each port over TCP.
 CMD ["node", "--import", "tsx", "lib/gateway/main.ts"]

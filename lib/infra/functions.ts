@@ -4,7 +4,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUCKET_ENV, MESSAGE_PREFIX, TABLE_ENV, type TableId } from '../core/schema.ts';
+import { BUCKET_ENV, TABLE_ENV } from '../core/schema.ts';
+import { type ComponentAccess, FILTER_ACCESS, grantAccess, ROUTE_ACCESS, STORE_ACCESS, tablesOf } from './access.ts';
 import { REPO_ROOT } from './paths.ts';
 import type { Storage } from './storage.ts';
 
@@ -18,8 +19,8 @@ export interface FunctionsProps {
 interface FunctionSpec {
   readonly memorySize: number;
   readonly timeout: Duration;
-  readonly tables: readonly TableId[];
-  readonly bucket: boolean;
+  /** What the step's code calls (lib/infra/access.ts): its grants, and which names its environment holds. */
+  readonly access: ComponentAccess;
 }
 
 /**
@@ -35,21 +36,20 @@ export class Functions extends Construct {
     super(scope, id);
     const { storage } = props;
     const { tables, bucket } = storage;
-    const messageObjects = `${MESSAGE_PREFIX}*`;
 
     const make = (name: string, spec: FunctionSpec): nodejs.NodejsFunction => {
       const environment: Record<string, string> = {
         NODE_OPTIONS: '--enable-source-maps',
         POSTERN_HOSTNAME: props.hostname,
       };
-      for (const tableId of spec.tables) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
-      if (spec.bucket) environment[BUCKET_ENV] = bucket.bucketName;
+      for (const tableId of tablesOf(spec.access)) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
+      if (spec.access.messageObjects.length > 0) environment[BUCKET_ENV] = bucket.bucketName;
 
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
       });
-      return new nodejs.NodejsFunction(this, name, {
+      const fn = new nodejs.NodejsFunction(this, name, {
         entry: path.join(REPO_ROOT, 'functions', name.toLowerCase(), 'index.ts'),
         handler: 'handler',
         projectRoot: REPO_ROOT,
@@ -75,31 +75,18 @@ export class Functions extends Construct {
           bundleAwsSDK: true,
         },
       });
+      grantAccess(fn, storage, spec.access);
+      return fn;
     };
 
     // route: is the recipient local, an alias, a list, remote or unknown? Reads the directory, nothing else.
-    this.route = make('Route', {
-      memorySize: 256,
-      timeout: Duration.seconds(10),
-      tables: ['directory'],
-      bucket: false,
-    });
-    tables.directory.grantReadData(this.route);
+    this.route = make('Route', { memorySize: 256, timeout: Duration.seconds(10), access: ROUTE_ACCESS });
 
     // filter: SPF/DKIM/DMARC/ARC and spam checks on the stored raw message. Reads message objects only.
-    this.filter = make('Filter', { memorySize: 512, timeout: Duration.seconds(60), tables: [], bucket: true });
-    bucket.grantRead(this.filter, messageObjects);
+    this.filter = make('Filter', { memorySize: 512, timeout: Duration.seconds(60), access: FILTER_ACCESS });
 
     // store: UID/MODSEQ allocation, index item, quota. Reads the message, writes the mailbox index.
-    this.store = make('Store', {
-      memorySize: 512,
-      timeout: Duration.seconds(30),
-      tables: ['directory', 'mailboxes', 'messages', 'changes'],
-      bucket: true,
-    });
-    bucket.grantRead(this.store, messageObjects);
-    tables.directory.grantReadData(this.store);
-    for (const tableId of ['mailboxes', 'messages', 'changes'] as const) tables[tableId].grantReadWriteData(this.store);
+    this.store = make('Store', { memorySize: 512, timeout: Duration.seconds(30), access: STORE_ACCESS });
   }
 
   get all(): readonly nodejs.NodejsFunction[] {

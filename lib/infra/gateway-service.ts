@@ -5,7 +5,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { BUCKET_ENV, MESSAGE_PREFIX, TABLE_ENV, TABLE_IDS } from '../core/schema.ts';
+import { BUCKET_ENV, TABLE_ENV } from '../core/schema.ts';
+import { GATEWAY_ACCESS, grantAccess, tablesOf } from './access.ts';
 import type { Functions } from './functions.ts';
 import { REPO_ROOT } from './paths.ts';
 import { GATEWAY_PORTS } from './ports.ts';
@@ -27,10 +28,14 @@ export interface GatewayServiceProps {
 /** A complete secret ARN ends in the 6-character suffix Secrets Manager appends to the name. */
 const COMPLETE_SECRET_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;
 
+/** The `node` user of node:24-slim (see the Dockerfile): the gateway never runs as root. */
+const NODE_USER = '1000:1000';
+
 /**
  * The gateway: one long-lived Fargate service (ARM64) in the public subnets, terminating TCP and TLS for SMTP,
- * submission, POP3 and IMAP behind the NLB. Its task role reads and writes the message objects and the tables,
- * invokes the three mail-logic functions and reads the TLS secret: nothing more.
+ * submission, POP3 and IMAP behind the NLB, as an unprivileged user on unprivileged ports. Its task role makes
+ * the storage calls its code makes (GATEWAY_ACCESS), invokes the three mail-logic functions and reads the TLS
+ * secret: nothing more. Its security group admits nothing until the load balancer allows itself in.
  */
 export class GatewayService extends Construct {
   readonly service: ecs.FargateService;
@@ -77,42 +82,38 @@ export class GatewayService extends Construct {
       POSTERN_FN_STORE: functions.store.functionName,
       [BUCKET_ENV]: storage.bucket.bucketName,
     };
-    for (const tableId of TABLE_IDS) environment[TABLE_ENV[tableId]] = storage.tables[tableId].tableName;
-    for (const p of GATEWAY_PORTS) environment[p.env] = String(p.port);
+    for (const tableId of tablesOf(GATEWAY_ACCESS)) environment[TABLE_ENV[tableId]] = storage.tables[tableId].tableName;
+    for (const p of GATEWAY_PORTS) environment[p.env] = String(p.containerPort);
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
 
     this.container = taskDefinition.addContainer('gateway', {
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 }),
       essential: true,
+      user: NODE_USER,
       environment,
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'gateway' }),
       portMappings: GATEWAY_PORTS.map((p) => ({
         name: p.name.toLowerCase(),
-        containerPort: p.port,
+        containerPort: p.containerPort,
         protocol: ecs.Protocol.TCP,
       })),
       // Fargate's maximum: time for sessions to drain after SIGTERM.
       stopTimeout: Duration.seconds(120),
     });
 
-    // Least privilege for the task role.
     const role = taskDefinition.taskRole;
-    storage.bucket.grantReadWrite(role, `${MESSAGE_PREFIX}*`);
-    for (const tableId of TABLE_IDS) storage.tables[tableId].grantReadWriteData(role);
+    grantAccess(role, storage, GATEWAY_ACCESS);
     for (const fn of functions.all) fn.grantInvoke(role);
     this.tlsSecret.grantRead(role);
 
-    // Only the NLB (and health checks) reach the tasks: they live in the VPC's address space. Tasks trust the
-    // PROXY v2 header for the client address, so they must not be reachable directly from the internet.
+    // No ingress here: tasks trust the PROXY v2 header for the client address, so only the NLB may reach them
+    // (LoadBalancer admits its own security group, on the container ports).
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'Postern gateway tasks: mail ports from the NLB only',
       allowAllOutbound: true,
     });
-    for (const p of GATEWAY_PORTS) {
-      this.securityGroup.addIngressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(p.port), `${p.name} from NLB`);
-    }
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,

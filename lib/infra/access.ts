@@ -1,0 +1,133 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { MESSAGE_PREFIX, TABLES, type TableId } from '../core/schema.ts';
+import type { Storage } from './storage.ts';
+
+/**
+ * What each component may do to the tables and the bucket: exactly the calls its code makes (the adapters in
+ * lib/storage/aws), as explicit IAM statements. TransactWriteItems has no IAM action of its own: each Put,
+ * Update, Delete or ConditionCheck in it needs PutItem, UpdateItem, DeleteItem or ConditionCheckItem on its
+ * table. Grants name table ARNs only, so no index can be queried (no code path queries one yet: byDomain is the
+ * admin CLI's, byModseq IMAP's). No component scans.
+ */
+type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+type MessageObjectAction = 'GetObject' | 'PutObject' | 'AbortMultipartUpload' | 'DeleteObject';
+
+interface TableGrant {
+  readonly table: TableId;
+  readonly actions: readonly DynamoAction[];
+  /** IAM conditions narrowing the grant to some items or attributes (DynamoDB fine-grained access control). */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+}
+
+export interface ComponentAccess {
+  readonly tables: readonly TableGrant[];
+  /** Actions on the raw message objects (MESSAGE_PREFIX*). */
+  readonly messageObjects: readonly MessageObjectAction[];
+  /**
+   * s3:ListBucket on the bucket, so GetObject of a missing key answers 404 NoSuchKey rather than 403 (S3 hides
+   * whether a key exists from callers that may not list).
+   */
+  readonly listBucket: boolean;
+}
+
+const directoryKey = TABLES.directory;
+
+/**
+ * The gateway (lib/gateway, lib/smtp, lib/pop3, lib/auth over lib/storage/aws).
+ * - directory: login reads the ADDR# item, then the ACCOUNT# item (DynamoDirectory.getAccountByAddress).
+ *   Rehashing a password at login (in progress) updates the account's passwordHash: UpdateItem, only on
+ *   ACCOUNT# items (the key prefix of lib/storage/aws/directory.ts) and only that attribute besides the key.
+ *   No PutItem or DeleteItem: the gateway never creates or removes directory items (the admin CLI does).
+ * - mailboxes: SMTP RCPT reads the account's usage; POP3 reads INBOX's name and state items; creating the
+ *   default mailboxes (ensureDefaultMailboxes: Query, then TransactWriteItems Put+Put+Update) and POP3's
+ *   expunge (Update of the counters and the usage) write.
+ * - messages: POP3 lists INBOX (Query on the table), and its expunge reads then deletes message items.
+ * - changes: the expunge's change record. leases: the POP3 maildrop lease (acquire, renew, release).
+ * - objects: DATA streams into S3 (PutObject, multipart for large messages, aborted on failure), RETR/TOP
+ *   read, refused or unused texts are deleted. ListBucket: a missing body is "no longer available" in POP3.
+ */
+export const GATEWAY_ACCESS: ComponentAccess = {
+  tables: [
+    { table: 'directory', actions: ['GetItem'] },
+    {
+      table: 'directory',
+      actions: ['UpdateItem'],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCOUNT#*'] },
+        // Key attributes must be listed too, or DynamoDB cannot address the item.
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [directoryKey.partitionKey.name, directoryKey.sortKey.name, 'passwordHash'],
+        },
+      },
+    },
+    { table: 'mailboxes', actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] },
+    { table: 'messages', actions: ['GetItem', 'Query', 'DeleteItem'] },
+    { table: 'changes', actions: ['PutItem'] },
+    { table: 'leases', actions: ['PutItem', 'UpdateItem', 'DeleteItem'] },
+  ],
+  messageObjects: ['PutObject', 'AbortMultipartUpload', 'GetObject', 'DeleteObject'],
+  listBucket: true,
+};
+
+/** route (lib/pipeline/route.ts): getDomain, lookupAddress and getAccount, each one GetItem on the directory. */
+export const ROUTE_ACCESS: ComponentAccess = {
+  tables: [{ table: 'directory', actions: ['GetItem'] }],
+  messageObjects: [],
+  listBucket: false,
+};
+
+/** filter (lib/pipeline/filter.ts): reads the stored message once. No table. */
+export const FILTER_ACCESS: ComponentAccess = {
+  tables: [],
+  messageObjects: ['GetObject'],
+  listBucket: false,
+};
+
+/**
+ * store (lib/pipeline/store.ts):
+ * - directory: getAccount (quota). Reads only.
+ * - mailboxes: getMailbox and the counters (GetItem), ensureDefaultMailboxes (Query, Put, Update), the append
+ *   transaction (Update of counters and usage, Put of the idempotency record) and the duplicate's record read.
+ * - messages: the append's index items (Put) and a duplicate's item (GetItem, for its blob key).
+ * - changes: the append's change record. objects: the IMAP summary when the filter did not send one.
+ */
+export const STORE_ACCESS: ComponentAccess = {
+  tables: [
+    { table: 'directory', actions: ['GetItem'] },
+    { table: 'mailboxes', actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] },
+    { table: 'messages', actions: ['GetItem', 'PutItem'] },
+    { table: 'changes', actions: ['PutItem'] },
+  ],
+  messageObjects: ['GetObject'],
+  listBucket: false,
+};
+
+/** The tables a component touches: the ones whose names it gets in its environment. */
+export function tablesOf(access: ComponentAccess): TableId[] {
+  return [...new Set(access.tables.map((grant) => grant.table))];
+}
+
+/** Adds one explicit statement per grant to the grantee's policy. */
+export function grantAccess(grantee: iam.IGrantable, storage: Storage, access: ComponentAccess): void {
+  const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
+  for (const grant of access.tables) {
+    add(
+      new iam.PolicyStatement({
+        actions: grant.actions.map((action) => `dynamodb:${action}`),
+        resources: [storage.tables[grant.table].tableArn],
+        conditions: grant.conditions,
+      }),
+    );
+  }
+  if (access.messageObjects.length > 0) {
+    add(
+      new iam.PolicyStatement({
+        actions: access.messageObjects.map((action) => `s3:${action}`),
+        resources: [storage.bucket.arnForObjects(`${MESSAGE_PREFIX}*`)],
+      }),
+    );
+  }
+  if (access.listBucket) {
+    add(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [storage.bucket.bucketArn] }));
+  }
+}
