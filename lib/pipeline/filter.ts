@@ -4,9 +4,12 @@
  * writes) and the virus scanner. Then the spam scorer decides the mailbox.
  *
  * Verdicts:
- * - DMARC fail with p=reject (pct=100 or absent) refuses the message (550 5.7.1) at SMTP time; p=quarantine,
- *   or p=reject sampled with pct<100 (RFC 7489 §6.6.4: the next lower policy applies), go to Junk. A DMARC
- *   temperror delivers normally (the sender is not punished for DNS trouble).
+ * - DMARC (RFC 9989, see dmarc.ts): the policy the author domain published, as it applies to this author
+ *   domain (`sp` for a subdomain, `np` for a non-existent one, found by the DNS Tree Walk), with strict
+ *   alignment (`adkim=s`, `aspf=s`) meaning identical domains. On a fail, `reject` refuses the message
+ *   (550 5.7.1) at SMTP time and `quarantine` delivers it to Junk. A record in testing mode (`t=y`, or a
+ *   legacy `pct` below 100 without `t`) gets one level lower: reject → quarantine, quarantine → none.
+ *   A DMARC temperror delivers normally (the sender is not punished for DNS trouble).
  * - A virus refuses the message (554 5.7.1).
  * - Spam score >= threshold: Junk with X-Spam-Flag: YES; >= rejectThreshold: refused (550 5.7.1).
  *
@@ -20,6 +23,7 @@ import { authenticate } from 'mailauth';
 import type { BlobStore } from '../core/ports.ts';
 import { SummaryBuilder } from '../mime/summary.ts';
 import type { FilterRequest, FilterResult } from './contracts.ts';
+import { type DmarcVerdict, dmarcVerdict, withAppliedPolicy } from './dmarc.ts';
 import type { Resolver } from './dns.ts';
 import { gtubeFinder, type SpamScorer, type VirusScanner } from './verdict.ts';
 
@@ -35,11 +39,8 @@ export interface FilterDeps {
 interface AuthOutcome {
   spf: string;
   dkim: string[];
-  dmarc: string;
+  dmarc: DmarcVerdict;
   arc: string;
-  dmarcPolicy?: string;
-  dmarcPct?: number;
-  dmarcDomain?: string;
   headers: string;
 }
 
@@ -82,27 +83,22 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
   } finally {
     toAuth.end();
   }
-  const auth = await authDone.then((r) => {
-    const dmarc = r.dmarc as { status?: { result?: string }; policy?: string; pct?: number; domain?: string } | false;
-    const out: AuthOutcome = {
+  const auth = await authDone.then(
+    (r): AuthOutcome => ({
       spf: resultOf(r.spf),
       dkim: ((r.dkim?.results ?? []) as unknown[]).map(resultOf),
-      dmarc: dmarc ? resultOf(dmarc) : 'none',
+      dmarc: dmarcVerdict(r.dmarc),
       arc: r.arc ? resultOf(r.arc) : 'none',
-      dmarcPolicy: dmarc ? dmarc.policy?.toLowerCase() : undefined,
-      dmarcPct: dmarc ? dmarc.pct : undefined,
-      dmarcDomain: dmarc ? dmarc.domain : undefined,
       headers: r.headers,
-    };
-    return out;
-  });
+    }),
+  );
   if (size !== req.blobSize) throw new Error(`filter read ${size} octets of ${req.blobKey}, expected ${req.blobSize}`);
   const messageSummary = summary.end();
   const virus = await scan.end();
   const spamScore = await deps.scorer.score({
     spf: auth.spf,
     dkim: auth.dkim,
-    dmarc: auth.dmarc,
+    dmarc: auth.dmarc.result,
     arc: auth.arc,
     headers: summary.headers(),
     summary: messageSummary,
@@ -112,19 +108,15 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
   });
   const spam = { score: spamScore.score, threshold: deps.scorer.threshold, tests: spamScore.tests };
   const isSpam = spam.score >= spam.threshold;
-  const dmarc = { result: auth.dmarc, policy: auth.dmarcPolicy, domain: auth.dmarcDomain };
-  const dmarcFail = auth.dmarc === 'fail';
-  const dmarcReject =
-    dmarcFail && auth.dmarcPolicy === 'reject' && (auth.dmarcPct === undefined || auth.dmarcPct >= 100);
-  const dmarcQuarantine =
-    dmarcFail && !dmarcReject && (auth.dmarcPolicy === 'reject' || auth.dmarcPolicy === 'quarantine');
+  const dmarc = { result: auth.dmarc.result, policy: auth.dmarc.policy, domain: auth.dmarc.domain };
 
   const spamHeaders =
     (isSpam ? 'X-Spam-Flag: YES\r\n' : '') +
     `X-Spam-Score: ${spam.score.toFixed(1)}\r\n` +
     `X-Spam-Status: ${isSpam ? 'Yes' : 'No'}, score=${spam.score.toFixed(1)} required=${spam.threshold.toFixed(1)}` +
     ` tests=${spam.tests.length ? spam.tests.join(',') : 'none'}\r\n`;
-  const authHeaders = auth.headers.endsWith('\r\n') ? auth.headers : `${auth.headers}\r\n`;
+  const authText = withAppliedPolicy(auth.headers, auth.dmarc);
+  const authHeaders = authText.endsWith('\r\n') ? authText : `${authText}\r\n`;
   const base = { spam, virus, dmarc, summary: messageSummary, headers: authHeaders + spamHeaders };
 
   if (virus.infected) {
@@ -135,7 +127,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
       reply: { code: 554, enhanced: '5.7.1', text: `Message rejected: virus found (${virus.name ?? 'unknown'})` },
     };
   }
-  if (dmarcReject) {
+  if (auth.dmarc.disposition === 'reject') {
     return {
       ...base,
       action: 'reject',
@@ -143,7 +135,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
       reply: {
         code: 550,
         enhanced: '5.7.1',
-        text: `Message rejected: DMARC policy of ${auth.dmarcDomain ?? 'the author domain'} says reject`,
+        text: `Message rejected: DMARC policy of ${auth.dmarc.domain ?? 'the author domain'} says reject`,
       },
     };
   }
@@ -155,5 +147,5 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
       reply: { code: 550, enhanced: '5.7.1', text: 'Message rejected as spam' },
     };
   }
-  return { ...base, action: 'deliver', mailbox: isSpam || dmarcQuarantine ? 'Junk' : 'INBOX' };
+  return { ...base, action: 'deliver', mailbox: isSpam || auth.dmarc.disposition === 'quarantine' ? 'Junk' : 'INBOX' };
 }
