@@ -26,8 +26,8 @@ import selfsigned from 'selfsigned';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
-import { createAwsStorage } from '../lib/storage/storage.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
 import { startS3Server } from '../local/s3/server.ts';
 import { findDovecot, startDovecot } from './support/dovecot.ts';
@@ -237,7 +237,7 @@ export async function runPop3Bench(): Promise<void> {
     db.destroy();
     s3c.destroy();
   }
-  const storage = createAwsStorage(endpoints, names);
+  const storage = createAwsStorage({ endpoints, names });
   const cleanups: (() => Promise<void>)[] = [
     async () => {
       storage.close();

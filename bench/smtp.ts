@@ -38,8 +38,8 @@ import { EPHEMERAL_PORTS_ENV } from '../lib/core/config.ts';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
-import { createAwsStorage } from '../lib/storage/storage.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
 import { freePort, waitForPort } from '../local/ports.ts';
 import { startS3Server } from '../local/s3/server.ts';
@@ -183,7 +183,7 @@ async function startPostern(
   await ensureStorage(db, s3c, names);
   db.destroy();
   s3c.destroy();
-  const storage = createAwsStorage(endpoints, names);
+  const storage = createAwsStorage({ endpoints, names });
   await storage.directory.addDomain('bench.test');
   const account = await storage.directory.addAccount({ address: RCPT, passwordHash: await hashPassword('pw') });
   await storage.mail.ensureDefaultMailboxes(account.accountId);

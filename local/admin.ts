@@ -11,10 +11,11 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from '../lib/admin/args.ts';
 import { type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
+import { loadAwsConfig } from '../lib/core/config.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
-import { namesFromEnv, namesWithPrefix } from '../lib/core/schema.ts';
-import { endpointsFromEnv } from '../lib/storage/aws/clients.ts';
-import { createAwsStorage, type Storage } from '../lib/storage/storage.ts';
+import type { Storage } from '../lib/core/ports.ts';
+import { namesWithPrefix } from '../lib/core/schema.ts';
+import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { dataDirFromEnv, readEmulatorState } from './state.ts';
 
 const PREFIX = 'postern-admin: ';
@@ -23,17 +24,15 @@ const MAX_PASSWORD_BYTES = 4096;
 
 class Interrupted extends Error {}
 
-// The SDK's notice about future Node versions would break the one-line stderr contract; it is for developers.
-
 function openStorage(aws: boolean, env: NodeJS.ProcessEnv): Storage {
   const target = aws ? 'aws' : (env.POSTERN_ADMIN_TARGET || 'local').toLowerCase();
-  if (target === 'aws') return createAwsStorage(endpointsFromEnv(env), namesFromEnv(env));
+  if (target === 'aws') return createAwsStorage(loadAwsConfig(env));
   if (target !== 'local') throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
   const dataDir = dataDirFromEnv(env);
   const state = readEmulatorState(dataDir);
   if (!state)
     throw new InvalidInputError(`no emulator is running for ${dataDir}; start it with npm start (or use --aws)`);
-  return createAwsStorage(state.endpoints, namesWithPrefix(state.tablePrefix));
+  return createAwsStorage({ endpoints: state.endpoints, names: namesWithPrefix(state.tablePrefix) });
 }
 
 /** The first line of stdin, without its line ending. Stops reading at the first newline. */

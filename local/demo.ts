@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/core/password.ts';
-import type { Storage } from '../lib/storage/storage.ts';
+import type { Storage } from '../lib/core/ports.ts';
 
 export const DEMO_DOMAIN = 'postern.test';
 export const DEMO_ADDRESS = `demo@${DEMO_DOMAIN}`;

@@ -9,11 +9,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadGatewayConfig } from '../lib/core/config.ts';
+import type { AwsEndpoints } from '../lib/core/config.ts';
+import { type Config, isLoopbackHost, loadConfig } from '../lib/core/config.ts';
 import { BUCKET_ENV, namesWithPrefix } from '../lib/core/schema.ts';
-import { type AwsEndpoints, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
-import { createAwsStorage } from '../lib/storage/storage.ts';
 import { ensureDemoAccount } from './demo.ts';
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dynamodb.ts';
 import { startS3Server } from './s3/server.ts';
@@ -47,6 +48,12 @@ async function stop(code: number, dataDir = dataDirFromEnv()): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // the gateway reads the same settings: a bad one fails here, before anything starts
+  const config = loadConfig({
+    ...process.env,
+    POSTERN_INVOKER: 'local',
+    POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
+  });
   const dataDir = dataDirFromEnv();
   mkdirSync(dataDir, { recursive: true });
   const running = readEmulatorState(dataDir);
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
   db.destroy();
   s3Client.destroy();
 
-  const storage = createAwsStorage(endpoints, names);
+  const storage = createAwsStorage({ endpoints, names });
   const demo = await ensureDemoAccount(storage, dataDir);
   storage.close();
   const tls = await ensureCertificate(join(dataDir, 'tls'), process.env.POSTERN_HOSTNAME || 'localhost');
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
       POSTERN_TLS_CERT_FILE: tls.certFile,
       POSTERN_TLS_KEY_FILE: tls.keyFile,
       // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
-      POSTERN_ALLOW_PLAINTEXT_AUTH: process.env.POSTERN_ALLOW_PLAINTEXT_AUTH ?? '1',
+      POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
     },
   });
   gateway.once('exit', (code) => {
@@ -120,7 +127,6 @@ async function main(): Promise<void> {
       void stop(1);
     }
   });
-  const config = loadGatewayConfig();
   const lines = createInterface({ input: gateway.stdout! });
   let ready = false;
   lines.on('line', (line) => {
@@ -130,6 +136,13 @@ async function main(): Promise<void> {
     }
     if (process.env.POSTERN_QUIET !== '1') say(line);
   });
+}
+
+/** Locally, clients may log in without TLS unless told otherwise, and only while the listeners are on loopback. */
+function plaintextAuth(): string {
+  return (
+    process.env.POSTERN_ALLOW_PLAINTEXT_AUTH ?? (isLoopbackHost(process.env.POSTERN_HOST || '127.0.0.1') ? '1' : '0')
+  );
 }
 
 function optionalPort(name: string): number | undefined {
@@ -146,13 +159,13 @@ function watchDynamo(dynamo: DynamoDbLocal, onExit: () => void): void {
 }
 
 function printReady(
-  config: ReturnType<typeof loadGatewayConfig>,
+  config: Config,
   dataDir: string,
   demo: { address: string; password: string },
   ms: number,
   endpoints: AwsEndpoints,
 ): void {
-  const h = config.host;
+  const h = config.net.host;
   const p = config.ports;
   // One write, so whoever waits for the ready line gets the whole block with it.
   process.stdout.write(

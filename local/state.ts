@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AwsEndpoints } from '../lib/storage/aws/clients.ts';
+import type { AwsEndpoints } from '../lib/core/config.ts';
 
 /**
  * What a running emulator publishes in its data directory, so the admin CLI and tests can find its

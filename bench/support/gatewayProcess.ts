@@ -5,17 +5,18 @@
  * mail-logic functions are not reachable from it (a stub invoker).
  *
  * Input: POSTERN_GATEWAY_PROCESS = JSON {endpoints, names, tls, env}; `env` holds POSTERN_* settings for
- * loadGatewayConfig. Every listener binds an ephemeral port. Output: one JSON line on stdout,
+ * loadConfig. Every listener binds an ephemeral port. Output: one JSON line on stdout,
  * {"pid": n, "ports": {"pop3": n, ...}}. SIGTERM closes it.
  */
-import { EPHEMERAL_PORTS_ENV, loadGatewayConfig } from '../../lib/core/config.ts';
+import { createAuthenticator } from '../../lib/auth/authenticator.ts';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { createLogger, silentLogger } from '../../lib/core/log.ts';
 import type { Invoker } from '../../lib/core/ports.ts';
 import type { StorageNames } from '../../lib/core/schema.ts';
 import { startGateway } from '../../lib/gateway/gateway.ts';
-import type { TlsMaterial } from '../../lib/gateway/types.ts';
-import type { AwsEndpoints } from '../../lib/storage/aws/clients.ts';
-import { createAwsStorage } from '../../lib/storage/storage.ts';
+import type { TlsMaterial } from '../../lib/net/types.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
+import { testConfig } from '../../test/support/config.ts';
 
 export interface GatewayProcessInput {
   readonly endpoints: AwsEndpoints;
@@ -27,18 +28,16 @@ export interface GatewayProcessInput {
 const input = JSON.parse(process.env.POSTERN_GATEWAY_PROCESS ?? 'null') as GatewayProcessInput | null;
 if (!input) throw new Error('POSTERN_GATEWAY_PROCESS is not set');
 
-const storage = createAwsStorage(input.endpoints, input.names);
-const config = loadGatewayConfig({
-  ...EPHEMERAL_PORTS_ENV,
-  ...input.env,
-});
+const storage = createAwsStorage({ endpoints: input.endpoints, names: input.names });
+const config = testConfig(input.env);
 const invoker: Invoker = {
   invoke: () => Promise.reject(new Error('no mail-logic functions in this gateway process')),
 };
 const log = process.env.POSTERN_GATEWAY_PROCESS_LOG
   ? createLogger({ sink: (l) => process.stderr.write(`${l}\n`) })
   : silentLogger;
-const gateway = await startGateway({ config, storage, invoker, tls: input.tls, log });
+const authenticator = createAuthenticator(storage.directory, config.auth);
+const gateway = await startGateway({ config, storage, invoker, authenticator, tls: input.tls, log });
 process.stdout.write(
   `${JSON.stringify({ pid: process.pid, ports: Object.fromEntries(gateway.listeners.map((l) => [l.name, l.port])) })}\n`,
 );

@@ -19,6 +19,7 @@ const SCRIPT = fileURLToPath(new URL('./gatewayProcess.ts', import.meta.url));
 /** Starts bench/support/gatewayProcess.ts and waits for its listening ports. */
 export async function spawnGateway(
   input: GatewayProcessInput,
+  /** Process environment (MALLOC_ARENA_MAX ...); the gateway's settings go in input.env. */
   extraEnv: Record<string, string> = {},
 ): Promise<GatewayChild> {
   // POSTERN_GATEWAY_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.

@@ -1,4 +1,4 @@
-/** The route Lambda: parse nothing, decide nothing; lib/pipeline/route.ts does the work (see lib/pipeline/lambda.ts). */
-import { lambdaHandler } from '../../lib/pipeline/lambda.ts';
+/** The route Lambda: parse nothing, decide nothing; lib/pipeline/route.ts does the work (see lib/storage/aws/lambdaHandler.ts). */
+import { lambdaHandler } from '../../lib/storage/aws/lambdaHandler.ts';
 
 export const handler = lambdaHandler('route');

@@ -18,14 +18,13 @@
  * ADD and a TTL). A per-account lockout also lets anyone lock an account out for `lockoutMs` by failing on
  * purpose; that is the usual trade-off, and the lockout is kept short.
  *
- * Settings (environment, read by `authenticatorOptionsFromEnv`): POSTERN_AUTH_FAILURE_DELAY_MS (1000),
+ * Settings (AuthConfig in lib/core/config.ts, read by loadConfig): POSTERN_AUTH_FAILURE_DELAY_MS (1000),
  * POSTERN_AUTH_MAX_FAILURES_ACCOUNT (5), POSTERN_AUTH_MAX_FAILURES_IP (20), POSTERN_AUTH_WINDOW_MS
  * (15 minutes), POSTERN_AUTH_LOCKOUT_MS (15 minutes).
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../core/address.ts';
-import { envInt } from '../core/config.ts';
 import { hashPassword, verifyPassword } from '../core/password.ts';
 import type { Account, Directory } from '../core/ports.ts';
 
@@ -47,19 +46,6 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   lockoutMs: 15 * 60_000,
   maxTrackedKeys: 100_000,
 };
-
-export function authenticatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthenticatorOptions {
-  const int = (name: string, fallback: number) => envInt(env, name, fallback);
-  const d = DEFAULT_AUTHENTICATOR_OPTIONS;
-  return {
-    failureDelayMs: int('POSTERN_AUTH_FAILURE_DELAY_MS', d.failureDelayMs),
-    maxFailuresPerAccount: int('POSTERN_AUTH_MAX_FAILURES_ACCOUNT', d.maxFailuresPerAccount),
-    maxFailuresPerIp: int('POSTERN_AUTH_MAX_FAILURES_IP', d.maxFailuresPerIp),
-    windowMs: int('POSTERN_AUTH_WINDOW_MS', d.windowMs),
-    lockoutMs: int('POSTERN_AUTH_LOCKOUT_MS', d.lockoutMs),
-    maxTrackedKeys: d.maxTrackedKeys,
-  };
-}
 
 export interface Credentials {
   /** What the client sent as user name (normalised here). */
@@ -169,19 +155,4 @@ export function createAuthenticator(
       return { ok: true, account };
     },
   };
-}
-
-const shared = new WeakMap<Directory, Authenticator>();
-
-/**
- * One authenticator per directory in this process, so POP3, IMAP and submission listeners of a gateway share
- * their failure counters (a client cannot get 3 x the attempts by switching protocols).
- */
-export function sharedAuthenticator(directory: Directory, env: NodeJS.ProcessEnv = process.env): Authenticator {
-  let auth = shared.get(directory);
-  if (!auth) {
-    auth = createAuthenticator(directory, authenticatorOptionsFromEnv(env));
-    shared.set(directory, auth);
-  }
-  return auth;
 }

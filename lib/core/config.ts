@@ -1,7 +1,17 @@
 /**
- * Gateway configuration from the environment: the same variables locally (emulator defaults) and in AWS
- * (set by the CDK stack). Every setting is documented in the README.
+ * All configuration, read once: `loadConfig(env)` builds every option set (network, SMTP, POP3, IMAP,
+ * authentication, gateway wiring, AWS names) from the environment, and the result is passed down through the
+ * dependencies. Nothing below the entry points (lib/gateway/main.ts, the Lambda wiring, the emulator, the
+ * admin CLI) reads process.env. A malformed value or an unknown POSTERN_* name fails at start, with the name.
+ * Every setting is documented in the README.
  */
+import type { LogLevel } from './log.ts';
+import type { FunctionName } from './ports.ts';
+import { namesFromSettings, type StorageNames } from './schema.ts';
+import { ConfigError, type Env, SettingsReader, unknownSettings } from './settings.ts';
+
+export { ConfigError } from './settings.ts';
+
 export interface ListenerPorts {
   readonly smtp: number;
   readonly submission: number;
@@ -11,9 +21,10 @@ export interface ListenerPorts {
   readonly imap: number;
   readonly imaps: number;
 }
+export type ListenerName = keyof ListenerPorts;
 
 /** The environment variable of each listener's port. */
-export const PORT_ENV: Readonly<Record<keyof ListenerPorts, string>> = {
+export const PORT_ENV: Readonly<Record<ListenerName, string>> = {
   smtp: 'POSTERN_SMTP_PORT',
   submission: 'POSTERN_SUBMISSION_PORT',
   submissions: 'POSTERN_SUBMISSIONS_PORT',
@@ -23,74 +34,263 @@ export const PORT_ENV: Readonly<Record<keyof ListenerPorts, string>> = {
   imaps: 'POSTERN_IMAPS_PORT',
 };
 
+const DEFAULT_PORTS: ListenerPorts = {
+  smtp: 2525,
+  submission: 2587,
+  submissions: 2465,
+  pop3: 2110,
+  pop3s: 2995,
+  imap: 2143,
+  imaps: 2993,
+};
+
 /** Every listener on a port the kernel picks (tests and benchmarks; Listener.port tells which). */
 export const EPHEMERAL_PORTS_ENV: Readonly<Record<string, string>> = Object.fromEntries(
   Object.values(PORT_ENV).map((name) => [name, '0']),
 );
 
-export interface GatewayConfig {
-  /** Name in greetings and Received headers. */
-  readonly hostname: string;
+/** The shared TCP accept path (lib/net/tcpListener.ts). */
+export interface NetConfig {
   /** Address the listeners bind to. */
   readonly host: string;
-  readonly ports: ListenerPorts;
-  /** Whether passwords may be sent before TLS (the emulator allows it; AWS does not). */
-  readonly allowPlaintextAuth: boolean;
   /** Whether listeners expect a PROXY protocol v2 header first (behind the NLB). */
   readonly proxyProtocol: boolean;
+  /** Most simultaneous connections from one client IP, per listener. */
+  readonly maxConnectionsPerIp: number;
+}
+
+export interface SmtpConfig {
   /** Largest message accepted, in bytes (SMTP SIZE). */
   readonly maxMessageSize: number;
   /** Most recipients per SMTP transaction. */
   readonly maxRecipients: number;
-  /** Most simultaneous connections from one client IP, per protocol listener. */
-  readonly maxConnectionsPerIp: number;
-  readonly tlsCertFile?: string;
-  readonly tlsKeyFile?: string;
+  /** Idle time allowed between commands (RFC 5321 §4.5.3.2.7: the server waits at least 5 minutes). */
+  readonly commandTimeoutMs: number;
+  /** Idle time allowed while the message text is being received (between two data blocks). */
+  readonly dataTimeoutMs: number;
+  /** Longest command line in octets including CRLF (RFC 5321 §4.5.3.1.4 is 512; ESMTP parameters add to it). */
+  readonly maxCommandLength: number;
+  /** Longest line of message text in octets including CRLF (RFC 5321 §4.5.3.1.6 says 1000; we are lenient). */
+  readonly maxDataLineLength: number;
+  /** Received headers a message may already carry before we call it a loop (RFC 5321 §6.3: at least 100). */
+  readonly maxReceivedHeaders: number;
+  /** Replies of class 5xx to one client before the session is closed with 421. */
+  readonly maxErrors: number;
+  /** Connections the SMTP listener serves at once, all clients together. */
+  readonly maxClients: number;
+  /** How long a route result is reused for the same recipient (DESIGN.md: cache briefly). */
+  readonly routeCacheMs: number;
+  /** Attempts at the store step of one transaction (the step is idempotent, so retrying is safe). */
+  readonly storeAttempts: number;
+  /** Pause before the next store attempt, doubled each time. */
+  readonly retryDelayMs: number;
+  /** Memory for message text in flight, all SMTP connections of the process together. */
+  readonly bodyMemoryBytes: number;
+  /** How long a transaction waits for that memory before answering 451 4.3.1. */
+  readonly bodyMemoryWaitMs: number;
 }
 
-/** A whole-number setting from the environment; unset or empty gives the fallback, anything else not >= min throws. */
-export function envInt(
-  env: NodeJS.ProcessEnv | Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  min = 0,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+export interface Pop3Config {
+  /** RFC 1939 §3 autologout timer (default 10 minutes, the RFC's minimum). */
+  readonly idleTimeoutMs: number;
+  /** Maildrop lease time to live (renewed every third of it). */
+  readonly leaseMs: number;
+  /** Errors tolerated per connection before it is closed. */
+  readonly maxErrors: number;
 }
 
-const int = (env: NodeJS.ProcessEnv, name: string, fallback: number) => envInt(env, name, fallback);
-
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
+/** Brute-force protection of password logins (lib/auth/authenticator.ts). */
+export interface AuthConfig {
+  readonly failureDelayMs: number;
+  readonly maxFailuresPerAccount: number;
+  readonly maxFailuresPerIp: number;
+  readonly windowMs: number;
+  readonly lockoutMs: number;
 }
 
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+/** Where the gateway's certificate comes from. */
+export type TlsSource =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'secret'; readonly secretArn: string }
+  | { readonly kind: 'none' };
+
+/** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
+export type InvokerConfig =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<FunctionName, string>> };
+
+/**
+ * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual chain);
+ * the emulator and tests set them, and so does anyone who exports the standard AWS_ENDPOINT_URL_* variables.
+ */
+export interface AwsEndpoints {
+  readonly s3?: string;
+  readonly dynamodb?: string;
+  readonly region?: string;
+}
+
+export interface AwsConfig {
+  readonly endpoints: AwsEndpoints;
+  readonly names: StorageNames;
+}
+
+export interface Config {
+  /** Name in greetings, Received headers and the certificate. */
+  readonly hostname: string;
+  readonly ports: ListenerPorts;
+  /** Whether passwords may be sent before TLS: only when every listener is on loopback (the emulator). */
+  readonly allowPlaintextAuth: boolean;
+  readonly net: NetConfig;
+  readonly smtp: SmtpConfig;
+  readonly pop3: Pop3Config;
+  readonly auth: AuthConfig;
+  readonly tls: TlsSource;
+  readonly invoker: InvokerConfig;
+  readonly aws: AwsConfig;
+  /** Grace period for sessions when the gateway stops (SIGTERM). */
+  readonly drainMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/**
+ * POSTERN_* variables read by other programs than the gateway: the emulator, the admin CLI, the tests and
+ * the benchmarks. Names ending in `_` are prefixes.
+ */
+const OTHER_PROGRAMS_SETTINGS = [
+  'POSTERN_DATA_DIR',
+  'POSTERN_QUIET',
+  'POSTERN_ADMIN_TARGET',
+  'POSTERN_DYNAMODB_PORT',
+  'POSTERN_S3_PORT',
+  'POSTERN_TEST_',
+  'POSTERN_GATEWAY_',
+  'POSTERN_S3_',
+] as const;
+
+/** Whether `host` (a listener's bind address) is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function readPorts(s: SettingsReader): ListenerPorts {
+  const entries = Object.entries(PORT_ENV).map(([key, name]) => [
+    key,
+    s.int(name, DEFAULT_PORTS[key as ListenerName], 0, 65535),
+  ]);
+  return Object.fromEntries(entries) as unknown as ListenerPorts;
+}
+
+function readSmtp(s: SettingsReader): SmtpConfig {
   return {
-    hostname: env.POSTERN_HOSTNAME || 'localhost',
-    host: env.POSTERN_HOST || '127.0.0.1',
-    ports: {
-      smtp: int(env, PORT_ENV.smtp, 2525),
-      submission: int(env, PORT_ENV.submission, 2587),
-      submissions: int(env, PORT_ENV.submissions, 2465),
-      pop3: int(env, PORT_ENV.pop3, 2110),
-      pop3s: int(env, PORT_ENV.pop3s, 2995),
-      imap: int(env, PORT_ENV.imap, 2143),
-      imaps: int(env, PORT_ENV.imaps, 2993),
-    },
-    allowPlaintextAuth: bool(env, 'POSTERN_ALLOW_PLAINTEXT_AUTH', false),
-    proxyProtocol: bool(env, 'POSTERN_PROXY_PROTOCOL', false),
-    maxMessageSize: int(env, 'POSTERN_MAX_MESSAGE_SIZE', 40 * 1024 * 1024),
-    maxRecipients: int(env, 'POSTERN_MAX_RECIPIENTS', 100),
-    maxConnectionsPerIp: int(env, 'POSTERN_MAX_CONNECTIONS_PER_IP', 20),
-    tlsCertFile: env.POSTERN_TLS_CERT_FILE || undefined,
-    tlsKeyFile: env.POSTERN_TLS_KEY_FILE || undefined,
+    maxMessageSize: s.int('POSTERN_MAX_MESSAGE_SIZE', 40 * 1024 * 1024, 1024),
+    maxRecipients: s.int('POSTERN_MAX_RECIPIENTS', 100, 1),
+    commandTimeoutMs: s.int('POSTERN_SMTP_COMMAND_TIMEOUT_MS', 5 * 60_000, 1),
+    dataTimeoutMs: s.int('POSTERN_SMTP_DATA_TIMEOUT_MS', 3 * 60_000, 1),
+    maxCommandLength: s.int('POSTERN_SMTP_MAX_COMMAND_LENGTH', 2048, 512),
+    maxDataLineLength: s.int('POSTERN_SMTP_MAX_DATA_LINE_LENGTH', 64 * 1024, 1000),
+    maxReceivedHeaders: s.int('POSTERN_SMTP_MAX_RECEIVED', 100, 1),
+    maxErrors: s.int('POSTERN_SMTP_MAX_ERRORS', 20, 1),
+    maxClients: s.int('POSTERN_SMTP_MAX_CLIENTS', 2000, 1),
+    routeCacheMs: s.int('POSTERN_SMTP_ROUTE_CACHE_MS', 5000),
+    storeAttempts: s.int('POSTERN_SMTP_STORE_ATTEMPTS', 3, 1),
+    retryDelayMs: s.int('POSTERN_SMTP_RETRY_DELAY_MS', 200),
+    bodyMemoryBytes: s.int('POSTERN_SMTP_BODY_MEMORY', 64 * 1024 * 1024, 1024 * 1024),
+    bodyMemoryWaitMs: s.int('POSTERN_SMTP_BODY_MEMORY_WAIT_MS', 30_000, 1),
   };
+}
+
+function readPop3(s: SettingsReader): Pop3Config {
+  return {
+    idleTimeoutMs: s.int('POSTERN_POP3_IDLE_MS', 10 * 60_000, 1),
+    leaseMs: s.int('POSTERN_POP3_LEASE_MS', 60_000, 30),
+    maxErrors: s.int('POSTERN_POP3_MAX_ERRORS', 10, 1),
+  };
+}
+
+function readAuth(s: SettingsReader): AuthConfig {
+  return {
+    failureDelayMs: s.int('POSTERN_AUTH_FAILURE_DELAY_MS', 1000),
+    maxFailuresPerAccount: s.int('POSTERN_AUTH_MAX_FAILURES_ACCOUNT', 5),
+    maxFailuresPerIp: s.int('POSTERN_AUTH_MAX_FAILURES_IP', 20),
+    windowMs: s.int('POSTERN_AUTH_WINDOW_MS', 15 * 60_000),
+    lockoutMs: s.int('POSTERN_AUTH_LOCKOUT_MS', 15 * 60_000),
+  };
+}
+
+function readTls(s: SettingsReader): TlsSource {
+  const certFile = s.optional('POSTERN_TLS_CERT_FILE');
+  const keyFile = s.optional('POSTERN_TLS_KEY_FILE');
+  const secretArn = s.optional('POSTERN_TLS_SECRET_ARN');
+  if (!!certFile !== !!keyFile) {
+    throw new ConfigError('POSTERN_TLS_CERT_FILE and POSTERN_TLS_KEY_FILE must be set together');
+  }
+  if (certFile && keyFile) return { kind: 'files', certFile, keyFile };
+  if (secretArn) return { kind: 'secret', secretArn };
+  return { kind: 'none' };
+}
+
+function readInvoker(s: SettingsReader): InvokerConfig {
+  const kind = s.oneOf('POSTERN_INVOKER', ['local', 'lambda'] as const, 'lambda');
+  const functionNames = {
+    route: s.optional('POSTERN_FN_ROUTE'),
+    filter: s.optional('POSTERN_FN_FILTER'),
+    store: s.optional('POSTERN_FN_STORE'),
+  };
+  if (kind === 'local') return { kind };
+  return { kind, functionNames: functionNames as Record<FunctionName, string> };
+}
+
+/** Endpoints and physical names of the AWS services (also what the Lambdas and the admin CLI need). */
+export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
+  return {
+    endpoints: {
+      s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+      dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    },
+    names: namesFromSettings(s),
+  };
+}
+
+/** Storage endpoints and names only: for programs that need nothing else (Lambdas, admin CLI). */
+export function loadAwsConfig(env: Env): AwsConfig {
+  return readAwsConfig(new SettingsReader(env), env);
+}
+
+export function loadConfig(env: Env): Config {
+  const s = new SettingsReader(env);
+  const host = s.string('POSTERN_HOST', '127.0.0.1');
+  const config: Config = {
+    hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
+    ports: readPorts(s),
+    allowPlaintextAuth: s.bool('POSTERN_ALLOW_PLAINTEXT_AUTH', false),
+    net: {
+      host,
+      proxyProtocol: s.bool('POSTERN_PROXY_PROTOCOL', false),
+      maxConnectionsPerIp: s.int('POSTERN_MAX_CONNECTIONS_PER_IP', 20, 1),
+    },
+    smtp: readSmtp(s),
+    pop3: readPop3(s),
+    auth: readAuth(s),
+    tls: readTls(s),
+    invoker: readInvoker(s),
+    aws: readAwsConfig(s, env),
+    drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
+    logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+  };
+  const unknown = unknownSettings(env, s, OTHER_PROGRAMS_SETTINGS);
+  if (unknown.length) throw new ConfigError(`unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  // Passwords in the clear are for a laptop only: anything reachable from another host must use TLS.
+  if (config.allowPlaintextAuth && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `POSTERN_ALLOW_PLAINTEXT_AUTH is only allowed when POSTERN_HOST is a loopback address, not ${host}`,
+    );
+  }
+  if (config.invoker.kind === 'lambda') {
+    for (const [fn, name] of Object.entries(config.invoker.functionNames)) {
+      if (!name)
+        throw new ConfigError(`POSTERN_FN_${fn.toUpperCase()} is not set (needed with POSTERN_INVOKER=lambda)`);
+    }
+  }
+  return config;
 }

@@ -18,7 +18,7 @@ export type LogSink = (line: string) => void;
 export function createLogger(
   opts: { level?: LogLevel; sink?: LogSink; fields?: Record<string, unknown> } = {},
 ): Logger {
-  const min = LEVELS[opts.level ?? ((process.env.POSTERN_LOG_LEVEL as LogLevel) || 'info')] ?? LEVELS.info;
+  const min = LEVELS[opts.level ?? 'info'];
   const sink = opts.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = opts.fields ?? {};
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {

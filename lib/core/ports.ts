@@ -3,6 +3,7 @@
  * (lib/storage/aws) implement them on S3 and DynamoDB; nothing above this line imports the AWS SDK.
  */
 import type { Readable } from 'node:stream';
+import type { StorageNames } from './schema.ts';
 
 // ---------------------------------------------------------------- blobs
 
@@ -14,6 +15,8 @@ export interface ByteRange {
 }
 
 export interface BlobStore {
+  /** Most bytes one streamed put holds in memory at a time (its parts in flight). */
+  readonly putMemoryBytes: number;
   /** Stores an immutable object. A stream body is uploaded as it is read (never held whole in memory). */
   put(key: string, body: Buffer | Readable, contentType?: string): Promise<{ size: number }>;
   /** Streams the object, or a byte range of it. Throws NotFoundError when missing. */
@@ -28,6 +31,8 @@ export interface BlobStore {
 export interface Domain {
   readonly domain: string;
   readonly createdAt: number;
+  /** Who gets postmaster@ this domain (RFC 5321 §4.5.1) unless an alias says; else the catch-all, the first account. */
+  readonly postmaster?: string;
 }
 
 export interface Account {
@@ -55,7 +60,8 @@ export type AddressEntry =
   | { readonly kind: 'alias'; readonly address: string; readonly targets: readonly string[] };
 
 export interface Directory {
-  addDomain(domain: string): Promise<Domain>;
+  /** `postmaster` (an address, normalised here) is stored on the domain record as its postmaster. */
+  addDomain(domain: string, opts?: { readonly postmaster?: string }): Promise<Domain>;
   getDomain(domain: string): Promise<Domain | undefined>;
   listDomains(): Promise<Domain[]>;
   /** Refuses (AlreadyExistsError… as InvalidInputError) while accounts or aliases remain in it. */
@@ -239,4 +245,16 @@ export type FunctionName = 'route' | 'filter' | 'store';
 /** Calls a mail-logic function: the Lambda client in AWS, in-process (JSON round-tripped) locally. */
 export interface Invoker {
   invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res>;
+}
+
+// ---------------------------------------------------------------- all of storage
+
+/** Everything the gateway, the functions and the admin CLI reach storage through. */
+export interface Storage {
+  readonly directory: Directory;
+  readonly mail: MailStore;
+  readonly blobs: BlobStore;
+  readonly leases: LeaseStore;
+  readonly names: StorageNames;
+  close(): void;
 }

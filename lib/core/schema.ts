@@ -1,3 +1,5 @@
+import type { SettingsReader } from './settings.ts';
+
 /**
  * The storage schema, declared once. The CDK stack (lib/infra) and the local emulator (local/) both build
  * their tables and bucket from these declarations, so the two can never drift apart.
@@ -118,12 +120,9 @@ export const TABLE_ENV: Readonly<Record<TableId, string>> = {
 };
 export const BUCKET_ENV = 'POSTERN_BUCKET';
 
-/** Reads StorageNames from the environment; falls back to the prefix naming for anything unset. */
-export function namesFromEnv(env: NodeJS.ProcessEnv = process.env): StorageNames {
-  const fallback = namesWithPrefix(env.POSTERN_TABLE_PREFIX ?? 'postern');
-  const tables = Object.fromEntries(TABLE_IDS.map((id) => [id, env[TABLE_ENV[id]] ?? fallback.tables[id]])) as Record<
-    TableId,
-    string
-  >;
-  return { tables, bucket: env[BUCKET_ENV] ?? fallback.bucket };
+/** StorageNames from the settings; anything unset falls back to the prefix naming. */
+export function namesFromSettings(s: SettingsReader): StorageNames {
+  const fallback = namesWithPrefix(s.string('POSTERN_TABLE_PREFIX', 'postern'));
+  const tables = Object.fromEntries(TABLE_IDS.map((id) => [id, s.string(TABLE_ENV[id], fallback.tables[id])]));
+  return { tables: tables as Record<TableId, string>, bucket: s.string(BUCKET_ENV, fallback.bucket) };
 }

@@ -1,7 +1,8 @@
 import { createImapListeners } from '../imap/server.ts';
+import type { Listener } from '../net/types.ts';
 import { createPop3Listeners } from '../pop3/server.ts';
 import { createSmtpListeners } from '../smtp/server.ts';
-import type { GatewayDeps, Listener } from './types.ts';
+import type { GatewayDeps } from './types.ts';
 
 export interface Gateway {
   readonly listeners: readonly Listener[];

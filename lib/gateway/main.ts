@@ -1,28 +1,36 @@
 /**
- * The gateway process: Fargate's entry point, and the child process the emulator starts. Configuration
- * comes from the environment only (lib/core/config.ts, lib/core/schema.ts).
+ * The gateway process: Fargate's entry point, and the child process the emulator starts. The one place
+ * that reads the environment (loadConfig) and wires the AWS adapters to the protocols.
  */
-import { loadGatewayConfig } from '../core/config.ts';
-import { createLogger } from '../core/log.ts';
-import type { Invoker } from '../core/ports.ts';
-import { namesFromEnv } from '../core/schema.ts';
+import { createAuthenticator } from '../auth/authenticator.ts';
+import { type Config, loadConfig } from '../core/config.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import type { Invoker, Storage } from '../core/ports.ts';
 import { createHandlers } from '../pipeline/handlers.ts';
-import { LambdaInvoker, LocalInvoker } from '../pipeline/invoker.ts';
-import { endpointsFromEnv } from '../storage/aws/clients.ts';
-import { createAwsStorage } from '../storage/storage.ts';
+import { LocalInvoker } from '../pipeline/invoker.ts';
+import { LambdaInvoker } from '../storage/aws/lambdaInvoker.ts';
+import { createAwsStorage } from '../storage/aws/storage.ts';
 import { startGateway } from './gateway.ts';
 import { loadTls } from './tls.ts';
 
-const log = createLogger({ fields: { component: 'gateway' } });
-
-async function main(): Promise<void> {
-  const config = loadGatewayConfig();
-  const storage = createAwsStorage(endpointsFromEnv(), namesFromEnv());
+function createInvoker(config: Config, storage: Storage): Invoker {
   // Locally the mail-logic functions run in this process; in AWS they are Lambdas.
-  const invoker: Invoker =
-    process.env.POSTERN_INVOKER === 'local' ? new LocalInvoker(createHandlers(storage)) : LambdaInvoker.fromEnv();
-  const tls = await loadTls(config);
-  const gateway = await startGateway({ config, storage, invoker, tls, log });
+  return config.invoker.kind === 'local'
+    ? new LocalInvoker(createHandlers(storage))
+    : LambdaInvoker.create(config.invoker.functionNames);
+}
+
+async function main(log: Logger, config: Config): Promise<void> {
+  const storage = createAwsStorage(config.aws);
+  const tls = await loadTls(config.tls);
+  const gateway = await startGateway({
+    config,
+    storage,
+    invoker: createInvoker(config, storage),
+    authenticator: createAuthenticator(storage.directory, config.auth),
+    tls,
+    log,
+  });
   log.info('ready', { ports: Object.fromEntries(gateway.listeners.map((l) => [l.name, l.port])) });
 
   let stopping = false;
@@ -30,7 +38,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('draining', { signal });
-    await gateway.close(Number(process.env.POSTERN_DRAIN_MS ?? 10_000));
+    await gateway.close(config.drainMs);
     storage.close();
     log.info('stopped');
     process.exit(0);
@@ -39,7 +47,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err) => {
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  createLogger({ fields: { component: 'gateway' } }).error('bad configuration', { err });
+  process.exit(2);
+}
+const log = createLogger({ level: config.logLevel, fields: { component: 'gateway' } });
+main(log, config).catch((err) => {
   log.error('gateway failed to start', { err });
   process.exit(1);
 });

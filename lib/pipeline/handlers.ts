@@ -1,5 +1,4 @@
-import type { FunctionName } from '../core/ports.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { FunctionName, Storage } from '../core/ports.ts';
 import type { FilterRequest, RouteRequest, StoreBatchRequest } from './contracts.ts';
 import { type Resolver, systemResolver } from './dns.ts';
 import { filter } from './filter.ts';

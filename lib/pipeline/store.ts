@@ -14,9 +14,8 @@
  *   reading the blob; each copy's offsets are shifted by its own header prefix.
  */
 import { NotFoundError, QuotaExceededError } from '../core/errors.ts';
-import type { Account, AppendInput, AppendResult, MailboxState } from '../core/ports.ts';
+import type { Account, AppendInput, AppendResult, MailboxState, Storage } from '../core/ports.ts';
 import { boundSummary, forCopy, type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
-import type { Storage } from '../storage/storage.ts';
 import type { StoreBatchRequest, StoreBatchResult, StoreRequest, StoreResult } from './contracts.ts';
 
 export type { StoreBatchRequest, StoreBatchResult, StoreRequest, StoreResult } from './contracts.ts';

@@ -9,8 +9,7 @@ import { PosternError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import { openMessage } from '../core/messageBody.ts';
-import type { Account, MessageMeta } from '../core/ports.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Account, MessageMeta, Storage } from '../core/ports.ts';
 
 /** One message of the maildrop as POP3 shows it; numbers are 1..n of the listing taken at login. */
 export interface Pop3Message {

@@ -9,9 +9,9 @@ import type { Readable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { NotFoundError, TemporaryError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { Connection } from '../gateway/tcpListener.ts';
-import type { TlsMaterial } from '../gateway/types.ts';
 import { type LineEvent, LineReader } from '../net/lineReader.ts';
+import type { Connection } from '../net/tcpListener.ts';
+import type { TlsMaterial } from '../net/types.ts';
 import type { Maildrop, Pop3Backend, Pop3Message } from './backend.ts';
 import {
   DotStuffing,

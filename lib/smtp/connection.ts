@@ -14,13 +14,13 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
-import type { SmtpOptions } from './options.ts';
+import type { SmtpConfig } from '../core/config.ts';
 import { ENHANCED_PREFIX, REPLIES, replyText } from './replies.ts';
 
 export class PosternSmtpServer extends SMTPServer {
   constructor(
     options: SMTPServerOptions,
-    readonly tuning: SmtpOptions,
+    readonly tuning: SmtpConfig,
   ) {
     super(options);
   }
@@ -40,7 +40,7 @@ export class PosternConnection extends SMTPConnection {
   /** 5xx replies sent in this session. */
   errorCount = 0;
 
-  private get tuning(): SmtpOptions {
+  private get tuning(): SmtpConfig {
     return (this._server as PosternSmtpServer).tuning;
   }
 

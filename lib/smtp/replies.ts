@@ -15,6 +15,7 @@ export const REPLIES = {
   // RCPT TO
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
   unknownUser: r(550, '5.1.1', 'No such user here'),
+  badRecipientSyntax: r(501, '5.1.3', 'Bad recipient address syntax'),
   mailboxFull: r(452, '4.2.2', 'Mailbox full, try again later'),
   tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
   forwardingUnsupported: r(550, '5.3.0', 'Forwarding to remote recipients is not supported yet'),
@@ -34,6 +35,8 @@ export const REPLIES = {
   spam: r(550, '5.7.1', 'Message rejected as spam'),
   // any step
   temporaryFailure: r(451, '4.3.0', 'Temporary local problem, please try again later'),
+  // RFC 3463 §3.4: X.3.1 mail system full (here: memory for message text in flight)
+  busy: r(451, '4.3.1', 'Insufficient system resources, please try again later'),
   // session
   tooManyConnections: r(421, '4.7.0', 'Too many connections from your address, try again later'),
   tooManyErrors: r(421, '4.7.0', 'Too many errors, closing connection'),

@@ -3,17 +3,29 @@
  *
  * - smtp (port 25 in AWS, POSTERN_SMTP_PORT locally): the MX. smtp-server with PIPELINING, SIZE (the
  *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and STARTTLS; no AUTH (an MX never takes
- *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, lib/gateway/tcpListener.ts for
+ *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, lib/net/tcpListener.ts for
  *   PROXY v2 and the per-IP limit, connection.ts for timeouts and the error limit.
  * - submission (587) and submissions (465): not implemented yet (a later issue). They answer
  *   421 4.3.2 and close, honestly, rather than pretending to accept mail.
  */
-import { createTcpListener } from '../gateway/tcpListener.ts';
-import type { GatewayDeps, Listener } from '../gateway/types.ts';
+
+import { ByteBudget } from '../core/byteBudget.ts';
+import type { Config } from '../core/config.ts';
+import type { Invoker, Storage } from '../core/ports.ts';
+import { createTcpListener } from '../net/tcpListener.ts';
+import type { Listener, ListenerContext } from '../net/types.ts';
 import { PosternSmtpServer } from './connection.ts';
 import { createInboundHandlers } from './inbound.ts';
-import { smtpOptionsFor } from './options.ts';
+import { RecipientPolicy } from './recipients.ts';
 import { REPLIES, replyLine } from './replies.ts';
+import { StoreBatcher } from './storeBatcher.ts';
+
+/** What the SMTP listeners are built from. */
+export interface SmtpDeps extends ListenerContext {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly invoker: Invoker;
+}
 
 /** SMTP's words for the shared listener's refusals. */
 const SMTP_REFUSAL = {
@@ -21,19 +33,40 @@ const SMTP_REFUSAL = {
   proxyRefused: replyLine(REPLIES.proxyRefused),
 };
 
-export function createMxListener(deps: GatewayDeps): Listener {
-  const { config, tls } = deps;
-  const tuning = smtpOptionsFor(config);
+export function createMxListener(deps: SmtpDeps): Listener {
+  const { config, tls, storage, invoker } = deps;
+  const tuning = config.smtp;
   const log = deps.log.child({ listener: 'smtp' });
-  const handlers = createInboundHandlers(deps, tuning, log);
+  const handlers = createInboundHandlers({
+    recipients: new RecipientPolicy({
+      invoker,
+      mail: storage.mail,
+      hostname: config.hostname,
+      routeCacheMs: tuning.routeCacheMs,
+    }),
+    ingest: {
+      hostname: config.hostname,
+      smtp: tuning,
+      invoker,
+      blobs: storage.blobs,
+      batcher: new StoreBatcher(invoker),
+      upload: {
+        blobs: storage.blobs,
+        budget: new ByteBudget(tuning.bodyMemoryBytes),
+        perMessageBytes: storage.blobs.putMemoryBytes,
+        budgetWaitMs: tuning.bodyMemoryWaitMs,
+      },
+    },
+    log,
+  });
   const server = new PosternSmtpServer(
     {
       name: config.hostname,
       banner: 'Postern',
       key: tls.key,
       cert: tls.cert,
-      size: config.maxMessageSize,
-      maxRecipients: config.maxRecipients,
+      size: tuning.maxMessageSize,
+      maxRecipients: tuning.maxRecipients,
       maxClients: tuning.maxClients,
       maxCommandLength: tuning.maxCommandLength,
       socketTimeout: tuning.commandTimeoutMs,
@@ -55,7 +88,7 @@ export function createMxListener(deps: GatewayDeps): Listener {
     tuning,
   );
   server.on('error', (err: Error) => log.debug('session error', { err }));
-  return createTcpListener(deps, {
+  return createTcpListener(netContext(deps), {
     name: 'smtp',
     port: config.ports.smtp,
     implicitTls: false,
@@ -78,10 +111,10 @@ export function createMxListener(deps: GatewayDeps): Listener {
 }
 
 /** SMTP listeners: the MX, and the submission ports (not implemented yet). */
-export function createSmtpListeners(deps: GatewayDeps): Listener[] {
+export function createSmtpListeners(deps: SmtpDeps): Listener[] {
   const { ports, hostname } = deps.config;
   const notYet = (name: string, port: number, implicitTls: boolean) =>
-    createTcpListener(deps, {
+    createTcpListener(netContext(deps), {
       name,
       port,
       implicitTls,
@@ -96,3 +129,5 @@ export function createSmtpListeners(deps: GatewayDeps): Listener[] {
     notYet('submissions', ports.submissions, true),
   ];
 }
+
+const netContext = (deps: SmtpDeps) => ({ net: deps.config.net, tls: deps.tls, log: deps.log });

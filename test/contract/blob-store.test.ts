@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { before, test } from 'node:test';
 import { NotFoundError } from '../../lib/core/errors.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 import { freshStorage } from '../support/storage.ts';
 
 let storage: Storage;

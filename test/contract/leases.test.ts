@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 import { freshStorage } from '../support/storage.ts';
 
 let storage: Storage;

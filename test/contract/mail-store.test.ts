@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { AlreadyExistsError, InvalidInputError, QuotaExceededError } from '../../lib/core/errors.ts';
 import { readMessage } from '../../lib/core/messageBody.ts';
-import type { MailboxState } from '../../lib/core/ports.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { MailboxState, Storage } from '../../lib/core/ports.ts';
 import { freshStorage } from '../support/storage.ts';
 
 let storage: Storage;

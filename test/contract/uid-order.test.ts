@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createAwsStorage } from '../../lib/storage/storage.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { freshNames, testEndpoints } from '../support/storage.ts';
 
 const worker = (name: string) => fileURLToPath(new URL(`./workers/${name}.ts`, import.meta.url));
@@ -28,7 +28,7 @@ function run(script: string, job: unknown): Promise<unknown> {
 test('two processes append 200 each while a third polls: UIDs unique, dense and visible in ascending order', async (t) => {
   const endpoints = await testEndpoints();
   const names = await freshNames(endpoints);
-  const storage = createAwsStorage(endpoints, names);
+  const storage = createAwsStorage({ endpoints, names });
   t.after(() => storage.close());
   const accountId = 'uid-order';
   await storage.mail.ensureDefaultMailboxes(accountId);

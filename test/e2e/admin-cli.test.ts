@@ -11,8 +11,9 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyPassword } from '../../lib/core/password.ts';
 import type { StorageNames } from '../../lib/core/schema.ts';
-import type { AwsEndpoints } from '../../lib/storage/aws/clients.ts';
-import { createAwsStorage, type Storage } from '../../lib/storage/storage.ts';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
+import type { Storage } from '../../lib/core/ports.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { writeEmulatorState } from '../../local/state.ts';
 import { freshNames, testEndpoints } from '../support/storage.ts';
 
@@ -81,7 +82,7 @@ let storage: Storage;
 before(async () => {
   names = await freshNames(endpoints);
   prefix = names.tables.directory.replace(/-directory$/, '');
-  storage = createAwsStorage(endpoints, names);
+  storage = createAwsStorage({ endpoints, names });
   dataDir = mkdtempSync(join(tmpdir(), 'postern-admin-'));
   writeEmulatorState(dataDir, {
     pid: process.pid,

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PORT_ENV } from '../../lib/core/config.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import { namesWithPrefix } from '../../lib/core/schema.ts';
-import { createAwsStorage } from '../../lib/storage/storage.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { freePort } from '../../local/ports.ts';
 import { readEmulatorState } from '../../local/state.ts';
 import { testEndpoints } from '../support/storage.ts';
@@ -106,7 +106,7 @@ test('npm start: ready within 30 s, listeners answer, data survives a restart, S
   // Write an account and a message through the endpoints the emulator publishes, as the admin CLI does.
   const state = readEmulatorState(dataDir)!;
   assert.ok(state, 'emulator.json names the running emulator');
-  const storage = createAwsStorage(state.endpoints, namesWithPrefix(state.tablePrefix));
+  const storage = createAwsStorage({ endpoints: state.endpoints, names: namesWithPrefix(state.tablePrefix) });
   const account = await storage.directory.addAccount({
     address: 'keep@postern.test',
     passwordHash: await hashPassword('pw'),
@@ -133,7 +133,7 @@ test('npm start: ready within 30 s, listeners answer, data survives a restart, S
   const demoPassword = /password: (\S+)/.exec(output)![1];
   assert.match(second.output(), new RegExp(`password: ${demoPassword}`), 'the demo password is stable');
   const again = readEmulatorState(dataDir)!;
-  const after = createAwsStorage(again.endpoints, namesWithPrefix(again.tablePrefix));
+  const after = createAwsStorage({ endpoints: again.endpoints, names: namesWithPrefix(again.tablePrefix) });
   const kept = (await after.directory.getAccountByAddress('keep@postern.test'))!;
   assert.equal(kept.accountId, account.accountId);
   const messages = await after.mail.listMessages(inbox.mailboxId);
@@ -182,7 +182,7 @@ test('AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB replace the embedded servi
     const state = readEmulatorState(dir)!;
     assert.deepEqual([state.endpoints.s3, state.endpoints.dynamodb], [endpoints.s3, endpoints.dynamodb]);
     // The demo account was written to the external DynamoDB.
-    const storage = createAwsStorage(endpoints, namesWithPrefix(state.tablePrefix));
+    const storage = createAwsStorage({ endpoints, names: namesWithPrefix(state.tablePrefix) });
     assert.ok(await storage.directory.getAccountByAddress('demo@postern.test'));
     storage.close();
     assert.doesNotMatch(running.output(), /DynamoDB Local exited/);

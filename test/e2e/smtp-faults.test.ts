@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TemporaryError } from '../../lib/core/errors.ts';
-import type { AppendInput, FunctionName, Invoker } from '../../lib/core/ports.ts';
-import { createAwsStorage, type Storage } from '../../lib/storage/storage.ts';
+import type { AppendInput, FunctionName, Invoker, Storage } from '../../lib/core/ports.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { startS3Server } from '../../local/s3/server.ts';
 import { sendMail, simpleMessage, splitDelivered, startMxGateway } from '../protocol/smtp-helpers.ts';
 import { freshNames, testEndpoints } from '../support/storage.ts';
@@ -21,7 +21,7 @@ import { freshNames, testEndpoints } from '../support/storage.ts';
 const s3 = await startS3Server({ dataDir: mkdtempSync(join(tmpdir(), 'postern-smtp-faults-')) });
 after(() => s3.close());
 const endpoints = { ...(await testEndpoints()), s3: s3.endpoint };
-const storage = createAwsStorage(endpoints, await freshNames(endpoints));
+const storage = createAwsStorage({ endpoints, names: await freshNames(endpoints) });
 after(() => storage.close());
 
 /** Faults the test arms before a transaction. */

@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { type GatewayChild, spawnGateway } from '../../bench/support/spawnGateway.ts';
 import { TemporaryError } from '../../lib/core/errors.ts';
-import type { LeaseStore } from '../../lib/core/ports.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { LeaseStore, Storage } from '../../lib/core/ports.ts';
 import { startTestGateway } from '../support/gateway.ts';
 import { testEndpoints } from '../support/storage.ts';
 import { deliver, makeMessage, poplib, RawClient, text } from './pop3-support.ts';
@@ -107,15 +106,12 @@ describe('POP3 maildrop lock', () => {
       const { account, user, pass } = await newAccount();
       await deliver(tg.storage, account.accountId, makeMessage('z', 300));
       const leaseMs = 1500;
-      child = await spawnGateway(
-        {
-          endpoints: await testEndpoints(),
-          names: tg.storage.names,
-          tls: tg.tls,
-          env: { POSTERN_ALLOW_PLAINTEXT_AUTH: '1' },
-        },
-        { POSTERN_POP3_LEASE_MS: String(leaseMs) },
-      );
+      child = await spawnGateway({
+        endpoints: await testEndpoints(),
+        names: tg.storage.names,
+        tls: tg.tls,
+        env: { POSTERN_ALLOW_PLAINTEXT_AUTH: '1', POSTERN_POP3_LEASE_MS: String(leaseMs) },
+      });
       const holder = await login(child.ports.pop3, user, pass);
       assert.match(holder.reply, /^\+OK maildrop has 1/);
       assert.match(await holder.c.cmd('DELE 1'), /^\+OK/);
@@ -156,9 +152,7 @@ describe('POP3 maildrop lock', () => {
       renew: (k, o, t) => (partitioned ? Promise.reject(new TemporaryError('partitioned')) : real.renew(k, o, t)),
       release: (k, o) => real.release(k, o),
     };
-    process.env.POSTERN_POP3_LEASE_MS = '600';
-    const gwA = await startTestGateway({ storage: { ...tg.storage, leases } });
-    delete process.env.POSTERN_POP3_LEASE_MS;
+    const gwA = await startTestGateway({ storage: { ...tg.storage, leases }, env: { POSTERN_POP3_LEASE_MS: '600' } });
 
     const { account, user, pass } = await newAccount();
     await deliver(tg.storage, account.accountId, makeMessage('lost', 300));

@@ -97,12 +97,7 @@ describe('POP3 login throttling', () => {
   let gw: TestGateway;
 
   it('slows failed logins, answers [AUTH], then refuses the account with [SYS/TEMP] even with the right password', async () => {
-    Object.assign(process.env, env);
-    try {
-      gw = await startTestGateway();
-    } finally {
-      for (const k of Object.keys(env)) delete process.env[k];
-    }
+    gw = await startTestGateway({ env });
     const target = await newAccount(gw);
     const bystander = await newAccount(gw);
     const c = await RawClient.connect(gw.port('pop3'));

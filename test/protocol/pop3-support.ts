@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 
 /** A client that reads raw bytes and hands out whole lines or multi-line responses. */
 export class RawClient {

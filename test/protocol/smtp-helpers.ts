@@ -7,11 +7,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { readMessage } from '../../lib/core/messageBody.ts';
-import type { Account, Invoker, MessageMeta } from '../../lib/core/ports.ts';
+import type { Account, Invoker, MessageMeta, Storage } from '../../lib/core/ports.ts';
 import { type DnsRecords, stubResolver } from '../../lib/pipeline/dns.ts';
 import { createHandlers, type HandlerOptions } from '../../lib/pipeline/handlers.ts';
 import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 // ---------------------------------------------------------------- raw client

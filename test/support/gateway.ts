@@ -6,16 +6,16 @@
  */
 import { after } from 'node:test';
 import selfsigned from 'selfsigned';
-import { EPHEMERAL_PORTS_ENV, type GatewayConfig, loadGatewayConfig } from '../../lib/core/config.ts';
+import { createAuthenticator } from '../../lib/auth/authenticator.ts';
+import type { Config } from '../../lib/core/config.ts';
 import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
 import { hashPassword } from '../../lib/core/password.ts';
-import type { Account, Invoker } from '../../lib/core/ports.ts';
+import type { Account, Invoker, Storage } from '../../lib/core/ports.ts';
 import { type Gateway, startGateway } from '../../lib/gateway/gateway.ts';
-import type { TlsMaterial } from '../../lib/gateway/types.ts';
+import type { TlsMaterial } from '../../lib/net/types.ts';
 import { createHandlers } from '../../lib/pipeline/handlers.ts';
 import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
-import { configureSmtp, smtpOptionsFromEnv } from '../../lib/smtp/options.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
+import { testConfig } from './config.ts';
 import { freshStorage } from './storage.ts';
 
 let tlsMaterial: Promise<TlsMaterial> | undefined;
@@ -31,7 +31,7 @@ export function testTls(): Promise<TlsMaterial> {
 export interface TestGateway {
   readonly gateway: Gateway;
   readonly storage: Storage;
-  readonly config: GatewayConfig;
+  readonly config: Config;
   readonly tls: TlsMaterial;
   /** Port of a listener by name: smtp, submission, submissions, pop3, pop3s, imap, imaps. */
   port(name: string): number;
@@ -44,18 +44,13 @@ export async function startTestGateway(
   opts: { env?: Record<string, string>; storage?: Storage; invoker?: (storage: Storage) => Invoker; log?: Logger } = {},
 ): Promise<TestGateway> {
   const storage = opts.storage ?? (await freshStorage());
-  const config = loadGatewayConfig({
-    POSTERN_HOSTNAME: 'mx.test.example',
-    ...EPHEMERAL_PORTS_ENV,
-    POSTERN_ALLOW_PLAINTEXT_AUTH: '1',
-    ...opts.env,
-  });
-  // POSTERN_SMTP_* tuning (timeouts, limits) from `env` stays with this gateway, not the process
-  configureSmtp(config, smtpOptionsFromEnv({ ...process.env, ...opts.env }));
+  // every setting of this gateway comes from `env`: nothing is shared with other gateways through process.env
+  const config = testConfig({ POSTERN_HOSTNAME: 'mx.test.example', POSTERN_ALLOW_PLAINTEXT_AUTH: '1', ...opts.env });
   const tls = await testTls();
   const invoker = opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
-  const gateway = await startGateway({ config, storage, invoker, tls, log });
+  const authenticator = createAuthenticator(storage.directory, config.auth);
+  const gateway = await startGateway({ config, storage, invoker, authenticator, tls, log });
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AwsEndpoints } from '../../lib/storage/aws/clients.ts';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { startDynamoDbLocal } from '../../local/dynamodb.ts';
 import { startS3Server } from '../../local/s3/server.ts';
 

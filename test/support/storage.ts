@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { randomId } from '../../lib/core/ids.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 import { namesWithPrefix, type StorageNames } from '../../lib/core/schema.ts';
-import { type AwsEndpoints, makeDynamoClient, makeS3Client } from '../../lib/storage/aws/clients.ts';
+import { makeDynamoClient, makeS3Client } from '../../lib/storage/aws/clients.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../../lib/storage/aws/tables.ts';
-import { createAwsStorage, type Storage } from '../../lib/storage/storage.ts';
 
 let services: Promise<AwsEndpoints> | undefined;
 
@@ -56,7 +58,7 @@ export async function freshNames(endpoints: AwsEndpoints): Promise<StorageNames>
 
 export async function freshStorage(): Promise<Storage> {
   const endpoints = await testEndpoints();
-  const storage = createAwsStorage(endpoints, await freshNames(endpoints));
+  const storage = createAwsStorage({ endpoints, names: await freshNames(endpoints) });
   after(() => storage.close());
   return storage;
 }

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { readMessage } from '../../lib/core/messageBody.ts';
 import { hashPassword } from '../../lib/core/password.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 import type { FilterRequest } from '../../lib/pipeline/contracts.ts';
 import { stubResolver } from '../../lib/pipeline/dns.ts';
 import { filter } from '../../lib/pipeline/filter.ts';
 import { store } from '../../lib/pipeline/store.ts';
 import { DefaultScorer, EicarScanner } from '../../lib/pipeline/verdict.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
 import { defaultDns, dkimSignTest, simpleMessage, testDkimKeys } from '../protocol/smtp-helpers.ts';
 import { freshStorage } from '../support/storage.ts';
 

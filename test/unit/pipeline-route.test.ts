@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { hashPassword } from '../../lib/core/password.ts';
 import { route } from '../../lib/pipeline/route.ts';
-import type { Storage } from '../../lib/storage/storage.ts';
+import type { Storage } from '../../lib/core/ports.ts';
 import { freshStorage } from '../support/storage.ts';
 
 const storage: Storage = await freshStorage();

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authenticatorOptionsFromEnv, createAuthenticator } from '../../lib/auth/authenticator.ts';
+import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import type { Account, Directory } from '../../lib/core/ports.ts';
 
@@ -124,16 +124,5 @@ describe('authenticator', () => {
     const before = lookups.length;
     await auth.authenticate({ username: 'alice@example.com', password: 'pw', remoteAddress: '10.0.0.1' });
     assert.equal(lookups.length, before);
-  });
-
-  it('reads its settings from the environment', () => {
-    const o = authenticatorOptionsFromEnv({
-      POSTERN_AUTH_FAILURE_DELAY_MS: '5',
-      POSTERN_AUTH_MAX_FAILURES_ACCOUNT: '2',
-    });
-    assert.equal(o.failureDelayMs, 5);
-    assert.equal(o.maxFailuresPerAccount, 2);
-    assert.equal(o.maxFailuresPerIp, 20);
-    assert.throws(() => authenticatorOptionsFromEnv({ POSTERN_AUTH_WINDOW_MS: 'soon' }));
   });
 });

@@ -7,11 +7,11 @@ import { createServer, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
+import { loadConfig } from '../../lib/core/config.ts';
 import { NotFoundError, TemporaryError } from '../../lib/core/errors.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { Account } from '../../lib/core/ports.ts';
 import { LeaseLostError, type Maildrop, type Pop3Backend } from '../../lib/pop3/backend.ts';
-import { pop3OptionsFromEnv } from '../../lib/pop3/server.ts';
 import { Pop3Session, type Pop3SessionOptions } from '../../lib/pop3/session.ts';
 import { RawClient, unstuff } from '../protocol/pop3-support.ts';
 import { testTls } from '../support/gateway.ts';
@@ -447,9 +447,10 @@ describe('POP3 session', () => {
   });
 
   it('defaults the autologout timer to 10 minutes, the minimum of RFC 1939 §3', () => {
-    assert.deepEqual(pop3OptionsFromEnv({}), { idleTimeoutMs: 600_000, leaseMs: 60_000, maxErrors: 10 });
-    assert.equal(pop3OptionsFromEnv({ POSTERN_POP3_IDLE_MS: '1500' }).idleTimeoutMs, 1500);
-    assert.throws(() => pop3OptionsFromEnv({ POSTERN_POP3_LEASE_MS: '5' }), /POSTERN_POP3_LEASE_MS/);
+    const pop3 = (env: Record<string, string>) => loadConfig({ POSTERN_INVOKER: 'local', ...env }).pop3;
+    assert.deepEqual(pop3({}), { idleTimeoutMs: 600_000, leaseMs: 60_000, maxErrors: 10 });
+    assert.equal(pop3({ POSTERN_POP3_IDLE_MS: '1500' }).idleTimeoutMs, 1500);
+    assert.throws(() => pop3({ POSTERN_POP3_LEASE_MS: '5' }), /POSTERN_POP3_LEASE_MS/);
   });
 
   it('closes an idle session without entering UPDATE (RFC 1939 §3 autologout)', async () => {

@@ -26,6 +26,9 @@ function isMissing(err: unknown): boolean {
 }
 
 export class S3BlobStore implements BlobStore {
+  // queueSize parts upload while the next one fills
+  readonly putMemoryBytes = (QUEUE_SIZE + 1) * PART_SIZE;
+
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,

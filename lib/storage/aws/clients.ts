@@ -1,24 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-
-/**
- * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual
- * chain); the emulator and tests set them, and so does anyone who exports the standard
- * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB variables.
- */
-export interface AwsEndpoints {
-  readonly s3?: string;
-  readonly dynamodb?: string;
-  readonly region?: string;
-}
-
-export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsEndpoints {
-  return {
-    s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
-    dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
-  };
-}
+import type { AwsEndpoints } from '../../core/config.ts';
 
 /** Emulators accept any credentials; real AWS must use the default chain, so these apply only with an endpoint. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -2,10 +2,10 @@
  * A separate OS process that appends messages into one mailbox (the UID-order test runs two of these at
  * once). argv[2] is JSON: { endpoints, names, accountId, mailboxId, blobKey, blobSize, count, batch? }.
  */
-import { createAwsStorage } from '../../../lib/storage/storage.ts';
+import { createAwsStorage } from '../../../lib/storage/aws/storage.ts';
 
 const job = JSON.parse(process.argv[2]);
-const storage = createAwsStorage(job.endpoints, job.names);
+const storage = createAwsStorage({ endpoints: job.endpoints, names: job.names });
 const uids: number[] = [];
 const started = performance.now();
 const input = { accountId: job.accountId, mailboxId: job.mailboxId, blobKey: job.blobKey, blobSize: job.blobSize };

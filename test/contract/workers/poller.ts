@@ -3,10 +3,10 @@
  * became visible after a higher one had already been seen (DESIGN.md rule 3). argv[2] is JSON:
  * { endpoints, names, mailboxId, expected } — it stops once `expected` messages are visible.
  */
-import { createAwsStorage } from '../../../lib/storage/storage.ts';
+import { createAwsStorage } from '../../../lib/storage/aws/storage.ts';
 
 const job = JSON.parse(process.argv[2]);
-const storage = createAwsStorage(job.endpoints, job.names);
+const storage = createAwsStorage({ endpoints: job.endpoints, names: job.names });
 const seen = new Set<number>();
 let maxSeen = 0;
 let polls = 0;

@@ -14,10 +14,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
+import type { NetConfig } from '../core/config.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
-import { readProxyHeader } from '../net/proxyProtocol.ts';
-import type { GatewayDeps, Listener } from './types.ts';
+import { readProxyHeader } from './proxyProtocol.ts';
+import type { Listener, ListenerContext } from './types.ts';
 
 /** What a protocol gets for each accepted connection. */
 export interface Connection {
@@ -57,9 +58,14 @@ export function looksLikeProxyHeader(first: Buffer): boolean {
   );
 }
 
-export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): Listener {
-  const { config } = deps;
-  const log = opts.log ?? deps.log.child({ listener: opts.name });
+/** What the accept path needs: the network settings, the certificate and a logger. */
+export interface TcpListenerContext extends ListenerContext {
+  readonly net: NetConfig;
+}
+
+export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOptions): Listener {
+  const config = ctx.net;
+  const log = opts.log ?? ctx.log.child({ listener: opts.name });
   const perIp = new Map<string, number>();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
@@ -122,7 +128,7 @@ export function createTcpListener(deps: GatewayDeps, opts: TcpListenerOptions): 
     // After a PROXY header, bytes already read (the ClientHello) sit in the stream buffer; a plain Duplex
     // wrapper makes TLS read through the stream instead of the raw handle, so they are not skipped.
     const transport = config.proxyProtocol ? Duplex.from({ readable: socket, writable: socket }) : socket;
-    const secure = new TLSSocket(transport as Socket, { isServer: true, key: deps.tls.key, cert: deps.tls.cert });
+    const secure = new TLSSocket(transport as Socket, { isServer: true, key: ctx.tls.key, cert: ctx.tls.cert });
     if (config.proxyProtocol) socket.resume();
     secure.on('error', (err) => connLog.debug('tls error', { err }));
     secure.once('secure', () =>

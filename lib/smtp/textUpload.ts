@@ -1,0 +1,100 @@
+/**
+ * Streams the message text of one transaction into the blob store as it arrives, through DataPolicy
+ * (smuggling, size, line and loop checks), our Received header first. Nothing is held whole in memory:
+ * S3's pace holds the client back (backpressure), and the bytes buffered for the upload come out of the
+ * process-wide body budget, so many large messages at once cannot exhaust the gateway's memory.
+ */
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ByteBudget } from '../core/byteBudget.ts';
+import type { BlobStore } from '../core/ports.ts';
+import type { DataPolicy, DataViolation } from './dataStream.ts';
+
+export interface TextUploadDeps {
+  readonly blobs: BlobStore;
+  readonly budget: ByteBudget;
+  /** Most bytes one upload can hold in memory (the blob store's parts in flight); reserved as they fill. */
+  readonly perMessageBytes: number;
+  /** How long an upload waits for budget before the transaction answers 451 4.3.1. */
+  readonly budgetWaitMs: number;
+}
+
+export type UploadOutcome =
+  | { readonly kind: 'stored'; readonly size: number }
+  | { readonly kind: 'refused'; readonly violation: DataViolation }
+  | { readonly kind: 'failed'; readonly err: unknown }
+  | { readonly kind: 'busy' };
+
+/**
+ * Uploads `received` + the policed text to `key`. Throws when the client's stream fails (the client went
+ * away); every other outcome is a value. Nothing is left behind in the blob store unless it was stored.
+ */
+export async function uploadText(
+  deps: TextUploadDeps,
+  text: Readable,
+  key: string,
+  received: string,
+  policy: DataPolicy,
+): Promise<UploadOutcome> {
+  const upload = new PassThrough({ highWaterMark: 64 * 1024 });
+  let putError: unknown;
+  let putSize = 0;
+  const putDone = deps.blobs.put(key, upload).then(
+    (r) => {
+      putSize = r.size;
+    },
+    (err) => {
+      putError = err ?? new Error('upload failed');
+    },
+  );
+  const abort = async () => {
+    if (!upload.destroyed) upload.destroy(new Error('message refused'));
+    await putDone;
+  };
+  let reserved = 0;
+  let busy = false;
+  const reserve = async (n: number) => {
+    const need = Math.min(n, deps.perMessageBytes - reserved);
+    if (need <= 0) return true;
+    if (!(await deps.budget.acquire(need, deps.budgetWaitMs))) return false;
+    reserved += need;
+    return true;
+  };
+  const write = async (bufs: Buffer[]) => {
+    for (const b of bufs) {
+      if (putError !== undefined || upload.destroyed) return;
+      if (!(await reserve(b.length))) {
+        busy = true;
+        return;
+      }
+      if (!upload.write(b)) {
+        const ac = new AbortController();
+        await Promise.race([once(upload, 'drain', { signal: ac.signal }).catch(() => {}), putDone]);
+        ac.abort();
+      }
+    }
+  };
+  try {
+    await write([Buffer.from(received)]);
+    try {
+      for await (const chunk of text as AsyncIterable<Buffer>) {
+        const out = policy.push(chunk);
+        if (!policy.violation && !busy) await write(out);
+      }
+    } catch (err) {
+      await abort();
+      throw err;
+    }
+    if (!policy.violation && !busy) await write(policy.end());
+    if (policy.violation || busy) {
+      await abort();
+      if (putError === undefined) void deps.blobs.delete(key).catch(() => {});
+      return policy.violation ? { kind: 'refused', violation: policy.violation } : { kind: 'busy' };
+    }
+    upload.end();
+    await putDone;
+    return putError === undefined ? { kind: 'stored', size: putSize } : { kind: 'failed', err: putError };
+  } finally {
+    deps.budget.release(reserved);
+  }
+}

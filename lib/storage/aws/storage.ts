@@ -1,0 +1,24 @@
+import type { AwsConfig } from '../../core/config.ts';
+import type { Storage } from '../../core/ports.ts';
+import { S3BlobStore } from './blobStore.ts';
+import { makeDynamoClient, makeS3Client } from './clients.ts';
+import { DynamoDirectory } from './directory.ts';
+import { DynamoLeaseStore } from './leases.ts';
+import { DynamoMailStore } from './mailStore.ts';
+
+/** The storage ports on DynamoDB and S3. */
+export function createAwsStorage({ endpoints, names }: AwsConfig): Storage {
+  const db = makeDynamoClient(endpoints);
+  const s3 = makeS3Client(endpoints);
+  return {
+    directory: new DynamoDirectory(db, names),
+    mail: new DynamoMailStore(db, names),
+    blobs: new S3BlobStore(s3, names.bucket),
+    leases: new DynamoLeaseStore(db, names),
+    names,
+    close() {
+      db.destroy();
+      s3.destroy();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../lib/core/config.ts';
+
+const local = { POSTERN_INVOKER: 'local' };
+
+describe('loadConfig', () => {
+  it('builds every option set from one environment, with the documented defaults', () => {
+    const c = loadConfig(local);
+    assert.equal(c.net.host, '127.0.0.1');
+    assert.equal(c.ports.smtp, 2525);
+    assert.equal(c.smtp.maxMessageSize, 40 * 1024 * 1024);
+    assert.equal(c.smtp.commandTimeoutMs, 300_000);
+    assert.equal(c.pop3.idleTimeoutMs, 600_000);
+    assert.equal(c.auth.failureDelayMs, 1000);
+    assert.equal(c.allowPlaintextAuth, false);
+    assert.deepEqual(c.invoker, { kind: 'local' });
+    assert.equal(c.aws.names.tables.directory, 'postern-directory');
+  });
+
+  it('reads each setting by its name', () => {
+    const c = loadConfig({
+      ...local,
+      POSTERN_SMTP_PORT: '25',
+      POSTERN_SMTP_COMMAND_TIMEOUT_MS: '1000',
+      POSTERN_AUTH_MAX_FAILURES_IP: '7',
+      POSTERN_PROXY_PROTOCOL: 'yes',
+      POSTERN_TABLE_PREFIX: 'x',
+    });
+    assert.equal(c.ports.smtp, 25);
+    assert.equal(c.smtp.commandTimeoutMs, 1000);
+    assert.equal(c.auth.maxFailuresPerIp, 7);
+    assert.equal(c.net.proxyProtocol, true);
+    assert.equal(c.aws.names.tables.messages, 'x-messages');
+  });
+
+  it('fails at start, naming the variable, on a malformed value', () => {
+    const bad: Record<string, string>[] = [
+      { POSTERN_PROXY_PROTOCOL: 'maybe' }, // an unknown boolean used to be silently false
+      { POSTERN_SMTP_PORT: '70000' },
+      { POSTERN_POP3_LEASE_MS: '12.5' },
+      { POSTERN_AUTH_WINDOW_MS: 'soon' },
+      { POSTERN_LOG_LEVEL: 'loud' },
+      { POSTERN_INVOKER: 'remote' },
+    ];
+    for (const env of bad) {
+      const [name] = Object.keys(env);
+      assert.throws(
+        () => loadConfig({ ...local, ...env }),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, new RegExp(name));
+          return true;
+        },
+      );
+    }
+  });
+
+  it('refuses unknown POSTERN_* names (a typo must not silently mean the default)', () => {
+    assert.throws(
+      () => loadConfig({ ...local, POSTERN_SMTP_COMAND_TIMEOUT_MS: '5' }),
+      /POSTERN_SMTP_COMAND_TIMEOUT_MS/,
+    );
+    // settings of the emulator and the tests are known, and other programs' variables are not ours to judge
+    assert.doesNotThrow(() => loadConfig({ ...local, POSTERN_DATA_DIR: '/tmp/x', POSTERN_TEST_S3: 'x', HOME: '/' }));
+  });
+
+  it('allows plaintext authentication only on loopback', () => {
+    assert.equal(loadConfig({ ...local, POSTERN_ALLOW_PLAINTEXT_AUTH: '1' }).allowPlaintextAuth, true);
+    assert.throws(
+      () => loadConfig({ ...local, POSTERN_ALLOW_PLAINTEXT_AUTH: '1', POSTERN_HOST: '0.0.0.0' }),
+      /POSTERN_ALLOW_PLAINTEXT_AUTH/,
+    );
+  });
+
+  it('needs the function names when the functions are Lambdas', () => {
+    assert.throws(() => loadConfig({}), /POSTERN_FN_ROUTE/);
+    const c = loadConfig({ POSTERN_FN_ROUTE: 'r', POSTERN_FN_FILTER: 'f', POSTERN_FN_STORE: 's' });
+    assert.deepEqual(c.invoker, { kind: 'lambda', functionNames: { route: 'r', filter: 'f', store: 's' } });
+  });
+});
