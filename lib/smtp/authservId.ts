@@ -25,8 +25,12 @@ export class AuthservIdScanner {
     return this.phase === 'done';
   }
 
-  /** The authserv-id, lower case; call once the field has ended (or feed returned true). */
-  finish(): string {
+  /**
+   * The authserv-id, lower case; call once the field has ended (or feed returned true). undefined when the
+   * field ended inside a comment: a reader that does not nest comments could find an id in there.
+   */
+  finish(): string | undefined {
+    if (this.phase === 'cfws' && this.commentDepth > 0) return undefined;
     if (this.phase === 'cfws') this.id = '';
     this.phase = 'done';
     return this.id.toLowerCase();
@@ -71,9 +75,14 @@ export class AuthservIdScanner {
   }
 }
 
+/** Whether an authserv-id from finish() is ours, or might be read as ours (an unterminated comment). */
+export function isOrMightBe(id: string | undefined, authservId: string): boolean {
+  return id === undefined || id === authservId.toLowerCase();
+}
+
 /** Whether a whole Authentication-Results field (name, colon, value) claims `authservId`. */
 export function claimsAuthserv(field: string, authservId: string): boolean {
   const scanner = new AuthservIdScanner();
   scanner.feed(Buffer.from(field.slice(field.indexOf(':') + 1), 'latin1'));
-  return scanner.finish() === authservId.toLowerCase();
+  return isOrMightBe(scanner.finish(), authservId);
 }

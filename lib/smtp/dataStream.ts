@@ -20,14 +20,14 @@
  *   X-Spam-* fields (ours go in front; a sender's "X-Spam-Flag: NO" must not reach the user's filters).
  *   Whatever their length: a field is judged by its start and the rest of it streams on or is dropped. An
  *   Authentication-Results field is held only until its authserv-id is read (RFC 8601 §2.2, after comments
- *   and folding); one whose id is still unread after MAX_HELD_FIELD octets is removed too (§5 allows removing
- *   any), so the policy holds at most that plus the current incomplete line.
+ *   and folding); one whose id is still unread after MAX_HELD_FIELD octets, or that ends inside a comment, is
+ *   removed too (§5 allows removing any), so the policy holds at most that plus the current incomplete line.
  *
  * The SHA-256 of the text as the client sent it (after unstuffing, before any removal) is the basis of the
  * delivery's idempotency key.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { AuthservIdScanner } from './authservId.ts';
+import { AuthservIdScanner, isOrMightBe } from './authservId.ts';
 
 export type DataViolation = 'size' | 'loop' | 'bareLineEnding' | 'nul' | 'lineTooLong';
 
@@ -221,10 +221,9 @@ export class DataPolicy {
     return [];
   }
 
-  /** The authserv-id is known (or the field ended): drop the field if it claims ours, else let it through. */
+  /** The authserv-id is known (or the field ended): drop the field if it (might) claim ours, else pass it. */
   private judge(line?: Buffer): Buffer[] {
-    const id = this.scanner?.finish() ?? '';
-    if (id === this.opts.authservId.toLowerCase()) {
+    if (isOrMightBe(this.scanner?.finish(), this.opts.authservId)) {
       this.dropField();
       return [];
     }

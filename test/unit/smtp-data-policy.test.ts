@@ -138,6 +138,9 @@ describe('DataPolicy', () => {
     );
     assert.equal(claimsAuthserv('Authentication-Results: "mx.test.example"; none', 'mx.test.example'), true);
     assert.equal(claimsAuthserv('Authentication-Results: ; mx.test.example', 'mx.test.example'), false);
+    // ends inside a comment: a reader that does not nest comments would see mx.test.example, so it counts
+    assert.equal(claimsAuthserv('Authentication-Results: (x (y) mx.test.example; dkim=pass', 'mx.test.example'), true);
+    assert.equal(claimsAuthserv('Authentication-Results: (x) other.example (y; dkim=pass', 'mx.test.example'), false);
   });
 });
 
@@ -162,9 +165,14 @@ describe('DataPolicy: forged verdict fields of any length (RFC 8601 §5)', () =>
   });
 
   test('a folded forged Authentication-Results is removed, the id after folding and a comment', () => {
-    const forged = 'Authentication-Results:\r\n (a comment\r\n  (nested)) \r\n\tMX.test.example;\r\n dmarc=pass\r\n';
+    const forged =
+      'Authentication-Results:\r\n (a comment\r\n  (nested)) \r\n\tMX.test.example;\r\n dmarc=pass\r\n' +
+      // ends inside a comment: a reader that does not nest comments would see our id
+      'Authentication-Results: (x (y) mx.test.example;\r\n dkim=pass\r\n';
     for (const sizes of [[1], [3], [1 << 20]]) {
-      assert.equal(run(`${forged}${BODY}`, sizes).stored.toString(), BODY, `chunks ${sizes}`);
+      const { p, stored } = run(`${forged}${BODY}`, sizes);
+      assert.equal(stored.toString(), BODY, `chunks ${sizes}`);
+      assert.equal(p.removed, 2);
     }
   });
 
