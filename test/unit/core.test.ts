@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { normalizeDomain, parseAddress, withoutSubaddress } from '../../lib/core/address.ts';
 import { InvalidInputError } from '../../lib/core/errors.ts';
-import { ulid } from '../../lib/core/ids.ts';
+import { monotonicUlid, ulid } from '../../lib/core/ids.ts';
 import { normalizeMailboxName } from '../../lib/core/mailboxNames.ts';
 import { hashPassword, verifyPassword } from '../../lib/core/password.ts';
 import { buildProxyV2, ProxyHeaderError, parseProxyV2 } from '../../lib/net/proxyProtocol.ts';
@@ -63,11 +63,26 @@ test('passwords: scrypt hashes verify, are salted, and reject wrong passwords an
 });
 
 test('ulids sort by time and are unique', () => {
-  const a = ulid(1000);
-  const b = ulid(2000);
+  let now = 1000;
+  const next = monotonicUlid(() => now);
+  const a = next();
+  now = 2000;
+  const b = next();
   assert.equal(a.length, 26);
   assert.ok(a < b);
   assert.equal(new Set(Array.from({ length: 1000 }, () => ulid())).size, 1000);
+});
+
+test('ulids made within one millisecond, or after the clock stepped back, keep their order', () => {
+  let now = 5000;
+  const next = monotonicUlid(() => now);
+  const ids = Array.from({ length: 2000 }, (_, i) => {
+    if (i === 1000) now = 4000; // the clock steps back: order still holds
+    return next();
+  });
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.ok(ids.every((id) => id.slice(0, 10) === ids[0].slice(0, 10)), 'time part stays at the latest time seen');
 });
 
 describe('PROXY protocol v2', () => {
