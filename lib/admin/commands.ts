@@ -4,10 +4,11 @@
  * errors are thrown (InvalidInputError, NotFoundError, AlreadyExistsError for input that will stay wrong).
  * local/admin.ts owns argv, the target, stdin/TTY, output and exit codes.
  */
-import { normalizeDomain, parseAddress } from '../core/address.ts';
+import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
 import { hashPassword } from '../core/password.ts';
 import type { Directory, MailStore } from '../core/ports.ts';
+import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
 
@@ -15,7 +16,9 @@ export const USAGE: readonly string[] = [
   'usage: npm run admin -- <command> [options]',
   '',
   'domains',
-  '  domain add <domain>',
+  '  domain add <domain> [--postmaster <address>]',
+  '                                               postmaster@<domain> goes to that account unless an alias',
+  '                                               says otherwise; default: the catch-all, else the first account',
   '  domain list',
   '  domain remove <domain>                       refused while accounts or aliases remain',
   'accounts',
@@ -87,15 +90,37 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 // ---------------------------------------------------------------- domains
 
-export async function domainAdd(directory: Directory, input: string): Promise<string[]> {
+const postmasterNote = (postmaster: string | undefined) => (postmaster ? `  postmaster=${postmaster}` : '');
+
+/**
+ * Checks the postmaster named for a new domain: an address of that domain (its account may be added next), or
+ * an existing account of another domain we serve. Not postmaster@ the domain itself, which it stands in for.
+ */
+async function checkPostmaster(directory: Directory, domain: string, input: string): Promise<string> {
+  const { address, domain: home, local } = parseAddress(input);
+  if (home === domain) {
+    if (isPostmaster(local)) throw new InvalidInputError(`--postmaster must name the account behind ${address}`);
+    return address;
+  }
+  if (!(await directory.getDomain(home)))
+    throw new InvalidInputError(`--postmaster ${address}: ${home} is not a domain we serve`);
+  if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
+  return address;
+}
+
+export async function domainAdd(directory: Directory, input: string, postmasterInput?: string): Promise<string[]> {
   const domain = normalizeDomain(input);
   if (await directory.getDomain(domain)) throw new AlreadyExistsError(`domain ${domain} already exists`);
-  await directory.addDomain(domain);
-  return [`added domain ${domain}`];
+  const postmaster =
+    postmasterInput === undefined ? undefined : await checkPostmaster(directory, domain, postmasterInput);
+  await directory.addDomain(domain, { postmaster });
+  return [`added domain ${domain}${postmasterNote(postmaster)}`];
 }
 
 export async function domainList(directory: Directory): Promise<string[]> {
-  return (await directory.listDomains()).map((d) => d.domain).sort(byText);
+  return (await directory.listDomains())
+    .sort((a, b) => byText(a.domain, b.domain))
+    .map((d) => `${d.domain}${postmasterNote(d.postmaster)}`);
 }
 
 export async function domainRemove(directory: Directory, input: string): Promise<string[]> {
@@ -187,6 +212,8 @@ export async function aliasAdd(
   if (targets.includes(address)) throw new InvalidInputError(`alias ${address} cannot point at itself`);
   await requireDomain(directory, domain);
   await requireFree(directory, address);
+  const loop = await findAliasLoop(directory, { address, targets });
+  if (loop) throw new InvalidInputError(`alias ${address} would loop: ${loop.join(' -> ')}`);
   const alias = await directory.addAlias(address, targets);
   return [`added alias ${aliasLine(alias.address, alias.targets)}`];
 }
@@ -222,7 +249,7 @@ export function dnsLines(domain: string, opts: { host?: string; ip?: string }, e
 
 /** Which options each command accepts (besides the global --aws and --help). */
 const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  'domain add': [],
+  'domain add': ['postmaster'],
   'domain list': [],
   'domain remove': [],
   'account add': ['quota', 'password-stdin'],
@@ -281,9 +308,10 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
   const many = Number.POSITIVE_INFINITY;
   switch (name) {
     case 'domain add': {
-      const [domain] = operands(args, name, 1, 1, '<domain>');
+      const [domain] = operands(args, name, 1, 1, '<domain> [--postmaster <address>]');
       normalizeDomain(domain);
-      return domainAdd((await ctx.storage()).directory, domain);
+      if (args.values.postmaster !== undefined) parseAddress(args.values.postmaster);
+      return domainAdd((await ctx.storage()).directory, domain, args.values.postmaster);
     }
     case 'domain list':
       operands(args, name, 0, 0, '');

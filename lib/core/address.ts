@@ -30,19 +30,37 @@ export function normalizeDomain(input: string): string {
 }
 
 /**
- * Parses `local@domain` strictly: exactly one unquoted '@', a dot-atom local part (no quoted strings, no
- * source routes, no '%' relay hacks are given any routing meaning: they simply do not match a local user).
+ * Parses `local@domain` strictly: exactly one '@' outside quotes and a dot-atom local part. A quoted local
+ * part whose content is itself a dot-atom (`"u1"@d`) is the same mailbox as the unquoted form (RFC 5321
+ * §4.1.2, RFC 5322 §3.4.1) and is normalised to it; one that really needs its quotes (`"a b"@d`, `"a@b"@d`) is
+ * refused: we host no such mailbox, and an unquoted '@' must never appear in a normalised local part (no
+ * `"user@elsewhere"@ours` relay). No source routes; '%' and '!' are plain characters with no routing meaning.
  */
 export function parseAddress(input: string): ParsedAddress {
   const at = input.lastIndexOf('@');
   if (at <= 0 || at === input.length - 1) throw new InvalidInputError(`invalid address: ${JSON.stringify(input)}`);
-  const local = input.slice(0, at);
-  if (local.length > MAX_LOCAL || !DOT_ATOM_LOCAL.test(local) || local.includes('@')) {
+  const raw = input.slice(0, at);
+  const local = raw.startsWith('"') ? unquoteLocalPart(raw) : raw;
+  if (raw.length > MAX_LOCAL || local === undefined || !DOT_ATOM_LOCAL.test(local)) {
     throw new InvalidInputError(`invalid address: ${JSON.stringify(input)}`);
   }
   const domain = normalizeDomain(input.slice(at + 1));
   const lowerLocal = local.toLowerCase();
   return { local: lowerLocal, domain, address: `${lowerLocal}@${domain}` };
+}
+
+/**
+ * The content of a quoted-string local part (RFC 5321 §4.1.2 Quoted-string: qtextSMTP and quoted-pairSMTP,
+ * plus UTF-8 under RFC 6531), or undefined when it is not one. The caller still checks the result is a dot-atom.
+ */
+function unquoteLocalPart(raw: string): string | undefined {
+  const match = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\uffff]|\\[\x20-\x7e])*)"$/u.exec(raw);
+  return match ? match[1].replace(/\\([\x20-\x7e])/g, '$1') : undefined;
+}
+
+/** True for the local part `postmaster` (RFC 5321 §4.5.1: case-insensitive), with or without a +tag. */
+export function isPostmaster(local: string): boolean {
+  return withoutSubaddress(local).toLowerCase() === 'postmaster';
 }
 
 /** Splits plus-addressing: `user+tag` → `user`. The tag is kept by the caller if it wants it. */

@@ -22,6 +22,21 @@ test('domains: add (normalised), list, duplicate refused, invalid refused', asyn
   assert.ok(names.includes('example.com') && names.includes('xn--bcher-kva.example'));
 });
 
+test('domains keep the postmaster they were added with (normalised); without one there is none', async () => {
+  const d = storage.directory;
+  const added = await d.addDomain('pm.example', { postmaster: 'Boss@PM.Example' });
+  assert.equal(added.postmaster, 'boss@pm.example');
+  assert.deepEqual(await d.getDomain('pm.example'), added);
+  assert.deepEqual(
+    (await d.listDomains()).find((x) => x.domain === 'pm.example'),
+    added,
+  );
+  assert.equal('postmaster' in (await d.addDomain('no-pm.example')), false);
+  assert.equal('postmaster' in ((await d.getDomain('no-pm.example')) ?? {}), false);
+  await assert.rejects(d.addDomain('bad-pm.example', { postmaster: 'not an address' }), InvalidInputError);
+  assert.equal(await d.getDomain('bad-pm.example'), undefined);
+});
+
 test('accounts: add needs the domain, address is unique across accounts and aliases', async () => {
   const d = storage.directory;
   await d.addDomain('acct.example');

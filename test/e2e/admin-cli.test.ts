@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { verifyPassword } from '../../lib/core/password.ts';
-import type { StorageNames } from '../../lib/core/schema.ts';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
+import { verifyPassword } from '../../lib/core/password.ts';
 import type { Storage } from '../../lib/core/ports.ts';
+import type { StorageNames } from '../../lib/core/schema.ts';
+import { route } from '../../lib/pipeline/route.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { writeEmulatorState } from '../../local/state.ts';
 import { freshNames, testEndpoints } from '../support/storage.ts';
@@ -292,6 +293,58 @@ describe('admin CLI', () => {
     assertOk(await admin(['account', 'remove', 'alice@example.com']));
     assertOk(await admin(['domain', 'remove', 'example.com']));
     assert.deepEqual(assertOk(await admin(['domain', 'list'])), []);
+  });
+
+  it('domain add --postmaster names who gets postmaster@ the domain (RFC 5321 §4.5.1), checked first', async () => {
+    assert.deepEqual(assertOk(await admin(['domain', 'add', 'pm.example', '--postmaster', 'Boss@PM.example'])), [
+      'added domain pm.example  postmaster=boss@pm.example',
+    ]);
+    assert.equal((await storage.directory.getDomain('pm.example'))?.postmaster, 'boss@pm.example');
+    assert.deepEqual(assertOk(await admin(['domain', 'list'])), ['pm.example  postmaster=boss@pm.example']);
+    const add = (postmaster: string) => admin(['domain', 'add', 'second.example', '--postmaster', postmaster]);
+    assertInputError(await add('boss@pm.example'), /unknown account boss@pm\.example/); // not created yet
+    assertInputError(await add('x@nowhere.example'), /nowhere\.example is not a domain we serve/);
+    assertInputError(await add('Postmaster@second.example'), /must name the account behind postmaster@second/);
+    assertInputError(await add('not an address'), /invalid address/);
+    assert.equal(await storage.directory.getDomain('second.example'), undefined);
+
+    assertOk(await admin(['account', 'add', 'aaron@pm.example', '--password-stdin'], { input: 'pw-aaron' }));
+    assertOk(await admin(['account', 'add', 'boss@pm.example', '--password-stdin'], { input: 'pw-boss' }));
+    const boss = await storage.directory.getAccountByAddress('boss@pm.example');
+    const res = await route(storage.directory, { recipient: 'postmaster@pm.example' });
+    assert.deepEqual(res.kind === 'local' && res.accountIds, [boss?.accountId]);
+
+    for (const address of ['aaron@pm.example', 'boss@pm.example'])
+      assertOk(await admin(['account', 'remove', address]));
+    assertOk(await admin(['domain', 'remove', 'pm.example']));
+  });
+
+  it('refuses an alias that would loop back to itself, in one line, exit 2, writing nothing', async () => {
+    assertOk(await admin(['domain', 'add', 'loops.example']));
+    assertOk(await admin(['alias', 'add', 'a@loops.example', 'b@loops.example']));
+    assertInputError(
+      await admin(['alias', 'add', 'b@loops.example', 'elsewhere@remote.example', 'a@loops.example']),
+      /alias b@loops\.example would loop: b@loops\.example -> a@loops\.example -> b@loops\.example$/m,
+    );
+    // through a +tag and through the catch-all, as delivery would follow them
+    assertInputError(
+      await admin(['alias', 'add', 'c@loops.example', 'c+tag@loops.example']),
+      /c@loops\.example -> c\+tag@loops\.example -> c@loops\.example/,
+    );
+    assertInputError(
+      await admin(['alias', 'add', '@loops.example', 'nobody@loops.example']),
+      /alias @loops\.example would loop: @loops\.example -> nobody@loops\.example -> @loops\.example/,
+    );
+    for (const address of ['b@loops.example', 'c@loops.example', '@loops.example'])
+      assert.equal(await storage.directory.lookupAddress(address), undefined, address);
+    // a chain that ends somewhere is fine
+    assertOk(await admin(['alias', 'add', 'b@loops.example', 'elsewhere@remote.example']));
+    assert.deepEqual(assertOk(await admin(['alias', 'list', 'loops.example'])), [
+      'a@loops.example -> b@loops.example',
+      'b@loops.example -> elsewhere@remote.example',
+    ]);
+    for (const address of ['a@loops.example', 'b@loops.example']) assertOk(await admin(['alias', 'remove', address]));
+    assertOk(await admin(['domain', 'remove', 'loops.example']));
   });
 
   it('prints DNS records without needing storage', async () => {

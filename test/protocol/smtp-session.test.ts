@@ -25,6 +25,7 @@ await tg.addAccount('full@ours.test', 'pw', 1000);
 await tg.addAccount('jürgen@ours.test', 'pw');
 await tg.storage.directory.addAlias('team@ours.test', ['bob@ours.test', 'carol@ours.test']);
 await tg.storage.directory.addAlias('ext@ours.test', ['someone@elsewhere.test']);
+await tg.storage.directory.addDomain('empty.test');
 
 const limited = await startMxGateway({
   env: {
@@ -83,6 +84,25 @@ describe('RCPT TO: routing and relay control', () => {
     c.close();
   });
 
+  test('postmaster, bare or at a domain of ours, is always accepted (RFC 5321 §4.1.1.3, §4.5.1)', async () => {
+    const c = await inTransaction();
+    for (const rcpt of [
+      'postmaster',
+      'PostMaster',
+      'postmaster@ours.test',
+      'POSTMASTER@Ours.Test',
+      '"postmaster"@ours.test',
+    ]) {
+      const r = await c.cmd(`RCPT TO:<${rcpt}>`);
+      assert.equal(r.code, 250, `${rcpt}: ${r.text}`);
+    }
+    // a domain with no account yet has nowhere to put it: try again later, never 550
+    const r = await c.cmd('RCPT TO:<postmaster@empty.test>');
+    assert.equal(r.code, 451, r.text);
+    assert.match(r.text, /^4\.3\.0 /);
+    c.close();
+  });
+
   test('unknown local user: 550 5.1.1', async () => {
     const c = await inTransaction();
     const r = await c.cmd('RCPT TO:<nobody@ours.test>');
@@ -103,7 +123,7 @@ describe('RCPT TO: routing and relay control', () => {
       ['<ours.test!user@elsewhere.test>', 554, '5.7.1'],
       ['<user@elsewhere.test@ours.test>', 501], // two '@'
       ['<"user@elsewhere.test"@ours.test>', 501], // quoted '@'
-      ['<"bob"@ours.test>', 550, '5.1.1'], // quoted local parts never match a user
+      ['<"bob"@ours.test>', 250], // RFC 5321 §4.1.2: the same mailbox as bob@ours.test
       ['<user@elsewhere.test.>', 501], // trailing dot
       ['<bob@ours.test.>', 501],
       ['<user@[127.0.0.1]>', 554, '5.7.1'], // address literal

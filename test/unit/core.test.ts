@@ -1,7 +1,7 @@
 /** Pure core pieces: addresses, mailbox names, passwords, ids, the PROXY v2 parser, the local invoker. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizeDomain, parseAddress, withoutSubaddress } from '../../lib/core/address.ts';
+import { isPostmaster, normalizeDomain, parseAddress, withoutSubaddress } from '../../lib/core/address.ts';
 import { InvalidInputError } from '../../lib/core/errors.ts';
 import { monotonicUlid, ulid } from '../../lib/core/ids.ts';
 import { normalizeMailboxName } from '../../lib/core/mailboxNames.ts';
@@ -40,6 +40,42 @@ describe('addresses', () => {
     ]) {
       assert.throws(() => parseAddress(bad), InvalidInputError, bad);
     }
+  });
+
+  test('a quoted local part that needs no quotes is the unquoted address (RFC 5321 §4.1.2, RFC 5322 §3.4.1)', () => {
+    for (const [quoted, plain] of [
+      ['"u1"@Ours.Example', 'u1@ours.example'],
+      ['"Alice.Smith"@ours.example', 'alice.smith@ours.example'],
+      ['"bob+tag"@ours.example', 'bob+tag@ours.example'],
+      ['"b\\ob"@ours.example', 'bob@ours.example'], // a quoted-pair of a plain character is that character
+      ['"user%elsewhere.example"@ours.example', 'user%elsewhere.example@ours.example'], // still no routing meaning
+    ]) {
+      assert.deepEqual(parseAddress(quoted), parseAddress(plain), quoted);
+    }
+  });
+
+  test('quoted local parts that really need their quotes are refused; none becomes a relay', () => {
+    for (const bad of [
+      '"a@b"@ours.example', // must never become a@b
+      '"user@elsewhere.example"@ours.example',
+      '"a b"@ours.example',
+      '"a..b"@ours.example',
+      '".a"@ours.example',
+      '""@ours.example',
+      '"a\\"b"@ours.example',
+      '"a"b"@ours.example',
+      '"a".b@ours.example',
+      '"unterminated@ours.example',
+      '"a\tb"@ours.example',
+      `"${'a'.repeat(63)}"@ours.example`, // 65 octets with its quotes (RFC 5321 §4.5.3.1.1)
+    ]) {
+      assert.throws(() => parseAddress(bad), InvalidInputError, bad);
+    }
+  });
+
+  test('postmaster is recognised in any case, with or without a +tag (RFC 5321 §4.5.1)', () => {
+    for (const local of ['postmaster', 'PostMaster', 'postmaster+x']) assert.equal(isPostmaster(local), true, local);
+    for (const local of ['postmasters', 'post.master', '+postmaster']) assert.equal(isPostmaster(local), false, local);
   });
 });
 

@@ -13,7 +13,7 @@ import { cancellationCodes, fromAttr, type Item, isConditionFailure, queryAll, t
 
 /**
  * Directory items (table `directory`, pk/sk; index byDomain on gpk/gsk):
- *   DOMAIN#<d>  / DOMAIN    gpk DOMAINS      gsk <d>
+ *   DOMAIN#<d>  / DOMAIN    gpk DOMAINS      gsk <d>           postmaster (optional address)
  *   ADDR#<a>    / ADDR      gpk DOMAIN#<d>   gsk ADDR#<a>      kind account (accountId) | alias (targets)
  *   ACCOUNT#<id>/ ACCOUNT   gpk DOMAIN#<d>   gsk ACCOUNT#<a>
  * An address is claimed by exactly one ADDR item, so accounts and aliases can never collide.
@@ -30,6 +30,11 @@ function normalizeAliasAddress(input: string): { address: string; domain: string
   }
   const parsed = parseAddress(input);
   return { address: parsed.address, domain: parsed.domain };
+}
+
+function toDomain(item: Item): Domain {
+  const domain = { domain: item.domain as string, createdAt: item.createdAt as number };
+  return typeof item.postmaster === 'string' ? { ...domain, postmaster: item.postmaster } : domain;
 }
 
 function toAccount(item: Item): Account {
@@ -77,9 +82,10 @@ export class DynamoDirectory implements Directory {
     }
   }
 
-  async addDomain(input: string): Promise<Domain> {
+  async addDomain(input: string, opts: { readonly postmaster?: string } = {}): Promise<Domain> {
     const domain = normalizeDomain(input);
-    const item = { ...domainKey(domain), gpk: 'DOMAINS', gsk: domain, domain, createdAt: Date.now() };
+    const postmaster = opts.postmaster === undefined ? {} : { postmaster: parseAddress(opts.postmaster).address };
+    const item = { ...domainKey(domain), gpk: 'DOMAINS', gsk: domain, domain, createdAt: Date.now(), ...postmaster };
     try {
       await this.db.send(
         new TransactWriteItemsCommand({
@@ -93,17 +99,16 @@ export class DynamoDirectory implements Directory {
         throw new AlreadyExistsError(`domain ${domain} exists`);
       throw temporary('domain write failed', err);
     }
-    return { domain, createdAt: item.createdAt };
+    return toDomain(item);
   }
 
   async getDomain(input: string): Promise<Domain | undefined> {
     const item = await this.get(domainKey(normalizeDomain(input)));
-    return item ? { domain: item.domain as string, createdAt: item.createdAt as number } : undefined;
+    return item ? toDomain(item) : undefined;
   }
 
   async listDomains(): Promise<Domain[]> {
-    const items = await this.byDomainIndex('DOMAINS');
-    return items.map((i) => ({ domain: i.domain as string, createdAt: i.createdAt as number }));
+    return (await this.byDomainIndex('DOMAINS')).map(toDomain);
   }
 
   async removeDomain(input: string): Promise<void> {
