@@ -19,6 +19,9 @@ export interface TextUploadDeps {
   readonly budgetWaitMs: number;
 }
 
+/** The first reservation: most messages are smaller than this and never need the second. */
+const FIRST_STEP = 256 * 1024;
+
 export type UploadOutcome =
   | { readonly kind: 'stored'; readonly size: number }
   | { readonly kind: 'refused'; readonly violation: DataViolation }
@@ -51,19 +54,25 @@ export async function uploadText(
     if (!upload.destroyed) upload.destroy(new Error('message refused'));
     await putDone;
   };
+  // Two steps, each all or nothing: a small first reservation, and the rest of perMessageBytes at once when
+  // the text outgrows it. Reserving piecemeal would let many half-served uploads hold the whole budget while
+  // each waits for more.
   let reserved = 0;
   let busy = false;
-  const reserve = async (n: number) => {
-    const need = Math.min(n, deps.perMessageBytes - reserved);
-    if (need <= 0) return true;
-    if (!(await deps.budget.acquire(need, deps.budgetWaitMs))) return false;
-    reserved += need;
+  const reserve = async (total: number) => {
+    while (total > reserved && reserved < deps.perMessageBytes) {
+      const step = reserved === 0 ? Math.min(FIRST_STEP, deps.perMessageBytes) : deps.perMessageBytes - reserved;
+      if (!(await deps.budget.acquire(step, deps.budgetWaitMs))) return false;
+      reserved += step;
+    }
     return true;
   };
+  let written = 0;
   const write = async (bufs: Buffer[]) => {
     for (const b of bufs) {
       if (putError !== undefined || upload.destroyed) return;
-      if (!(await reserve(b.length))) {
+      written += b.length;
+      if (!(await reserve(written))) {
         busy = true;
         return;
       }
