@@ -118,7 +118,10 @@ test('ulids made within one millisecond, or after the clock stepped back, keep t
   });
   assert.deepEqual([...ids].sort(), ids);
   assert.equal(new Set(ids).size, ids.length);
-  assert.ok(ids.every((id) => id.slice(0, 10) === ids[0].slice(0, 10)), 'time part stays at the latest time seen');
+  assert.ok(
+    ids.every((id) => id.slice(0, 10) === ids[0].slice(0, 10)),
+    'time part stays at the latest time seen',
+  );
 });
 
 describe('PROXY protocol v2', () => {
