@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
-import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { LOCAL_CREDENTIALS, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
@@ -218,7 +218,11 @@ export async function runPop3Bench(): Promise<void> {
   const [dynamo, s3] = await Promise.all([
     startDynamoDbLocal(),
     S3_INLINE
-      ? startS3Server({ dataDir: s3Dir }).then((s) => ({ endpoint: s.endpoint, pid: undefined, stop: () => s.close() }))
+      ? startS3Server({ dataDir: s3Dir, credentials: LOCAL_CREDENTIALS }).then((s) => ({
+          endpoint: s.endpoint,
+          pid: undefined,
+          stop: () => s.close(),
+        }))
       : spawnS3(s3Dir),
   ]);
   const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint };

@@ -37,7 +37,7 @@ import selfsigned from 'selfsigned';
 import { EPHEMERAL_PORTS_ENV } from '../lib/core/config.ts';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
-import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
+import { LOCAL_CREDENTIALS, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
@@ -175,7 +175,10 @@ interface Gateway {
 async function startPostern(
   dir: string,
 ): Promise<{ gateway: Gateway; stop(): Promise<void>; count(): Promise<number> }> {
-  const [dynamo, s3] = await Promise.all([startDynamoDbLocal(), startS3Server({ dataDir: join(dir, 's3') })]);
+  const [dynamo, s3] = await Promise.all([
+    startDynamoDbLocal(),
+    startS3Server({ dataDir: join(dir, 's3'), credentials: LOCAL_CREDENTIALS }),
+  ]);
   const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint };
   const names = namesWithPrefix('bench');
   const db = makeDynamoClient(endpoints);

@@ -1,10 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AwsEndpoints } from '../lib/core/config.ts';
+import { writePrivateFile } from './private.ts';
 
 /**
  * What a running emulator publishes in its data directory, so the admin CLI and tests can find its
- * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share).
+ * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share). The endpoints include
+ * the S3 stand-in's key pair, so the file is private.
  */
 export interface EmulatorState {
   readonly pid: number;
@@ -21,7 +23,7 @@ export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
 const stateFile = (dataDir: string) => join(dataDir, 'emulator.json');
 
 export function writeEmulatorState(dataDir: string, state: EmulatorState): void {
-  writeFileSync(stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`);
+  writePrivateFile(stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** The running emulator's state, or undefined when none is running for this data directory. */

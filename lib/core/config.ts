@@ -127,6 +127,8 @@ export interface AwsEndpoints {
   readonly s3?: string;
   readonly dynamodb?: string;
   readonly region?: string;
+  /** The key pair of the emulator's S3 stand-in, which checks every request's signature (local/s3/auth.ts). */
+  readonly s3Credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 export interface AwsConfig {

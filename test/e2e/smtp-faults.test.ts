@@ -13,12 +13,16 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TemporaryError } from '../../lib/core/errors.ts';
 import type { AppendInput, FunctionName, Invoker, Storage } from '../../lib/core/ports.ts';
+import { LOCAL_CREDENTIALS } from '../../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { startS3Server } from '../../local/s3/server.ts';
 import { sendMail, simpleMessage, splitDelivered, startMxGateway } from '../protocol/smtp-helpers.ts';
 import { freshNames, testEndpoints } from '../support/storage.ts';
 
-const s3 = await startS3Server({ dataDir: mkdtempSync(join(tmpdir(), 'postern-smtp-faults-')) });
+const s3 = await startS3Server({
+  dataDir: mkdtempSync(join(tmpdir(), 'postern-smtp-faults-')),
+  credentials: LOCAL_CREDENTIALS,
+});
 after(() => s3.close());
 const endpoints = { ...(await testEndpoints()), s3: s3.endpoint };
 const storage = createAwsStorage({ endpoints, names: await freshNames(endpoints) });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
+import { LOCAL_CREDENTIALS } from '../../lib/storage/aws/clients.ts';
 import { startDynamoDbLocal } from '../../local/dynamodb.ts';
 import { startS3Server } from '../../local/s3/server.ts';
 
@@ -18,7 +19,10 @@ export interface TestServices {
 
 export async function startTestServices(): Promise<TestServices> {
   const s3Dir = mkdtempSync(join(tmpdir(), 'postern-test-s3-'));
-  const [dynamo, s3] = await Promise.all([startDynamoDbLocal(), startS3Server({ dataDir: s3Dir })]);
+  const [dynamo, s3] = await Promise.all([
+    startDynamoDbLocal(),
+    startS3Server({ dataDir: s3Dir, credentials: LOCAL_CREDENTIALS }),
+  ]);
   return {
     endpoints: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
     async stop() {

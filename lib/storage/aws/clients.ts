@@ -2,8 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { AwsEndpoints } from '../../core/config.ts';
 
-/** Emulators accept any credentials; real AWS must use the default chain, so these apply only with an endpoint. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/**
+ * For endpoints without credentials of their own: DynamoDB Local accepts any, and tests and benchmarks start
+ * the S3 stand-in with these. Real AWS must use the default chain, so these apply only with an endpoint.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 function usesLocalCredentials(endpoint: string | undefined): boolean {
   return !!endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
@@ -14,7 +17,7 @@ export function makeS3Client(endpoints: AwsEndpoints, maxAttempts?: number): S3C
     region: endpoints.region ?? 'us-east-1',
     endpoint: endpoints.s3,
     forcePathStyle: !!endpoints.s3,
-    credentials: usesLocalCredentials(endpoints.s3) ? LOCAL_CREDENTIALS : undefined,
+    credentials: endpoints.s3Credentials ?? (usesLocalCredentials(endpoints.s3) ? LOCAL_CREDENTIALS : undefined),
     // Streamed uploads with flexible checksums use aws-chunked trailers; only send checksums S3 requires.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
