@@ -31,13 +31,15 @@ const child = spawn(
     'tsx',
     '--test',
     `--test-concurrency=${process.env.POSTERN_TEST_CONCURRENCY ?? 3}`,
+    // A test that hangs fails after this instead of holding the run (and CI) forever.
+    '--test-timeout=300000',
     ...runnerOptions,
     ...files,
   ],
   {
     stdio: 'inherit',
     env: {
-      ...process.env,
+      ...withoutAwsIdentity(process.env),
       POSTERN_TEST_DYNAMODB: dynamodb,
       POSTERN_TEST_S3: s3,
     },
@@ -46,3 +48,12 @@ const child = spawn(
 const code: number = await new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 await services.stop();
 process.exit(code);
+
+/**
+ * The test clients sign with the stand-in's test key pair; a developer's own AWS identity in the environment
+ * would make them use that instead (and the S3 stand-in refuse it).
+ */
+function withoutAwsIdentity(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, ...rest } = env;
+  return rest;
+}
