@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/core/password.ts';
 import type { Storage } from '../lib/core/ports.ts';
+import { writePrivateFile } from './private.ts';
 
 export const DEMO_DOMAIN = 'postern.test';
 export const DEMO_ADDRESS = `demo@${DEMO_DOMAIN}`;
@@ -25,6 +26,6 @@ export async function ensureDemoAccount(
     account = await storage.directory.addAccount({ address: DEMO_ADDRESS, passwordHash: await hashPassword(password) });
   await storage.mail.ensureDefaultMailboxes(account.accountId);
   const demo = { address: DEMO_ADDRESS, password };
-  writeFileSync(file, `${JSON.stringify(demo)}\n`, { mode: 0o600 });
+  writePrivateFile(file, `${JSON.stringify(demo)}\n`);
   return demo;
 }

@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AwsEndpoints } from '../lib/core/config.ts';
-import { writePrivateFile } from './private.ts';
+import { ensurePrivateDir, makePrivate, writePrivateFile } from './private.ts';
 
 /**
  * What a running emulator publishes in its data directory, so the admin CLI and tests can find its
- * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share). The endpoints include
- * the S3 stand-in's key pair, so the file is private.
+ * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share).
  */
 export interface EmulatorState {
   readonly pid: number;
@@ -18,6 +17,15 @@ export interface EmulatorState {
 
 export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.POSTERN_DATA_DIR || '.data');
+}
+
+/**
+ * Makes the data directory private (0700) and repairs what an older version left at its top level; tls/,
+ * dynamodb/ and s3/ are repaired inside by the code that writes them.
+ */
+export function prepareDataDir(dataDir: string): void {
+  ensurePrivateDir(dataDir);
+  makePrivate(dataDir, { deep: false });
 }
 
 const stateFile = (dataDir: string) => join(dataDir, 'emulator.json');

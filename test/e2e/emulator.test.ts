@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Paths under the data dir (itself included) that anyone but their owner may read, write or enter, with their
+ * modes. The S3 stand-in's own files (s3/) are left to its tests: the data dir's 0700 already shuts them in.
+ */
+function notPrivate(dataDir: string): string[] {
+  const found: string[] = [];
+  const visit = (path: string) => {
+    if (path === join(dataDir, 's3')) return;
+    const stat = statSync(path);
+    if (stat.mode & 0o077) found.push(`${path} ${(stat.mode & 0o777).toString(8)}`);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
+  };
+  visit(dataDir);
+  return found;
+}
+
 test('npm start: ready within 30 s, listeners answer, data survives a restart, SIGINT stops every child', async (t) => {
   const env = await portEnv();
   const first = await startEmulator(env);
@@ -124,11 +140,19 @@ test('npm start: ready within 30 s, listeners answer, data survives a restart, S
   storage.close();
 
   const gatewayAndDb = readEmulatorState(dataDir)!;
+  // The data dir holds password hashes, the TLS key and the demo password: owner-only, whatever the umask.
+  assert.deepEqual(notPrivate(dataDir), [], 'data dir private after the first start');
   assert.equal(await stopEmulator(first), 0);
   assert.equal(readEmulatorState(dataDir), undefined, 'state file removed on stop');
   assert.equal(alive(gatewayAndDb.pid), false);
 
+  // A data dir left world-readable (an older version, a copy) is made private again at start.
+  for (const dir of ['.', 'tls', 'dynamodb']) chmodSync(join(dataDir, dir), 0o755);
+  for (const file of ['demo-account.json', 'tls/key.pem', 'dynamodb/shared-local-instance.db']) {
+    chmodSync(join(dataDir, file), 0o644);
+  }
   const second = await startEmulator(env);
+  assert.deepEqual(notPrivate(dataDir), [], 'data dir repaired at the restart');
   t.diagnostic(`emulator start: first ${first.startMs} ms, restart ${second.startMs} ms`);
   const demoPassword = /password: (\S+)/.exec(output)![1];
   assert.match(second.output(), new RegExp(`password: ${demoPassword}`), 'the demo password is stable');
