@@ -17,7 +17,8 @@ import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { ensureDemoAccount } from './demo.ts';
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dynamodb.ts';
-import { startS3Server } from './s3/server.ts';
+import { loadOrCreateCredentials } from './s3/credentials.ts';
+import { type Credentials, startS3Server } from './s3/server.ts';
 import { dataDirFromEnv, prepareDataDir, readEmulatorState, writeEmulatorState } from './state.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -69,11 +70,14 @@ async function main(): Promise<void> {
     dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
     region: process.env.AWS_REGION || 'us-east-1',
   };
+  const s3Dir = join(dataDir, 's3');
+  const s3Credentials = endpoints.s3 ? undefined : loadOrCreateCredentials(s3Dir);
   const [dynamo, s3] = await Promise.all([
     endpoints.dynamodb
       ? undefined
       : startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb'), port: optionalPort('POSTERN_DYNAMODB_PORT') }),
-    endpoints.s3 ? undefined : startS3Server({ dataDir: join(dataDir, 's3'), port: optionalPort('POSTERN_S3_PORT') }),
+    s3Credentials &&
+      startS3Server({ dataDir: s3Dir, credentials: s3Credentials, port: optionalPort('POSTERN_S3_PORT') }),
   ]);
   if (dynamo) {
     endpoints.dynamodb = dynamo.endpoint;
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
   }
   if (s3) {
     endpoints.s3 = s3.endpoint;
+    endpoints.s3Credentials = s3Credentials;
     stops.push(() => s3.close());
   }
 
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_REGION: endpoints.region,
+      ...signingEnv(endpoints.s3Credentials),
       POSTERN_TLS_CERT_FILE: tls.certFile,
       POSTERN_TLS_KEY_FILE: tls.keyFile,
       // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
@@ -143,6 +149,18 @@ function plaintextAuth(): string {
   return (
     process.env.POSTERN_ALLOW_PLAINTEXT_AUTH ?? (isLoopbackHost(process.env.POSTERN_HOST || '127.0.0.1') ? '1' : '0')
   );
+}
+
+/** The gateway's AWS clients sign with the S3 stand-in's key pair, and nothing else (DynamoDB Local takes any). */
+function signingEnv(credentials: Credentials | undefined): NodeJS.ProcessEnv {
+  if (!credentials) return {};
+  const { accessKeyId, secretAccessKey } = credentials;
+  return {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+  };
 }
 
 function optionalPort(name: string): number | undefined {

@@ -5,7 +5,8 @@ import { ensurePrivateDir, makePrivate, writePrivateFile } from './private.ts';
 
 /**
  * What a running emulator publishes in its data directory, so the admin CLI and tests can find its
- * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share).
+ * storage endpoints without being told (`POSTERN_DATA_DIR` is the only thing they share). The endpoints include
+ * the S3 stand-in's key pair, so the file is private.
  */
 export interface EmulatorState {
   readonly pid: number;
