@@ -4,10 +4,9 @@
  * a self-signed certificate and a demo account on first start, then the gateway as a child process, the
  * same program Fargate runs, with the mail-logic functions in-process behind the LocalInvoker.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { AwsEndpoints } from '../lib/core/config.ts';
 import { type Config, isLoopbackHost, loadConfig } from '../lib/core/config.ts';
@@ -17,6 +16,7 @@ import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { ensureDemoAccount } from './demo.ts';
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dynamodb.ts';
+import { type GatewaySupervisor, superviseGateway } from './gatewaySupervisor.ts';
 import { loadOrCreateCredentials } from './s3/credentials.ts';
 import { type Credentials, startS3Server } from './s3/server.ts';
 import { dataDirFromEnv, prepareDataDir, readEmulatorState, writeEmulatorState } from './state.ts';
@@ -27,21 +27,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const stops: (() => Promise<void> | void)[] = [];
-let gateway: ChildProcess | undefined;
+let gateway: GatewaySupervisor | undefined;
 let stopping = false;
 
 /** Stops the gateway first (it drains its sessions), then storage; removes the state file; exits. */
 async function stop(code: number, dataDir = dataDirFromEnv()): Promise<void> {
   if (stopping) return;
   stopping = true;
-  if (gateway && gateway.exitCode === null) {
-    const child = gateway;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await gateway?.stop(5000);
   for (const fn of stops.reverse()) await fn();
   rmSync(join(dataDir, 'emulator.json'), { force: true });
   process.exit(code);
@@ -108,39 +101,37 @@ async function main(): Promise<void> {
     startedAt: new Date().toISOString(),
   });
 
-  gateway = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/gateway/main.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      POSTERN_INVOKER: 'local',
-      POSTERN_TABLE_PREFIX: TABLE_PREFIX,
-      [BUCKET_ENV]: names.bucket,
-      AWS_ENDPOINT_URL_S3: endpoints.s3,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_REGION: endpoints.region,
-      ...signingEnv(endpoints.s3Credentials),
-      POSTERN_TLS_CERT_FILE: tls.certFile,
-      POSTERN_TLS_KEY_FILE: tls.keyFile,
-      // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
-      POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
-    },
-  });
-  gateway.once('exit', (code) => {
-    gateway = undefined;
-    if (!stopping) {
-      say(`postern: the gateway exited (code ${code}); stopping`);
-      void stop(1);
-    }
-  });
-  const lines = createInterface({ input: gateway.stdout! });
+  const gatewayEnv = {
+    ...process.env,
+    POSTERN_INVOKER: 'local',
+    POSTERN_TABLE_PREFIX: TABLE_PREFIX,
+    [BUCKET_ENV]: names.bucket,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_REGION: endpoints.region,
+    ...signingEnv(endpoints.s3Credentials),
+    POSTERN_TLS_CERT_FILE: tls.certFile,
+    POSTERN_TLS_KEY_FILE: tls.keyFile,
+    // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
+    POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
+  };
   let ready = false;
-  lines.on('line', (line) => {
-    if (!ready && line.includes('"msg":"ready"')) {
-      ready = true;
-      printReady(config, dataDir, demo, Date.now() - started, endpoints);
-    }
-    if (process.env.POSTERN_QUIET !== '1') say(line);
+  gateway = superviseGateway({
+    start: () =>
+      spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/gateway/main.ts')], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: gatewayEnv,
+      }),
+    onLine: (line) => {
+      if (!ready && line.includes('"msg":"ready"')) {
+        ready = true;
+        printReady(config, dataDir, demo, Date.now() - started, endpoints);
+      }
+      if (process.env.POSTERN_QUIET !== '1') say(line);
+    },
+    say,
+    onGiveUp: () => void stop(1),
   });
 }
 

@@ -22,8 +22,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'postern-emulator-'));
 const children = new Set<ChildProcess>();
 after(() => {
-  // A failed assertion must not leave an emulator (and its DynamoDB Local) running.
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  // A failed assertion must not leave an emulator, its gateway or its DynamoDB Local running (each emulator
+  // leads a process group of its own: killing the group reaches its children too).
+  for (const child of children) killGroup(child);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -41,19 +42,34 @@ interface Running {
   startMs: number;
 }
 
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Generous: the first start compiles the DynamoDB launcher, and CI runs three test files at once on 2 cores. */
+const READY_WITHIN_MS = 90_000;
+
 async function startEmulator(env: Record<string, string>): Promise<Running> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: root,
     env: { ...process.env, POSTERN_DATA_DIR: dataDir, POSTERN_QUIET: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   children.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line within ${READY_WITHIN_MS} ms:\n${out}`)),
+      READY_WITHIN_MS,
+    );
     const check = () => {
       if (out.includes('ready')) {
         clearTimeout(timer);
@@ -70,6 +86,7 @@ async function startEmulator(env: Record<string, string>): Promise<Running> {
 }
 
 async function stopEmulator(running: Running): Promise<number | null> {
+  if (running.child.exitCode !== null) return running.child.exitCode; // it died already: nothing to wait for
   const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
   running.child.kill('SIGINT');
   return exited;
@@ -111,7 +128,7 @@ function notPrivate(dataDir: string): string[] {
   return found;
 }
 
-test('npm start: ready within 30 s, listeners answer, data survives a restart, SIGINT stops every child', async (t) => {
+test('npm start: ready, listeners answer, data survives a restart, SIGINT stops every child', async (t) => {
   const env = await portEnv();
   const first = await startEmulator(env);
   const output = first.output();
@@ -210,6 +227,58 @@ test('AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB replace the embedded servi
     assert.ok(await storage.directory.getAccountByAddress('demo@postern.test'));
     storage.close();
     assert.doesNotMatch(running.output(), /DynamoDB Local exited/);
+  } finally {
+    assert.equal(await stopEmulator(running), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The emulator's gateway child: the process whose command line runs lib/gateway/main.ts. */
+function gatewayPidOf(emulatorPid: number): number | undefined {
+  const children = readFileSync(`/proc/${emulatorPid}/task/${emulatorPid}/children`, 'utf8').trim().split(/\s+/);
+  return children.map(Number).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('lib/gateway/main.ts');
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('when the gateway dies, the emulator starts it again (as ECS would) and keeps serving', async () => {
+  const endpoints = await testEndpoints();
+  const dir = mkdtempSync(join(tmpdir(), 'postern-emulator-restart-'));
+  const env = await portEnv();
+  const running = await startEmulator({
+    ...env,
+    POSTERN_DATA_DIR: dir,
+    AWS_ENDPOINT_URL_S3: endpoints.s3!,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb!,
+  });
+  try {
+    const smtp = Number(env.POSTERN_SMTP_PORT);
+    assert.match(await greeting(smtp), /^220 /);
+    const first = gatewayPidOf(running.child.pid!);
+    assert.ok(first, 'the gateway runs as a child of the emulator');
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor('a new gateway process', async () => {
+      const pid = gatewayPidOf(running.child.pid!);
+      return pid && pid !== first ? pid : undefined;
+    });
+    assert.notEqual(second, first);
+    assert.match(await waitFor('SMTP to answer again', () => greeting(smtp)), /^220 /);
+    assert.match(running.output(), /the gateway exited \(SIGKILL\); starting it again/);
+    assert.equal(running.child.exitCode, null, 'the emulator itself kept running');
   } finally {
     assert.equal(await stopEmulator(running), 0);
     rmSync(dir, { recursive: true, force: true });
