@@ -1,57 +1,93 @@
 /**
  * Password authentication for every protocol that takes one (POP3 now; IMAP and SMTP submission next):
- * address + password checked against the Directory with verifyPassword, with brute-force protection.
+ * address + password checked against the Directory, with brute-force protection that an attacker cannot turn
+ * into a way of locking a user out.
  *
- * - Every failure is answered only after a delay (`failureDelayMs`), which slows guessing on one connection.
- * - Failures are counted per account and per client IP in a sliding window (`windowMs`). Once an account or
- *   an IP reaches its threshold, attempts for it are refused without checking the password, until
- *   `lockoutMs` after its latest failure ('throttled'; protocols answer with a temporary error such as
- *   POP3's [SYS/TEMP]). The per-IP threshold is higher: many users can share one address behind a NAT.
- * - A successful login clears the account's failures (not the IP's: one known password must not reset the
- *   counter an attacker is running against other accounts from the same address).
- * - Unknown users cost the same scrypt run as known ones (verification against a dummy hash), so response
- *   time does not tell whether an address exists.
+ * Who is penalised (lib/auth/penaltyTable.ts, exponential backoff like Dovecot's auth_penalty):
+ * - each account-and-client-address pair: `maxFailuresPerPair` free failures, then a wait of `backoffMs`,
+ *   doubled per further failure up to `maxBackoffMs`. A success from the pair clears it.
+ * - each client address, all accounts together (a spray): `maxFailuresPerIp` free failures (higher: many
+ *   users share one address behind a NAT), then the same backoff. A success does not clear it: one known
+ *   password must not reset the count an attacker runs against other accounts from that address.
+ * Client addresses are IPv4 addresses and IPv6 /64 networks (lib/auth/clientKey.ts).
  *
- * The counters live in this process's memory: each gateway task throttles on its own, so a client spreading
- * attempts over several tasks (the load balancer does) gets up to tasks x threshold tries per window.
- * Cross-task throttling would need the counters in the store (a DynamoDB item per account/IP with an atomic
- * ADD and a TTL). A per-account lockout also lets anyone lock an account out for `lockoutMs` by failing on
- * purpose; that is the usual trade-off, and the lockout is kept short.
+ * There is no per-account lockout: failing from address A never refuses the right password from address B.
+ * The only per-account limit is a rate (lib/auth/accountBudget.ts): `accountFailuresPerHour` failed logins
+ * per hour on one account, all addresses together, against many addresses guessing at one account. Addresses
+ * that logged in to the account recently skip it, and everyone else is slowed to that rate, never locked out.
+ *
+ * Every attempt is reserved in each table BEFORE the password is hashed and counts as a failure until its
+ * check is done, so simultaneous attempts cannot all pass the same check: at most the free budget's worth
+ * of hashes run, then one at a time after each wait. Refused attempts ('throttled') run no lookup and no
+ * hash; protocols answer them with a temporary error such as POP3's [SYS/TEMP]. Every refusal, throttled or
+ * wrong, is answered after `failureDelayMs`, which slows guessing on one connection.
+ *
+ * Unknown users cost the same hash as known ones (verification against a dummy hash made with the current
+ * algorithm), so response time does not tell whether an address exists. After a successful login with a
+ * hash of an older algorithm or weaker parameters, the account is rehashed (Directory.setPasswordHash).
+ *
+ * The tables live in this process's memory, each bounded to `maxTrackedKeys` keys (least recently used
+ * dropped first, never an attempt in flight): each gateway task throttles on its own, so a client spreading
+ * attempts over several tasks gets up to tasks x budget. Cross-task throttling would need the counters in
+ * the store (a DynamoDB item per key with an atomic ADD and a TTL).
  *
  * Settings (AuthConfig in lib/core/config.ts, read by loadConfig): POSTERN_AUTH_FAILURE_DELAY_MS (1000),
- * POSTERN_AUTH_MAX_FAILURES_ACCOUNT (5), POSTERN_AUTH_MAX_FAILURES_IP (20), POSTERN_AUTH_WINDOW_MS
- * (15 minutes), POSTERN_AUTH_LOCKOUT_MS (15 minutes).
+ * POSTERN_AUTH_MAX_FAILURES_PAIR (5), POSTERN_AUTH_MAX_FAILURES_IP (20), POSTERN_AUTH_BACKOFF_MS (2000),
+ * POSTERN_AUTH_MAX_BACKOFF_MS (15 minutes), POSTERN_AUTH_WINDOW_MS (1 hour),
+ * POSTERN_AUTH_ACCOUNT_FAILURES_PER_HOUR (60; 0 switches it off).
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../core/address.ts';
-import { hashPassword, verifyPassword } from '../core/password.ts';
+import { type Logger, silentLogger } from '../core/log.ts';
+import { type PasswordHasher, passwordHasher } from '../core/password.ts';
 import type { Account, Directory } from '../core/ports.ts';
+import { AccountBudget } from './accountBudget.ts';
+import { clientKey } from './clientKey.ts';
+import { PenaltyTable } from './penaltyTable.ts';
 
 export interface AuthenticatorOptions {
+  /** Delay before answering any refused login. */
   readonly failureDelayMs: number;
-  readonly maxFailuresPerAccount: number;
+  /** Failures one client address may make against one account before backoff (0: no pair table). */
+  readonly maxFailuresPerPair: number;
+  /** Failures one client address may make, all accounts together, before backoff (0: no address table). */
   readonly maxFailuresPerIp: number;
+  /** First wait once past a budget; doubled with each further failure. */
+  readonly backoffMs: number;
+  /** Longest wait. */
+  readonly maxBackoffMs: number;
+  /** Failures are forgotten this long after the latest one; keep it above maxBackoffMs. */
   readonly windowMs: number;
-  readonly lockoutMs: number;
-  /** Most keys tracked in each table; the oldest are dropped past it (bounded memory under a spray attack). */
+  /** Failed logins per hour one account takes from addresses it has not logged in from (0: no cap). */
+  readonly accountFailuresPerHour: number;
+  /** Most keys tracked in each table; the least recently used are dropped past it (bounded memory). */
   readonly maxTrackedKeys: number;
 }
 
 export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   failureDelayMs: 1000,
-  maxFailuresPerAccount: 5,
+  maxFailuresPerPair: 5,
   maxFailuresPerIp: 20,
-  windowMs: 15 * 60_000,
-  lockoutMs: 15 * 60_000,
+  backoffMs: 2000,
+  maxBackoffMs: 15 * 60_000,
+  windowMs: 60 * 60_000,
+  accountFailuresPerHour: 60,
   maxTrackedKeys: 100_000,
 };
+
+/** What the authenticator uses besides the Directory; tests replace the clock or count the hashing. */
+export interface AuthenticatorDeps {
+  readonly now?: () => number;
+  readonly passwords?: PasswordHasher;
+  readonly log?: Logger;
+}
 
 export interface Credentials {
   /** What the client sent as user name (normalised here). */
   readonly username: string;
   readonly password: string;
-  /** The client's address (after PROXY protocol), for per-IP throttling. */
+  /** The client's address (after PROXY protocol), for per-address throttling. */
   readonly remoteAddress: string;
 }
 
@@ -59,7 +95,7 @@ export type AuthResult =
   | { readonly ok: true; readonly account: Account }
   /** Wrong user name or password (deliberately not told apart). */
   | { readonly ok: false; readonly reason: 'invalid' }
-  /** Too many recent failures for this account or this IP; the password was not checked. */
+  /** Too many recent failures from this address (for this account or overall); the password was not checked. */
   | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfterMs: number };
 
 export interface Authenticator {
@@ -67,91 +103,124 @@ export interface Authenticator {
   authenticate(credentials: Credentials): Promise<AuthResult>;
 }
 
-/** Recent failures and lockouts per key (an account address or an IP). */
-class FailureTable {
-  private readonly entries = new Map<string, { failures: number[]; lockedUntil: number }>();
-
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-    private readonly lockoutMs: number,
-    private readonly maxKeys: number,
-  ) {}
-
-  /** Milliseconds until the key may try again, 0 when it is not locked out. */
-  lockedFor(key: string, now: number): number {
-    const entry = this.entries.get(key);
-    if (!entry) return 0;
-    if (entry.lockedUntil <= now && entry.failures.every((t) => t <= now - this.windowMs)) {
-      this.entries.delete(key); // nothing left to remember
-      return 0;
-    }
-    return Math.max(0, entry.lockedUntil - now);
-  }
-
-  record(key: string, now: number): void {
-    if (this.max === 0) return; // 0 switches this table off
-    const entry = this.entries.get(key) ?? { failures: [], lockedUntil: 0 };
-    entry.failures = entry.failures.filter((t) => t > now - this.windowMs);
-    entry.failures.push(now);
-    if (entry.failures.length >= this.max) {
-      entry.lockedUntil = now + this.lockoutMs;
-      entry.failures = [];
-    }
-    this.entries.delete(key); // re-insert: Map order is then least recently failed first
-    this.entries.set(key, entry);
-    while (this.entries.size > this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  clear(key: string): void {
-    this.entries.delete(key);
+function normalizeUsername(username: string): string {
+  try {
+    return parseAddress(username.trim()).address;
+  } catch {
+    return username.trim().toLowerCase();
   }
 }
 
-let dummyHash: Promise<string> | undefined;
+/** The attempt's keys in each table, and whether the account budget applies to it. */
+interface Attempt {
+  readonly account: string;
+  readonly client: string;
+  readonly pair: string;
+  readonly budgeted: boolean;
+}
 
-/** A hash of a random password: unknown users are verified against it, so they take as long as known ones. */
-function getDummyHash(): Promise<string> {
-  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
-  return dummyHash;
+/** The three throttles together: reserve in all before the hash, settle in all after it. */
+class Throttle {
+  private readonly pairs: PenaltyTable;
+  private readonly clients: PenaltyTable;
+  private readonly accounts: AccountBudget;
+
+  constructor(opts: AuthenticatorOptions) {
+    const backoff = { backoffMs: opts.backoffMs, maxBackoffMs: opts.maxBackoffMs, windowMs: opts.windowMs };
+    this.pairs = new PenaltyTable({ ...backoff, freeFailures: opts.maxFailuresPerPair }, opts.maxTrackedKeys);
+    this.clients = new PenaltyTable({ ...backoff, freeFailures: opts.maxFailuresPerIp }, opts.maxTrackedKeys);
+    this.accounts = new AccountBudget(opts.accountFailuresPerHour, opts.maxTrackedKeys);
+  }
+
+  /** Reserves the attempt everywhere it counts, or returns how long to wait (nothing reserved then). */
+  reserve(account: string, remoteAddress: string, now: number): Attempt | number {
+    const client = clientKey(remoteAddress);
+    const pair = `${client}|${account}`; // a client key never contains '|'
+    const budgeted = !this.accounts.isKnown(account, client, now);
+    const wait = Math.max(this.clients.waitFor(client, now), this.pairs.waitFor(pair, now));
+    if (wait > 0) return wait;
+    if (budgeted) {
+      const budgetWait = this.accounts.reserve(account, now);
+      if (budgetWait > 0) return budgetWait;
+    }
+    this.clients.reserve(client, now);
+    this.pairs.reserve(pair, now);
+    return { account, client, pair, budgeted };
+  }
+
+  succeeded(a: Attempt, now: number): void {
+    this.clients.release(a.client);
+    this.pairs.clear(a.pair);
+    if (a.budgeted) this.accounts.refund(a.account, now);
+    this.accounts.remember(a.account, a.client, now);
+  }
+
+  failed(a: Attempt, now: number): void {
+    this.clients.fail(a.client, now);
+    this.pairs.fail(a.pair, now);
+  }
+
+  /** The check could not be made (storage error): the attempt counts for nothing. */
+  abandoned(a: Attempt, now: number): void {
+    this.clients.release(a.client);
+    this.pairs.release(a.pair);
+    if (a.budgeted) this.accounts.refund(a.account, now);
+  }
 }
 
 export function createAuthenticator(
   directory: Directory,
   options: Partial<AuthenticatorOptions> = {},
-  now: () => number = Date.now,
+  deps: AuthenticatorDeps = {},
 ): Authenticator {
   const opts = { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options };
-  const accounts = new FailureTable(opts.maxFailuresPerAccount, opts.windowMs, opts.lockoutMs, opts.maxTrackedKeys);
-  const ips = new FailureTable(opts.maxFailuresPerIp, opts.windowMs, opts.lockoutMs, opts.maxTrackedKeys);
-  void getDummyHash(); // computed ahead, off the first login's path
+  const now = deps.now ?? Date.now;
+  const passwords = deps.passwords ?? passwordHasher;
+  const log = deps.log ?? silentLogger;
+  const throttle = new Throttle(opts);
+  // A hash of a random password, made ahead: unknown users are verified against it, so they cost the same.
+  const dummyHash = passwords.hash(`dummy-${Math.random()}-${Date.now()}`);
+  dummyHash.catch(() => {}); // a failure surfaces at the first unknown user, not as an unhandled rejection
 
-  const fail = async (accountKey: string, ip: string): Promise<AuthResult> => {
-    const t = now();
-    accounts.record(accountKey, t);
-    ips.record(ip, t);
+  const refuse = async <R extends AuthResult>(result: R): Promise<R> => {
     if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
-    return { ok: false, reason: 'invalid' };
+    return result;
+  };
+
+  /** Stores the password under the current parameters; a failure leaves the old hash, which still works. */
+  const upgrade = async (account: Account, password: string): Promise<void> => {
+    try {
+      await directory.setPasswordHash(account.address, await passwords.hash(password));
+      log.info('password rehashed', { accountId: account.accountId });
+    } catch (err) {
+      log.warn('password rehash failed', { accountId: account.accountId, err });
+    }
+  };
+
+  const check = async (address: string, password: string): Promise<Account | undefined> => {
+    const account = address.includes('@') ? await directory.getAccountByAddress(address) : undefined;
+    const valid = await passwords.verify(password, account?.passwordHash ?? (await dummyHash));
+    return account && valid ? account : undefined;
   };
 
   return {
     async authenticate({ username, password, remoteAddress }) {
-      let address: string;
+      const address = normalizeUsername(username);
+      const attempt = throttle.reserve(address, remoteAddress, now());
+      if (typeof attempt === 'number') return refuse({ ok: false, reason: 'throttled', retryAfterMs: attempt });
+      let account: Account | undefined;
       try {
-        address = parseAddress(username.trim()).address;
-      } catch {
-        address = username.trim().toLowerCase();
+        account = await check(address, password);
+      } catch (err) {
+        throttle.abandoned(attempt, now());
+        throw err;
       }
-      const t = now();
-      const locked = Math.max(accounts.lockedFor(address, t), ips.lockedFor(remoteAddress, t));
-      if (locked > 0) {
-        if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
-        return { ok: false, reason: 'throttled', retryAfterMs: locked };
+      if (!account) {
+        throttle.failed(attempt, now());
+        return refuse({ ok: false, reason: 'invalid' });
       }
-      const account = address.includes('@') ? await directory.getAccountByAddress(address) : undefined;
-      const valid = await verifyPassword(password, account?.passwordHash ?? (await getDummyHash()));
-      if (!account || !valid) return fail(address, remoteAddress);
-      accounts.clear(address);
+      throttle.succeeded(attempt, now());
+      if (passwords.needsRehash(account.passwordHash)) await upgrade(account, password);
       return { ok: true, account };
     },
   };

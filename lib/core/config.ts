@@ -102,10 +102,12 @@ export interface Pop3Config {
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
 export interface AuthConfig {
   readonly failureDelayMs: number;
-  readonly maxFailuresPerAccount: number;
+  readonly maxFailuresPerPair: number;
   readonly maxFailuresPerIp: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
   readonly windowMs: number;
-  readonly lockoutMs: number;
+  readonly accountFailuresPerHour: number;
 }
 
 /** Where the gateway's certificate comes from. */
@@ -212,10 +214,12 @@ function readPop3(s: SettingsReader): Pop3Config {
 function readAuth(s: SettingsReader): AuthConfig {
   return {
     failureDelayMs: s.int('POSTERN_AUTH_FAILURE_DELAY_MS', 1000),
-    maxFailuresPerAccount: s.int('POSTERN_AUTH_MAX_FAILURES_ACCOUNT', 5),
+    maxFailuresPerPair: s.int('POSTERN_AUTH_MAX_FAILURES_PAIR', 5),
     maxFailuresPerIp: s.int('POSTERN_AUTH_MAX_FAILURES_IP', 20),
-    windowMs: s.int('POSTERN_AUTH_WINDOW_MS', 15 * 60_000),
-    lockoutMs: s.int('POSTERN_AUTH_LOCKOUT_MS', 15 * 60_000),
+    backoffMs: s.int('POSTERN_AUTH_BACKOFF_MS', 2000, 1),
+    maxBackoffMs: s.int('POSTERN_AUTH_MAX_BACKOFF_MS', 15 * 60_000, 1),
+    windowMs: s.int('POSTERN_AUTH_WINDOW_MS', 60 * 60_000),
+    accountFailuresPerHour: s.int('POSTERN_AUTH_ACCOUNT_FAILURES_PER_HOUR', 60),
   };
 }
 

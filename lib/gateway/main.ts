@@ -27,7 +27,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     config,
     storage,
     invoker: createInvoker(config, storage),
-    authenticator: createAuthenticator(storage.directory, config.auth),
+    authenticator: createAuthenticator(storage.directory, config.auth, { log }),
     tls,
     log,
   });

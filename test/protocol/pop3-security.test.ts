@@ -1,6 +1,6 @@
 /**
  * POP3 security and robustness through the whole gateway: no password before TLS unless allowed (RFC 2595),
- * login throttling per account and per IP ([AUTH], then [SYS/TEMP], RFC 3206), and bad input that gets
+ * login throttling per account-and-address and per address ([AUTH], then [SYS/TEMP], RFC 3206), and bad input that gets
  * -ERR, closes after too many errors, and never takes the server down.
  */
 import assert from 'node:assert/strict';
@@ -91,12 +91,13 @@ describe('POP3 login throttling', () => {
   // A gateway of its own (fresh storage, so a fresh authenticator) with a short delay and low thresholds.
   const env = {
     POSTERN_AUTH_FAILURE_DELAY_MS: '200',
-    POSTERN_AUTH_MAX_FAILURES_ACCOUNT: '3',
+    POSTERN_AUTH_MAX_FAILURES_PAIR: '3',
     POSTERN_AUTH_MAX_FAILURES_IP: '8',
+    POSTERN_AUTH_BACKOFF_MS: '600000', // long enough that no wait ends during the test
   };
   let gw: TestGateway;
 
-  it('slows failed logins, answers [AUTH], then refuses the account with [SYS/TEMP] even with the right password', async () => {
+  it('slows failed logins, answers [AUTH], then refuses the account from that address with [SYS/TEMP] even with the right password', async () => {
     gw = await startTestGateway({ env });
     const target = await newAccount(gw);
     const bystander = await newAccount(gw);
@@ -111,9 +112,16 @@ describe('POP3 login throttling', () => {
     await c.cmd(`USER ${target.user}`);
     assert.match(
       await c.cmd(`PASS ${target.pass}`),
-      /^-ERR \[SYS\/TEMP\] too many failed logins; try again in \d+ minute/,
+      /^-ERR \[SYS\/TEMP\] too many failed logins; try again in 10 minute/,
     );
     c.destroy();
+    // The same account from another address is not locked out.
+    const elsewhere = await RawClient.connect(gw.port('pop3'), { localAddress: '127.0.0.2' });
+    await elsewhere.line();
+    await elsewhere.cmd(`USER ${target.user}`);
+    assert.match(await elsewhere.cmd(`PASS ${target.pass}`), /^\+OK maildrop has 0/);
+    await elsewhere.cmd('QUIT');
+    elsewhere.destroy();
     // Another connection does not help; another account from the same IP is not affected.
     const r = await poplib({
       mode: 'plain',

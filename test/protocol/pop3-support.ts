@@ -36,9 +36,15 @@ export class RawClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<RawClient> {
+  static async connect(
+    port: number,
+    opts: { tls?: boolean; host?: string; localAddress?: string } = {},
+  ): Promise<RawClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tlsConnect({ port, host, rejectUnauthorized: false }) : connect(port, host);
+    const { localAddress } = opts;
+    const socket = opts.tls
+      ? tlsConnect({ port, host, localAddress, rejectUnauthorized: false })
+      : connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

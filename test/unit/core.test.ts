@@ -1,11 +1,10 @@
-/** Pure core pieces: addresses, mailbox names, passwords, ids, the PROXY v2 parser, the local invoker. */
+/** Pure core pieces: addresses, mailbox names, ids, the PROXY v2 parser, the local invoker. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isPostmaster, normalizeDomain, parseAddress, withoutSubaddress } from '../../lib/core/address.ts';
 import { InvalidInputError } from '../../lib/core/errors.ts';
 import { monotonicUlid, ulid } from '../../lib/core/ids.ts';
 import { normalizeMailboxName } from '../../lib/core/mailboxNames.ts';
-import { hashPassword, verifyPassword } from '../../lib/core/password.ts';
 import { buildProxyV2, ProxyHeaderError, parseProxyV2 } from '../../lib/net/proxyProtocol.ts';
 import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
 
@@ -85,17 +84,6 @@ test('mailbox names: INBOX is case-insensitive, hierarchy kept, bad names refuse
   assert.equal(normalizeMailboxName('Work/2026'), 'Work/2026');
   for (const bad of ['', 'a//b', 'x\ty', '/lead', 'trail/'])
     assert.throws(() => normalizeMailboxName(bad), InvalidInputError);
-});
-
-test('passwords: scrypt hashes verify, are salted, and reject wrong passwords and junk', async () => {
-  const h1 = await hashPassword('correct horse');
-  const h2 = await hashPassword('correct horse');
-  assert.match(h1, /^scrypt\$16384\$8\$1\$/);
-  assert.notEqual(h1, h2);
-  assert.equal(await verifyPassword('correct horse', h1), true);
-  assert.equal(await verifyPassword('correct hors', h1), false);
-  assert.equal(await verifyPassword('x', 'plain'), false);
-  assert.equal(await verifyPassword('x', 'scrypt$99999999$8$1$AA$AA'), false);
 });
 
 test('ulids sort by time and are unique', () => {
