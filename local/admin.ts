@@ -13,6 +13,7 @@ import { parseArgs } from '../lib/admin/args.ts';
 import { type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
 import { loadAwsConfig } from '../lib/core/config.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
+import { MIN_PASSWORD_LENGTH } from '../lib/core/password.ts';
 import type { Storage } from '../lib/core/ports.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
@@ -94,7 +95,10 @@ async function readPassword(fromStdin: boolean): Promise<string> {
   if (!process.stdin.isTTY) {
     throw new InvalidInputError('no terminal to prompt for the password on; pipe it in with --password-stdin');
   }
-  const [first, second] = await promptHidden(['New password: ', 'Repeat password: ']);
+  const [first, second] = await promptHidden([
+    `New password (at least ${MIN_PASSWORD_LENGTH} characters): `,
+    'Repeat password: ',
+  ]);
   if (first !== second) throw new InvalidInputError('the passwords do not match');
   return first;
 }

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../core/errors.ts';
 
 /** Options the admin CLI understands: which take a value, which are plain switches. */
 const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'postmaster']);
-const SWITCHES = new Set(['aws', 'password-stdin', 'help']);
+const SWITCHES = new Set(['aws', 'password-stdin', 'allow-weak-password', 'help']);
 
 export interface ParsedArgs {
   /** Command words and their arguments, in order. */

@@ -6,7 +6,7 @@
  */
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
-import { hashPassword } from '../core/password.ts';
+import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
 import type { Directory, MailStore } from '../core/ports.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseQuota } from './args.ts';
@@ -22,8 +22,9 @@ export const USAGE: readonly string[] = [
   '  domain list',
   '  domain remove <domain>                       refused while accounts or aliases remain',
   'accounts',
-  '  account add <address> [--quota <size>] [--password-stdin]',
-  '  account passwd <address> [--password-stdin]',
+  '  account add <address> [--quota <size>] [--password-stdin] [--allow-weak-password]',
+  `                                               passwords: at least ${MIN_PASSWORD_LENGTH} characters`,
+  '  account passwd <address> [--password-stdin] [--allow-weak-password]',
   '  account list [domain]',
   '  account remove <address>                     the stored mail is kept',
   'aliases',
@@ -41,6 +42,8 @@ export const USAGE: readonly string[] = [
   '  --aws              use AWS (endpoints and names from the environment) instead of the local emulator;',
   '                     POSTERN_ADMIN_TARGET=aws does the same',
   '  --password-stdin   read the password from the first line of stdin instead of prompting on the terminal',
+  '  --allow-weak-password',
+  `                     accept a password shorter than ${MIN_PASSWORD_LENGTH} characters (NIST SP 800-63B-4 minimum)`,
   '',
   'The local emulator is found through POSTERN_DATA_DIR (default .data); start it with npm start.',
 ];
@@ -70,9 +73,15 @@ async function requireFree(directory: Directory, address: string): Promise<void>
   if (entry) throw new AlreadyExistsError(`${address} already exists (${entry.kind})`);
 }
 
-async function newPasswordHash(readPassword: () => Promise<string>): Promise<string> {
+/** Hashes a new password from `readPassword`, refusing an empty one, or a short one unless `allowWeak`. */
+export async function newPasswordHash(readPassword: () => Promise<string>, allowWeak = false): Promise<string> {
   const password = await readPassword();
   if (password === '') throw new InvalidInputError('empty password refused');
+  if (!allowWeak && passwordLength(password) < MIN_PASSWORD_LENGTH) {
+    throw new InvalidInputError(
+      `password too short: at least ${MIN_PASSWORD_LENGTH} characters (a passphrase of a few words will do), or --allow-weak-password`,
+    );
+  }
   return hashPassword(password);
 }
 
@@ -139,16 +148,17 @@ export async function domainRemove(directory: Directory, input: string): Promise
 
 // ---------------------------------------------------------------- accounts
 
+/** `newHash` reads, checks and hashes the password (newPasswordHash), after every other check. */
 export async function accountAdd(
   storage: AdminStorage,
   input: string,
   quotaBytes: number,
-  readPassword: () => Promise<string>,
+  newHash: () => Promise<string>,
 ): Promise<string[]> {
   const { address, domain } = parseAddress(input);
   await requireDomain(storage.directory, domain);
   await requireFree(storage.directory, address);
-  const passwordHash = await newPasswordHash(readPassword);
+  const passwordHash = await newHash();
   const account = await storage.directory.addAccount({ address, passwordHash, quotaBytes });
   try {
     await storage.mail.ensureDefaultMailboxes(account.accountId);
@@ -163,11 +173,11 @@ export async function accountAdd(
 export async function accountPasswd(
   directory: Directory,
   input: string,
-  readPassword: () => Promise<string>,
+  newHash: () => Promise<string>,
 ): Promise<string[]> {
   const { address } = parseAddress(input);
   if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
-  await directory.setPasswordHash(address, await newPasswordHash(readPassword));
+  await directory.setPasswordHash(address, await newHash());
   return [`changed password of ${address}`];
 }
 
@@ -252,8 +262,8 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'domain add': ['postmaster'],
   'domain list': [],
   'domain remove': [],
-  'account add': ['quota', 'password-stdin'],
-  'account passwd': ['password-stdin'],
+  'account add': ['quota', 'password-stdin', 'allow-weak-password'],
+  'account passwd': ['password-stdin', 'allow-weak-password'],
   'account list': [],
   'account remove': [],
   'alias add': [],
@@ -302,6 +312,11 @@ function operands(args: ParsedArgs, name: string, min: number, max: number, what
   return rest;
 }
 
+/** The new password's hash for account add / passwd, read and checked only when the command asks for it. */
+function newHashOf(args: ParsedArgs, ctx: CommandContext): () => Promise<string> {
+  return () => newPasswordHash(ctx.readPassword, args.switches.has('allow-weak-password'));
+}
+
 /** Runs one command and returns the lines it prints. The caller handles help first (see wantsHelp). */
 export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise<string[]> {
   const name = commandName(args);
@@ -325,12 +340,12 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       const [address] = operands(args, name, 1, 1, '<address> [--quota <size>] [--password-stdin]');
       parseAddress(address);
       const quota = args.values.quota === undefined ? 0 : parseQuota(args.values.quota);
-      return accountAdd(await ctx.storage(), address, quota, ctx.readPassword);
+      return accountAdd(await ctx.storage(), address, quota, newHashOf(args, ctx));
     }
     case 'account passwd': {
       const [address] = operands(args, name, 1, 1, '<address> [--password-stdin]');
       parseAddress(address);
-      return accountPasswd((await ctx.storage()).directory, address, ctx.readPassword);
+      return accountPasswd((await ctx.storage()).directory, address, newHashOf(args, ctx));
     }
     case 'account list': {
       const [domain] = operands(args, name, 0, 1, '[domain]');

@@ -11,6 +11,18 @@ import { argon2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
  * The parameters are read from the stored hash, within bounds: a corrupt or hostile entry cannot make one
  * verification take gigabytes or minutes.
  */
+/**
+ * Shortest password the admin CLI accepts without --allow-weak-password. NIST SP 800-63B-4 §3.1.1.2: a
+ * password that is the only authentication factor SHALL be at least 15 characters (8 only as part of MFA);
+ * mail logins are single-factor. No composition rules (the same section forbids them).
+ */
+export const MIN_PASSWORD_LENGTH = 15;
+
+/** Length as NIST counts it: Unicode code points, after the NFC normalisation hashing applies. */
+export function passwordLength(password: string): number {
+  return [...password.normalize('NFC')].length;
+}
+
 export const ARGON2_PARAMETERS = { memoryKiB: 19 * 1024, passes: 2, parallelism: 1 } as const;
 
 const ARGON2_VERSION = 19; // 0x13, the only version RFC 9106 defines

@@ -21,6 +21,9 @@ import { freshNames, testEndpoints } from '../support/storage.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const PASSWORD = 'Corr3ct-Horse-Battery-Staple';
 const NEW_PASSWORD = 'Tr0ub4dor&3-anew';
+const BOB_PASSWORD = 'bobs own passphrase';
+/** 14 characters: one short of the minimum (NIST SP 800-63B-4 §3.1.1.2: 15 for a single-factor password). */
+const SHORT_PASSWORD = 'fourteen-chars';
 
 interface Run {
   readonly code: number | null;
@@ -104,6 +107,7 @@ describe('admin CLI', () => {
       const lines = assertOk(await admin(args));
       assert.match(lines[0], /^usage: npm run admin/);
       assert.ok(lines.some((l) => l.includes('account add <address>')));
+      assert.ok(lines.some((l) => l.includes('--allow-weak-password')));
     }
   });
 
@@ -130,7 +134,7 @@ describe('admin CLI', () => {
     );
   });
 
-  it('adds an account with --password-stdin: scrypt hash, default mailboxes, no password in sight', async () => {
+  it('adds an account with --password-stdin: argon2id hash, default mailboxes, no password in sight', async () => {
     const lines = assertOk(
       await admin(['account', 'add', 'Alice@Example.com', '--password-stdin'], { input: `${PASSWORD}\r\n` }),
     );
@@ -138,7 +142,7 @@ describe('admin CLI', () => {
     const account = await storage.directory.getAccountByAddress('alice@example.com');
     assert.ok(account);
     assert.equal(account.quotaBytes, 0);
-    assert.match(account.passwordHash, /^scrypt\$/);
+    assert.match(account.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     assert.ok(!account.passwordHash.includes(PASSWORD));
     assert.ok(await verifyPassword(PASSWORD, account.passwordHash));
     assert.ok(!(await verifyPassword(`${PASSWORD}\r`, account.passwordHash)));
@@ -149,7 +153,7 @@ describe('admin CLI', () => {
 
   it('adds an account with a quota, and lists accounts', async () => {
     assertOk(
-      await admin(['account', 'add', 'bob@example.com', '--quota', '2G', '--password-stdin'], { input: 'bobpass' }),
+      await admin(['account', 'add', 'bob@example.com', '--quota', '2G', '--password-stdin'], { input: BOB_PASSWORD }),
     );
     assert.equal((await storage.directory.getAccountByAddress('bob@example.com'))?.quotaBytes, 2 * 2 ** 30);
     assert.deepEqual(assertOk(await admin(['account', 'list'])), [
@@ -243,6 +247,52 @@ describe('admin CLI', () => {
     );
   });
 
+  it('refuses passwords under 15 characters unless --allow-weak-password, writing nothing', async () => {
+    assert.equal(SHORT_PASSWORD.length, 14);
+    const short = await admin(['account', 'add', 'carol@example.com', '--password-stdin'], {
+      input: `${SHORT_PASSWORD}\n`,
+    });
+    assertInputError(short, /password too short: at least 15 characters.*--allow-weak-password/);
+    assert.equal(await storage.directory.lookupAddress('carol@example.com'), undefined);
+    // Characters are Unicode code points: 8 emoji are 16 UTF-16 units, still 8 characters.
+    assertInputError(
+      await admin(['account', 'add', 'carol@example.com', '--password-stdin'], { input: `${'😀'.repeat(8)}\n` }),
+      /password too short/,
+    );
+    const before = await storage.directory.getAccountByAddress('alice@example.com');
+    assertInputError(
+      await admin(['account', 'passwd', 'alice@example.com', '--password-stdin'], { input: `${SHORT_PASSWORD}\n` }),
+      /password too short/,
+    );
+    assert.deepEqual(await storage.directory.getAccountByAddress('alice@example.com'), before);
+
+    // Exactly 15 characters (composed: 15 code points, 30 bytes) is enough.
+    assertOk(await admin(['account', 'add', 'carol@example.com', '--password-stdin'], { input: 'é'.repeat(15) }));
+    assert.ok(
+      await verifyPassword(
+        'é'.repeat(15),
+        (await storage.directory.getAccountByAddress('carol@example.com'))!.passwordHash,
+      ),
+    );
+    // The operator may insist.
+    assert.deepEqual(
+      assertOk(
+        await admin(['account', 'passwd', 'carol@example.com', '--password-stdin', '--allow-weak-password'], {
+          input: `${SHORT_PASSWORD}\n`,
+        }),
+      ),
+      ['changed password of carol@example.com'],
+    );
+    const carol = await storage.directory.getAccountByAddress('carol@example.com');
+    assert.ok(carol && (await verifyPassword(SHORT_PASSWORD, carol.passwordHash)));
+    assertInputError(
+      await admin(['account', 'add', 'dave@example.com', '--password-stdin', '--allow-weak-password'], { input: '\n' }),
+      /empty password/,
+    );
+    assertInputError(await admin(['domain', 'list', '--allow-weak-password']), /--allow-weak-password does not apply/);
+    assertOk(await admin(['account', 'remove', 'carol@example.com']));
+  });
+
   it('adds, lists and removes aliases, the catch-all included', async () => {
     assert.deepEqual(
       assertOk(await admin(['alias', 'add', 'Sales@example.com', 'alice@example.com', 'bob@example.com'])),
@@ -308,8 +358,8 @@ describe('admin CLI', () => {
     assertInputError(await add('not an address'), /invalid address/);
     assert.equal(await storage.directory.getDomain('second.example'), undefined);
 
-    assertOk(await admin(['account', 'add', 'aaron@pm.example', '--password-stdin'], { input: 'pw-aaron' }));
-    assertOk(await admin(['account', 'add', 'boss@pm.example', '--password-stdin'], { input: 'pw-boss' }));
+    assertOk(await admin(['account', 'add', 'aaron@pm.example', '--password-stdin'], { input: PASSWORD }));
+    assertOk(await admin(['account', 'add', 'boss@pm.example', '--password-stdin'], { input: PASSWORD }));
     const boss = await storage.directory.getAccountByAddress('boss@pm.example');
     const res = await route(storage.directory, { recipient: 'postmaster@pm.example' });
     assert.deepEqual(res.kind === 'local' && res.accountIds, [boss?.accountId]);
@@ -397,6 +447,7 @@ describe('admin CLI', () => {
 
   it('never printed a password', () => {
     const all = printed.join('\n');
-    for (const secret of [PASSWORD, NEW_PASSWORD, 'bobpass']) assert.ok(!all.includes(secret), secret);
+    for (const secret of [PASSWORD, NEW_PASSWORD, BOB_PASSWORD, SHORT_PASSWORD])
+      assert.ok(!all.includes(secret), secret);
   });
 });
