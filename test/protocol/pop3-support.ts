@@ -38,13 +38,17 @@ export class RawClient {
 
   static async connect(
     port: number,
-    opts: { tls?: boolean; host?: string; localAddress?: string } = {},
+    opts: {
+      tls?: boolean;
+      host?: string;
+      /** Plain connections only: the client address the server sees. */
+      localAddress?: string;
+    } = {},
   ): Promise<RawClient> {
     const host = opts.host ?? '127.0.0.1';
-    const { localAddress } = opts;
     const socket = opts.tls
-      ? tlsConnect({ port, host, localAddress, rejectUnauthorized: false })
-      : connect({ port, host, localAddress });
+      ? tlsConnect({ port, host, rejectUnauthorized: false })
+      : connect({ port, host, localAddress: opts.localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
