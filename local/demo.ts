@@ -18,7 +18,8 @@ export async function ensureDemoAccount(
 ): Promise<{ address: string; password: string }> {
   const file = join(dataDir, 'demo-account.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const password = randomBytes(9).toString('base64url');
+  // 16 characters: above the admin CLI's minimum (15, NIST SP 800-63B-4 for a single factor)
+  const password = randomBytes(12).toString('base64url');
   if (!(await storage.directory.getDomain(DEMO_DOMAIN))) await storage.directory.addDomain(DEMO_DOMAIN);
   let account = await storage.directory.getAccountByAddress(DEMO_ADDRESS);
   if (account) await storage.directory.setPasswordHash(DEMO_ADDRESS, await hashPassword(password));
