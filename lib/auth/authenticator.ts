@@ -39,6 +39,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../core/address.ts';
+import type { AuthConfig } from '../core/config.ts';
 import { type Logger, silentLogger } from '../core/log.ts';
 import { type PasswordHasher, passwordHasher } from '../core/password.ts';
 import type { Account, Directory } from '../core/ports.ts';
@@ -46,21 +47,8 @@ import { AccountBudget } from './accountBudget.ts';
 import { clientKey } from './clientKey.ts';
 import { PenaltyTable } from './penaltyTable.ts';
 
-export interface AuthenticatorOptions {
-  /** Delay before answering any refused login. */
-  readonly failureDelayMs: number;
-  /** Failures one client address may make against one account before backoff (0: no pair table). */
-  readonly maxFailuresPerPair: number;
-  /** Failures one client address may make, all accounts together, before backoff (0: no address table). */
-  readonly maxFailuresPerIp: number;
-  /** First wait once past a budget; doubled with each further failure. */
-  readonly backoffMs: number;
-  /** Longest wait. */
-  readonly maxBackoffMs: number;
-  /** Failures are forgotten this long after the latest one; keep it above maxBackoffMs. */
-  readonly windowMs: number;
-  /** Failed logins per hour one account takes from addresses it has not logged in from (0: no cap). */
-  readonly accountFailuresPerHour: number;
+/** The settings (AuthConfig, documented there) and what only code sets. */
+export interface AuthenticatorOptions extends AuthConfig {
   /** Most keys tracked in each table; the least recently used are dropped past it (bounded memory). */
   readonly maxTrackedKeys: number;
 }

@@ -101,12 +101,19 @@ export interface Pop3Config {
 
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
 export interface AuthConfig {
+  /** Delay before answering any refused login. */
   readonly failureDelayMs: number;
+  /** Failures one client address may make against one account before backoff (0: no pair table). */
   readonly maxFailuresPerPair: number;
+  /** Failures one client address may make, all accounts together, before backoff (0: no address table). */
   readonly maxFailuresPerIp: number;
+  /** First wait once past a budget; doubled with each further failure. */
   readonly backoffMs: number;
+  /** Longest wait. */
   readonly maxBackoffMs: number;
+  /** Failures are forgotten this long after the latest one; keep it above maxBackoffMs. */
   readonly windowMs: number;
+  /** Failed logins per hour one account takes from addresses it has not logged in from (0: no cap). */
   readonly accountFailuresPerHour: number;
 }
 
