@@ -44,7 +44,7 @@ const ROUNDS = Number(process.env.BENCH_POP3_ROUNDS ?? 3);
 const S3_INLINE = process.env.BENCH_POP3_S3 === 'inline';
 /**
  * glibc malloc settings of the gateway process, as the Dockerfile sets them (MALLOC_ARENA_MAX=2: the 16 MiB
- * scrypt buffers of concurrent logins, allocated on thread-pool threads, do not stay behind in one arena per
+ * argon2id buffers of concurrent logins, allocated on thread-pool threads, do not stay behind in one arena per
  * thread). BENCH_POP3_MALLOC_ARENA_MAX overrides the value; empty leaves glibc's default (8 per core).
  */
 const GATEWAY_MALLOC_ENV: Record<string, string> =
@@ -346,7 +346,7 @@ export async function runPop3Bench(): Promise<void> {
       'listing a DynamoDB Local query, and both emulators share the cores of the machine with the gateway and the load',
     );
     console.log(
-      'generator; each login also runs scrypt (N=16384, by design), where Dovecot compares a plain password.',
+      'generator; each login also runs argon2id (m=19 MiB, t=2, by design), where Dovecot compares a plain password.',
     );
   } finally {
     for (const c of cleanups) await c().catch(() => {});
