@@ -4,9 +4,10 @@
 FROM node:24-slim
 
 ENV NODE_ENV=production
-# glibc gives every thread that allocates its own malloc arena (up to 8 per core); the 19 MiB argon2id buffers of
-# logins run on libuv's thread pool and stayed behind in those arenas. With 2 arenas, `npm run bench -- pop3`:
-# gateway idle RSS ~224 -> ~148 MiB, peak ~246 -> ~212 MiB.
+# glibc gives every thread that allocates its own malloc arena (up to 8 per core); the password-hash buffers of
+# logins (19 MiB for argon2id) run on libuv's thread pool and stayed behind in those arenas. With 2 arenas,
+# `npm run bench -- pop3` (measured with the earlier 16 MiB scrypt): gateway idle RSS ~224 -> ~148 MiB, peak
+# ~246 -> ~212 MiB.
 ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 

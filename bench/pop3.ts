@@ -43,7 +43,7 @@ const ROUNDS = Number(process.env.BENCH_POP3_ROUNDS ?? 3);
 /** BENCH_POP3_S3=inline runs the S3 stand-in in this process (with the load generator) instead of its own. */
 const S3_INLINE = process.env.BENCH_POP3_S3 === 'inline';
 /**
- * glibc malloc settings of the gateway process, as the Dockerfile sets them (MALLOC_ARENA_MAX=2: the 16 MiB
+ * glibc malloc settings of the gateway process, as the Dockerfile sets them (MALLOC_ARENA_MAX=2: the 19 MiB
  * argon2id buffers of concurrent logins, allocated on thread-pool threads, do not stay behind in one arena per
  * thread). BENCH_POP3_MALLOC_ARENA_MAX overrides the value; empty leaves glibc's default (8 per core).
  */
