@@ -49,6 +49,19 @@ export const EPHEMERAL_PORTS_ENV: Readonly<Record<string, string>> = Object.from
   Object.values(PORT_ENV).map((name) => [name, '0']),
 );
 
+/** Listeners whose connection cap is set together: 587 and 465 share one setting, 110 and 995, 143 and 993. */
+export type ListenerFamily = 'smtp' | 'submission' | 'pop3' | 'imap';
+
+export const LISTENER_FAMILY: Readonly<Record<ListenerName, ListenerFamily>> = {
+  smtp: 'smtp',
+  submission: 'submission',
+  submissions: 'submission',
+  pop3: 'pop3',
+  pop3s: 'pop3',
+  imap: 'imap',
+  imaps: 'imap',
+};
+
 /** The shared TCP accept path (lib/net/tcpListener.ts). */
 export interface NetConfig {
   /** Address the listeners bind to. */
@@ -57,6 +70,18 @@ export interface NetConfig {
   readonly proxyProtocol: boolean;
   /** Most simultaneous connections from one client IP, per listener. */
   readonly maxConnectionsPerIp: number;
+  /**
+   * Most connections open at once on each listener of a family (each of 587 and 465 has the submission cap),
+   * all clients together. The gateway scales these down at start when they do not fit the process's
+   * file-descriptor limit less `fdReserve` (lib/net/connectionBudget.ts).
+   */
+  readonly maxConnections: Readonly<Record<ListenerFamily, number>>;
+  /** File descriptors kept out of the listeners' caps: storage connections (S3, DynamoDB, Lambda), files. */
+  readonly fdReserve: number;
+  /** Idle timeout of every protocol on a listener under stress (above 75% of its cap), like Postfix's ${stress?10}. */
+  readonly stressIdleTimeoutMs: number;
+  /** Time a TLS handshake may take: implicit TLS (465, 995, 993), STARTTLS and STLS. */
+  readonly tlsHandshakeTimeoutMs: number;
 }
 
 export interface SmtpConfig {
@@ -76,8 +101,25 @@ export interface SmtpConfig {
   readonly maxReceivedHeaders: number;
   /** Replies of class 5xx to one client before the session is closed with 421. */
   readonly maxErrors: number;
-  /** Connections the SMTP listener serves at once, all clients together. */
-  readonly maxClients: number;
+  /**
+   * Once a command line has started, the time until its CRLF: every byte restarts an idle timer, so a client
+   * trickling a byte at a time is never idle; this deadline is not extended by partial bytes.
+   */
+  readonly lineTimeoutMs: number;
+  /**
+   * Least bytes per second of message text, checked over each `dataRateWindowMs` (0: not checked). A client
+   * sending tiny blocks just inside dataTimeoutMs could otherwise keep DATA open forever. Postfix's
+   * smtpd_min_data_rate is 500.
+   */
+  readonly minDataRate: number;
+  readonly dataRateWindowMs: number;
+  /** Longest SMTP session, whatever the client does; a transaction the server is deciding on is finished first. */
+  readonly sessionTimeoutMs: number;
+  /**
+   * Commands that make no progress (NOOP, RSET, VRFY, EXPN, HELP, unknown) allowed in a session, counted anew
+   * after each accepted message; one more ends the session with 421 (Postfix's smtpd_junk_command_limit).
+   */
+  readonly maxJunkCommands: number;
   /** How long a route result is reused for the same recipient (DESIGN.md: cache briefly). */
   readonly routeCacheMs: number;
   /** Attempts at the store step of one transaction (the step is idempotent, so retrying is safe). */
@@ -191,6 +233,28 @@ function readPorts(s: SettingsReader): ListenerPorts {
   return Object.fromEntries(entries) as unknown as ListenerPorts;
 }
 
+/** Per listener: one MX, and two listeners for each of the other families (a total of 6,000 by default). */
+const DEFAULT_MAX_CONNECTIONS: Readonly<Record<ListenerFamily, number>> = {
+  smtp: 1000,
+  submission: 500,
+  pop3: 1000,
+  imap: 1000,
+};
+
+function readNet(s: SettingsReader, host: string): NetConfig {
+  const cap = (family: ListenerFamily) =>
+    s.int(`POSTERN_MAX_CONNECTIONS_${family.toUpperCase()}`, DEFAULT_MAX_CONNECTIONS[family], 1);
+  return {
+    host,
+    proxyProtocol: s.bool('POSTERN_PROXY_PROTOCOL', false),
+    maxConnectionsPerIp: s.int('POSTERN_MAX_CONNECTIONS_PER_IP', 20, 1),
+    maxConnections: { smtp: cap('smtp'), submission: cap('submission'), pop3: cap('pop3'), imap: cap('imap') },
+    fdReserve: s.int('POSTERN_FD_RESERVE', 1024),
+    stressIdleTimeoutMs: s.int('POSTERN_STRESS_IDLE_TIMEOUT_MS', 10_000, 1),
+    tlsHandshakeTimeoutMs: s.int('POSTERN_TLS_HANDSHAKE_TIMEOUT_MS', 10_000, 1),
+  };
+}
+
 function readSmtp(s: SettingsReader): SmtpConfig {
   return {
     maxMessageSize: s.int('POSTERN_MAX_MESSAGE_SIZE', 40 * 1024 * 1024, 1024),
@@ -201,7 +265,11 @@ function readSmtp(s: SettingsReader): SmtpConfig {
     maxDataLineLength: s.int('POSTERN_SMTP_MAX_DATA_LINE_LENGTH', 64 * 1024, 1000),
     maxReceivedHeaders: s.int('POSTERN_SMTP_MAX_RECEIVED', 100, 1),
     maxErrors: s.int('POSTERN_SMTP_MAX_ERRORS', 20, 1),
-    maxClients: s.int('POSTERN_SMTP_MAX_CLIENTS', 2000, 1),
+    lineTimeoutMs: s.int('POSTERN_SMTP_LINE_TIMEOUT_MS', 60_000, 1),
+    minDataRate: s.int('POSTERN_SMTP_MIN_DATA_RATE', 500),
+    dataRateWindowMs: s.int('POSTERN_SMTP_DATA_RATE_WINDOW_MS', 60_000, 1),
+    sessionTimeoutMs: s.int('POSTERN_SMTP_SESSION_TIMEOUT_MS', 60 * 60_000, 1),
+    maxJunkCommands: s.int('POSTERN_SMTP_MAX_JUNK_COMMANDS', 100, 1),
     routeCacheMs: s.int('POSTERN_SMTP_ROUTE_CACHE_MS', 5000),
     storeAttempts: s.int('POSTERN_SMTP_STORE_ATTEMPTS', 3, 1),
     retryDelayMs: s.int('POSTERN_SMTP_RETRY_DELAY_MS', 200),
@@ -277,11 +345,7 @@ export function loadConfig(env: Env): Config {
     hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
     ports: readPorts(s),
     allowPlaintextAuth: s.bool('POSTERN_ALLOW_PLAINTEXT_AUTH', false),
-    net: {
-      host,
-      proxyProtocol: s.bool('POSTERN_PROXY_PROTOCOL', false),
-      maxConnectionsPerIp: s.int('POSTERN_MAX_CONNECTIONS_PER_IP', 20, 1),
-    },
+    net: readNet(s, host),
     smtp: readSmtp(s),
     pop3: readPop3(s),
     auth: readAuth(s),

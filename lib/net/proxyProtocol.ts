@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 
 /**
  * PROXY protocol v2 (as the AWS Network Load Balancer sends it): a binary header in front of the client's
@@ -20,13 +20,30 @@ export interface ProxyInfo {
 
 export class ProxyHeaderError extends Error {}
 
-function ipv6(bytes: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return groups
-    .join(':')
-    .replace(/(^|:)0(:0)+(:|$)/, '::')
-    .replace(/:{3,}/, '::');
+/**
+ * The RFC 5952 text form of 16 address bytes: lowercase hex without leading zeros (§4.1, §4.3), the longest run
+ * of two or more zero groups shortened to `::`, the first one if tied, a single zero group never (§4.2); an
+ * IPv4-mapped address in dotted form (§5), which the listener then treats as the IPv4 address it is.
+ */
+export function formatIpv6(bytes: Buffer): string {
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${[...bytes.subarray(12, 16)].join('.')}`;
+  }
+  let runStart = -1;
+  let runLength = 1; // a run must be longer than this to be shortened
+  for (let i = 0; i < 8; ) {
+    let end = i;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - i > runLength) {
+      runStart = i;
+      runLength = end - i;
+    }
+    i = Math.max(end, i + 1);
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (runStart < 0) return hex.join(':');
+  return `${hex.slice(0, runStart).join(':')}::${hex.slice(runStart + runLength).join(':')}`;
 }
 
 /**
@@ -64,8 +81,8 @@ export function parseProxyV2(buf: Buffer): { info: ProxyInfo; length: number } |
     return {
       info: {
         command: 'proxy',
-        sourceAddress: ipv6(block.subarray(0, 16)),
-        destinationAddress: ipv6(block.subarray(16, 32)),
+        sourceAddress: formatIpv6(block.subarray(0, 16)),
+        destinationAddress: formatIpv6(block.subarray(16, 32)),
         sourcePort: block.readUInt16BE(32),
         destinationPort: block.readUInt16BE(34),
       },
@@ -76,22 +93,35 @@ export function parseProxyV2(buf: Buffer): { info: ProxyInfo; length: number } |
   throw new ProxyHeaderError('unsupported PROXY address family');
 }
 
-/** Builds a v2 header (tests and the benchmark use it to act as the load balancer). */
+/** Builds a v2 header, TCP over IPv4 or IPv6 (tests and the benchmark use it to act as the load balancer). */
 export function buildProxyV2(
   source: { address: string; port: number },
   dest: { address: string; port: number },
 ): Buffer {
-  const toBytes = (a: string) => Buffer.from(a.split('.').map(Number));
-  const block = Buffer.alloc(12);
+  const v6 = isIPv6(source.address);
+  const toBytes = (a: string) => (v6 ? ipv6Bytes(a) : Buffer.from(a.split('.').map(Number)));
+  const size = v6 ? 16 : 4;
+  const block = Buffer.alloc(size * 2 + 4);
   toBytes(source.address).copy(block, 0);
-  toBytes(dest.address).copy(block, 4);
-  block.writeUInt16BE(source.port, 8);
-  block.writeUInt16BE(dest.port, 10);
+  toBytes(dest.address).copy(block, size);
+  block.writeUInt16BE(source.port, size * 2);
+  block.writeUInt16BE(dest.port, size * 2 + 2);
   const head = Buffer.alloc(4);
   head[0] = 0x21;
-  head[1] = 0x11;
+  head[1] = v6 ? 0x21 : 0x11;
   head.writeUInt16BE(block.length, 2);
   return Buffer.concat([SIGNATURE, head, block]);
+}
+
+/** The 16 bytes of an IPv6 address written in hex groups (with or without `::`; no dotted IPv4 tail). */
+function ipv6Bytes(address: string): Buffer {
+  const [head, tail] = address.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+  const out = Buffer.alloc(16);
+  for (const [i, g] of all.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  return out;
 }
 
 /**

@@ -5,8 +5,13 @@
  *   address; a connection without a valid header is dropped, the balancer's LOCAL health checks are closed
  *   quietly. When PROXY is not configured, a connection that starts with a PROXY header (v1 or v2) is refused,
  *   so nobody can claim an address by sending one.
+ * - The listener's own connection cap (every accepted socket counts, from accept to close, handshakes
+ *   included): one more gets the protocol's "too many connections" line, so a flood on one port cannot take
+ *   the descriptors of another port or of storage. Near the cap the listener is under stress and the
+ *   protocols shorten their idle timeouts (listenerLoad.ts).
  * - The per-IP connection limit (maxConnectionsPerIp, per listener): one more gets the protocol's refusal.
- * - Implicit TLS (465, 995, 993): the handshake happens before the protocol starts.
+ * - Implicit TLS (465, 995, 993): the handshake happens before the protocol starts, within
+ *   tlsHandshakeTimeoutMs (a silent or trickling client would otherwise hold the connection forever).
  * - A connection id (`cid`) and a logger that carries it.
  * - Graceful close: stop accepting, give sessions `graceMs`, then say goodbye in the protocol's words and
  *   close what is left.
@@ -17,6 +22,7 @@ import { TLSSocket } from 'node:tls';
 import type { NetConfig } from '../core/config.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
+import { ConnectionGauge, type ListenerLoad } from './listenerLoad.ts';
 import { readProxyHeader } from './proxyProtocol.ts';
 import type { Listener, ListenerContext } from './types.ts';
 
@@ -30,14 +36,25 @@ export interface Connection {
   readonly remotePort: number;
   readonly secure: boolean;
   readonly log: Logger;
+  /** The listener's load (idle timeouts shrink under stress); absent for sessions made outside a listener. */
+  readonly load?: ListenerLoad;
 }
 
 export interface TcpListenerOptions {
   readonly name: string;
   readonly port: number;
   readonly implicitTls: boolean;
-  /** The protocol's line for "too many connections from your address" (and for a refused PROXY header). */
-  readonly refusal: { readonly tooManyConnections: string; readonly proxyRefused: string };
+  /** Most connections open at once on this listener (NetConfig.maxConnections of its family). */
+  readonly maxConnections: number;
+  /**
+   * The protocol's lines for a full listener, for "too many connections from your address", and for a refused
+   * PROXY header.
+   */
+  readonly refusal: {
+    readonly listenerFull: string;
+    readonly tooManyConnections: string;
+    readonly proxyRefused: string;
+  };
   readonly onConnection: (conn: Connection) => void;
   /** Called when the grace period of close() ends, before the remaining sockets are destroyed. */
   readonly onForcedClose?: () => void;
@@ -68,6 +85,15 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
   const log = opts.log ?? ctx.log.child({ listener: opts.name });
   const perIp = new Map<string, number>();
   const sockets = new Set<Socket>();
+  const gauge = new ConnectionGauge(opts.maxConnections, config.stressIdleTimeoutMs, (stressed, open) =>
+    log.warn(stressed ? 'listener under stress: short idle timeouts' : 'listener no longer under stress', {
+      connections: open,
+      cap: opts.maxConnections,
+    }),
+  );
+  const refusedFull = everyTenSeconds((count) =>
+    log.warn('listener full: refused connections', { refused: count, cap: opts.maxConnections }),
+  );
   let server: Server | undefined;
   let boundPort = opts.port;
 
@@ -77,9 +103,18 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
   };
 
   const accept = async (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    if (gauge.full) {
+      refusedFull();
+      refuse(socket, opts.refusal.listenerFull);
+      return;
+    }
+    gauge.opened();
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      gauge.closed();
+    });
     const cid = randomId(6);
     let remoteAddress = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/i, '');
     let remotePort = socket.remotePort ?? 0;
@@ -90,7 +125,7 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
           socket.destroy(); // the balancer's health check
           return;
         }
-        remoteAddress = info.sourceAddress ?? remoteAddress;
+        remoteAddress = (info.sourceAddress ?? remoteAddress).replace(/^::ffff:/i, '');
         remotePort = info.sourcePort ?? remotePort;
       } catch (err) {
         // Health checks and port scanners close without a header; only a wrong header is worth a warning.
@@ -121,8 +156,9 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
       refuse(socket, opts.refusal.tooManyConnections);
       return;
     }
+    const base = { cid, remoteAddress, remotePort, log: connLog, load: gauge };
     if (!opts.implicitTls) {
-      opts.onConnection({ socket, cid, remoteAddress, remotePort, secure: false, log: connLog });
+      opts.onConnection({ ...base, socket, secure: false });
       return;
     }
     // After a PROXY header, bytes already read (the ClientHello) sit in the stream buffer; a plain Duplex
@@ -131,9 +167,16 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
     const secure = new TLSSocket(transport as Socket, { isServer: true, key: ctx.tls.key, cert: ctx.tls.cert });
     if (config.proxyProtocol) socket.resume();
     secure.on('error', (err) => connLog.debug('tls error', { err }));
-    secure.once('secure', () =>
-      opts.onConnection({ socket: secure, cid, remoteAddress, remotePort, secure: true, log: connLog }),
-    );
+    const handshake = setTimeout(() => {
+      connLog.info('tls handshake timed out', { timeoutMs: config.tlsHandshakeTimeoutMs });
+      secure.destroy();
+      socket.destroy();
+    }, config.tlsHandshakeTimeoutMs);
+    socket.once('close', () => clearTimeout(handshake));
+    secure.once('secure', () => {
+      clearTimeout(handshake);
+      opts.onConnection({ ...base, socket: secure, secure: true });
+    });
   };
 
   return {
@@ -170,5 +213,19 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
         });
         if (graceMs <= 0) finish();
       }),
+  };
+}
+
+/** Counts events and reports the count at most every ten seconds (a flood must not flood the log too). */
+function everyTenSeconds(report: (count: number) => void): () => void {
+  let count = 0;
+  let last = 0;
+  return () => {
+    count++;
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    report(count);
+    count = 0;
   };
 }

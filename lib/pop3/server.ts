@@ -14,6 +14,7 @@ import { Pop3Session } from './session.ts';
 
 /** POP3's words for the shared listener's refusals (RFC 3206 response codes). */
 const POP3_REFUSAL = {
+  listenerFull: '-ERR [SYS/TEMP] too many connections, try again later\r\n',
   tooManyConnections: '-ERR [SYS/TEMP] too many connections from your address\r\n',
   proxyRefused: '-ERR PROXY protocol header not accepted on this port\r\n',
 };
@@ -37,6 +38,7 @@ export function createPop3Listeners(deps: Pop3Deps): Listener[] {
         name,
         port,
         implicitTls,
+        maxConnections: config.net.maxConnections.pop3,
         refusal: POP3_REFUSAL,
         onConnection: (conn) => {
           const session = new Pop3Session(conn, backend, {
@@ -45,6 +47,7 @@ export function createPop3Listeners(deps: Pop3Deps): Listener[] {
             idleTimeoutMs: options.idleTimeoutMs,
             maxErrors: options.maxErrors,
             tls: deps.tls,
+            tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs,
           });
           void session.run();
         },

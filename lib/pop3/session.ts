@@ -10,6 +10,7 @@ import { TLSSocket } from 'node:tls';
 import { NotFoundError, TemporaryError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type LineEvent, LineReader } from '../net/lineReader.ts';
+import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import type { Maildrop, Pop3Backend, Pop3Message } from './backend.ts';
@@ -36,11 +37,13 @@ export interface Pop3SessionOptions {
   /** Errors (bad commands, failed logins) tolerated before the server closes the connection. */
   readonly maxErrors: number;
   readonly tls: TlsMaterial;
+  /** Time the STLS handshake may take (NetConfig.tlsHandshakeTimeoutMs; 10 s when not given). */
+  readonly tlsHandshakeTimeoutMs?: number;
 }
 
 /** Bytes gathered before a write while streaming a message (fewer, larger writes and TLS records). */
 const WRITE_BATCH = 64 * 1024;
-const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class Pop3Session {
   state: Pop3State = 'AUTHORIZATION';
@@ -55,6 +58,8 @@ export class Pop3Session {
   readonly remoteAddress: string;
   private socket: Socket;
   private readonly reader: LineReader;
+  private readonly load: ListenerLoad | undefined;
+  private readonly unwatchLoad: (() => void) | undefined;
   private errors = 0;
   private closed = false;
   private released = false;
@@ -71,7 +76,12 @@ export class Pop3Session {
     this.cid = conn.cid;
     this.remoteAddress = conn.remoteAddress;
     this.reader = new LineReader(this.socket, { maxLineLength: MAX_LINE_HARD });
+    this.load = conn.load;
     this.prepareSocket(this.socket);
+    // Stress began on the listener: the autologout timer is shortened at once.
+    this.unwatchLoad = conn.load?.watch(() => {
+      if (!this.closed) this.socket.setTimeout(this.idleTimeout());
+    });
   }
 
   /** Runs the session to its end; never throws. */
@@ -90,6 +100,7 @@ export class Pop3Session {
       this.socket.destroy();
     } finally {
       // A connection that ends without QUIT deletes nothing (RFC 1939 §6): the lease is simply released.
+      this.unwatchLoad?.();
       await this.releaseMaildrop();
       this.end();
       this.log.info('pop3 disconnected', { state: this.state, retrieved: this.retrieved });
@@ -272,7 +283,10 @@ export class Pop3Session {
     const secure = new TLSSocket(plain, { isServer: true, key: this.options.tls.key, cert: this.options.tls.cert });
     secure.on('error', (e) => this.log.debug('pop3 tls error', { err: e }));
     const done = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), TLS_HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => resolve(false),
+        this.options.tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+      );
       secure.once('secure', () => {
         clearTimeout(timer);
         resolve(true);
@@ -335,14 +349,19 @@ export class Pop3Session {
     // must still reach it, so the end of the client's stream does not end ours; end() does, after them.
     socket.allowHalfOpen = true;
     socket.on('error', (e) => this.log.debug('pop3 socket error', { err: e }));
-    // RFC 1939 §3: an inactivity autologout timer; on expiry the session does not enter UPDATE.
-    socket.setTimeout(this.options.idleTimeoutMs);
+    // RFC 1939 §3: an inactivity autologout timer; on expiry the session does not enter UPDATE. Under stress
+    // it is shorter than the RFC's 10 minutes: a flood of idle sessions must not lock real users out.
+    socket.setTimeout(this.idleTimeout());
     socket.on('timeout', () => {
       if (this.closed) return;
       this.log.info('pop3 idle timeout');
       this.send(err('autologout: idle for too long'));
       this.end();
     });
+  }
+
+  private idleTimeout(): number {
+    return this.load ? this.load.idleTimeout(this.options.idleTimeoutMs) : this.options.idleTimeoutMs;
   }
 
   private write(chunk: Buffer): Promise<void> {

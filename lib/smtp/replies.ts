@@ -39,6 +39,12 @@ export const REPLIES = {
   busy: r(451, '4.3.1', 'Insufficient system resources, please try again later'),
   // session
   tooManyConnections: r(421, '4.7.0', 'Too many connections from your address, try again later'),
+  listenerFull: r(421, '4.7.0', 'Too many connections, try again later'),
+  // RFC 3463 §3.5: X.4.2 bad connection (the client is too slow: a line, the message text, the session)
+  lineTimeout: r(421, '4.4.2', 'Command line not completed in time, closing connection'),
+  dataTooSlow: r(421, '4.4.2', 'Message text arriving too slowly, closing connection'),
+  sessionTimeout: r(421, '4.4.2', 'Session time limit reached, closing connection'),
+  tooManyJunkCommands: r(421, '4.7.0', 'Too many commands without progress, closing connection'),
   tooManyErrors: r(421, '4.7.0', 'Too many errors, closing connection'),
   proxyRefused: r(554, '5.7.0', 'PROXY protocol header not accepted on this port'),
   shuttingDown: r(421, '4.3.2', 'Server shutting down, try again later'),

@@ -4,7 +4,8 @@
  * - smtp (port 25 in AWS, POSTERN_SMTP_PORT locally): the MX. smtp-server with PIPELINING, SIZE (the
  *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and STARTTLS; no AUTH (an MX never takes
  *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, lib/net/tcpListener.ts for
- *   PROXY v2 and the per-IP limit, connection.ts for timeouts and the error limit.
+ *   PROXY v2, the listener's connection cap and the per-IP limit, connection.ts and sessionLimits.ts for the
+ *   timeouts, deadlines and limits of a session.
  * - submission (587) and submissions (465): not implemented yet (a later issue). They answer
  *   421 4.3.2 and close, honestly, rather than pretending to accept mail.
  */
@@ -29,6 +30,7 @@ export interface SmtpDeps extends ListenerContext {
 
 /** SMTP's words for the shared listener's refusals. */
 const SMTP_REFUSAL = {
+  listenerFull: replyLine(REPLIES.listenerFull),
   tooManyConnections: replyLine(REPLIES.tooManyConnections),
   proxyRefused: replyLine(REPLIES.proxyRefused),
 };
@@ -67,7 +69,6 @@ export function createMxListener(deps: SmtpDeps): Listener {
       cert: tls.cert,
       size: tuning.maxMessageSize,
       maxRecipients: tuning.maxRecipients,
-      maxClients: tuning.maxClients,
       maxCommandLength: tuning.maxCommandLength,
       socketTimeout: tuning.commandTimeoutMs,
       closeTimeout: 1000,
@@ -85,18 +86,19 @@ export function createMxListener(deps: SmtpDeps): Listener {
       onRcptTo: handlers.onRcptTo,
       onData: handlers.onData,
     },
-    tuning,
+    { smtp: tuning, tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs, log },
   );
   server.on('error', (err: Error) => log.debug('session error', { err }));
   return createTcpListener(netContext(deps), {
     name: 'smtp',
     port: config.ports.smtp,
     implicitTls: false,
+    maxConnections: config.net.maxConnections.smtp,
     refusal: SMTP_REFUSAL,
     log,
     // smtp-server reads PROXY v1 only; the shared listener has already taken the v2 header off the socket.
-    onConnection: ({ socket, cid, remoteAddress, remotePort }) =>
-      server.connect(socket, { id: cid, remoteAddress, remotePort }),
+    onConnection: ({ socket, cid, remoteAddress, remotePort, load }) =>
+      server.connect(socket, { id: cid, remoteAddress, remotePort }, load),
     onForcedClose: () => {
       const { code, enhanced, text } = REPLIES.shuttingDown;
       for (const conn of server.connections) {
@@ -112,12 +114,13 @@ export function createMxListener(deps: SmtpDeps): Listener {
 
 /** SMTP listeners: the MX, and the submission ports (not implemented yet). */
 export function createSmtpListeners(deps: SmtpDeps): Listener[] {
-  const { ports, hostname } = deps.config;
+  const { ports, hostname, net } = deps.config;
   const notYet = (name: string, port: number, implicitTls: boolean) =>
     createTcpListener(netContext(deps), {
       name,
       port,
       implicitTls,
+      maxConnections: net.maxConnections.submission,
       refusal: SMTP_REFUSAL,
       onConnection: ({ socket }) => {
         socket.end(`421 4.3.2 ${hostname} Message submission is not available yet\r\n`);

@@ -1,11 +1,13 @@
 /**
  * The shared accept path behind the NLB: PROXY protocol v2 in front of plain and implicit-TLS connections,
- * the per-IP limit counted on the proxied (real) client address, and PROXY headers refused where not configured.
+ * the per-IP limit counted on the proxied (real) client address, IPv6 client addresses in their RFC 5952 form,
+ * and PROXY headers refused where not configured.
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import { createLogger } from '../../lib/core/log.ts';
 import { buildProxyV2 } from '../../lib/net/proxyProtocol.ts';
 import { startTestGateway } from '../support/gateway.ts';
 
@@ -63,6 +65,22 @@ test('the per-IP limit counts the real client address from the PROXY header', as
   assert.match(await greet('203.0.113.1'), /^-ERR \[SYS\/TEMP\]/);
   assert.match(await greet('203.0.113.2'), /^\+OK/, 'another client is not affected');
   for (const s of open) s.destroy();
+});
+
+test('PROXY v2 over IPv6: the client address in RFC 5952 form (§4), an IPv4-mapped one as IPv4 (§5)', async (t) => {
+  const lines: { msg: string; remote?: string }[] = [];
+  const log = createLogger({ level: 'info', sink: (line) => lines.push(JSON.parse(line)) });
+  const tg = await startTestGateway({ env: { POSTERN_PROXY_PROTOCOL: '1' }, log });
+  t.after(() => tg.close());
+  const dest = { address: '2001:db8::25', port: 110 };
+  for (const address of ['1:0:0:2:0:0:0:3', '0:0:0:0:0:ffff:c000:201']) {
+    const s = connect(tg.port('pop3'), '127.0.0.1');
+    s.write(buildProxyV2({ address, port: 50000 }, dest));
+    assert.match(await firstLine(s), /^\+OK/);
+    s.destroy();
+  }
+  const remotes = lines.filter((l) => l.msg === 'pop3 connected').map((l) => l.remote);
+  assert.deepEqual(remotes, ['1:0:0:2::3', '192.0.2.1']);
 });
 
 test('without PROXY configured, a connection that starts with a PROXY header is refused (POP3 and IMAP)', async (t) => {
