@@ -3,6 +3,7 @@
  * (lib/storage/aws) implement them on S3 and DynamoDB; nothing above this line imports the AWS SDK.
  */
 import type { Readable } from 'node:stream';
+import type { MessageSummary } from '../mime/summary.ts';
 import type { StorageNames } from './schema.ts';
 
 // ---------------------------------------------------------------- blobs
@@ -87,17 +88,33 @@ export interface Directory {
 
 // ---------------------------------------------------------------- mailboxes and messages
 
-export interface MailboxState {
+/**
+ * Names one mailbox of one account. Every message and change call takes one, and the store keys message and
+ * change items by both ids, so a call can never reach another account's messages by a mailbox id alone.
+ */
+export interface MailboxRef {
   readonly accountId: string;
   readonly mailboxId: string;
+}
+
+export interface MailboxState extends MailboxRef {
   readonly name: string;
   readonly uidValidity: number;
   readonly uidNext: number;
   readonly highestModseq: number;
   /** Messages currently in the mailbox. */
   readonly messages: number;
+  /** Messages without `\Seen` (IMAP STATUS UNSEEN), kept in the same transactions as the messages. */
+  readonly unseen: number;
   /** Sum of message sizes in bytes. */
   readonly bytes: number;
+  /** Keywords (flags not starting with `\`) ever set in this mailbox, sorted: IMAP FLAGS and PERMANENTFLAGS. */
+  readonly keywords: readonly string[];
+  /**
+   * The change log is known complete above this modseq: changesSince from here or later can say what
+   * happened. Lower values may still be complete; changesSince finds out and raises this floor.
+   */
+  readonly historyFloor: number;
   /** RFC 6154 attribute such as `\Junk`, if any. */
   readonly specialUse?: string;
   readonly subscribed: boolean;
@@ -121,19 +138,24 @@ export interface MessageMeta {
   readonly internalDate: number;
   readonly flags: readonly string[];
   /** What IMAP needs without reading the body (envelope, bodystructure, search headers), computed once. */
-  readonly summary?: unknown;
+  readonly summary?: MessageSummary;
 }
 
-export interface AppendInput {
-  readonly accountId: string;
-  readonly mailboxId: string;
+/** The cheap view of a message (SELECT of a big mailbox, CONDSTORE): read from a small index, not the items. */
+export interface MessageIndexEntry {
+  readonly uid: number;
+  readonly modseq: number;
+  readonly flags: readonly string[];
+}
+
+export interface AppendInput extends MailboxRef {
   readonly blobKey: string;
   /** Size of the blob alone. */
   readonly blobSize: number;
   readonly headerPrefix?: string;
   readonly flags?: readonly string[];
   readonly internalDate?: number;
-  readonly summary?: unknown;
+  readonly summary?: MessageSummary;
   /**
    * Makes the append idempotent: a second append with the same key into the same mailbox returns the first
    * result (duplicate: true) and creates nothing. Delivery uses (message id, recipient).
@@ -158,6 +180,41 @@ export interface FlagUpdate {
   readonly flags: readonly string[];
 }
 
+export interface FlagUpdateOptions {
+  /**
+   * CONDSTORE STORE (RFC 7162 §3.1.3): only messages whose modseq is at most this are changed; the others
+   * are reported as modified and left alone. 0 leaves every message alone.
+   */
+  readonly unchangedSince?: number;
+}
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed, ascending by UID, each with its new modseq. */
+  readonly updated: readonly FlagUpdate[];
+  /** UIDs that failed the UNCHANGEDSINCE test (the MODIFIED response code), ascending. */
+  readonly modified: readonly number[];
+}
+
+/** COPYUID data (RFC 4315 §3): the destination's UIDVALIDITY and the UID pairs, both lists in ascending order. */
+export interface UidMap {
+  readonly uidValidity: number;
+  readonly sourceUids: readonly number[];
+  readonly destUids: readonly number[];
+}
+
+export interface CopyOptions {
+  /** The destination account's quota in bytes (0 or undefined: unlimited); QuotaExceededError past it. */
+  readonly quotaBytes?: number;
+}
+
+export interface MoveOptions extends CopyOptions {
+  /**
+   * Called after each committed chunk (each is a complete move of its messages), so a server can send that
+   * chunk's COPYUID and EXPUNGE responses even if a later chunk fails (RFC 6851 §3.3).
+   */
+  readonly onChunk?: (chunk: UidMap) => void;
+}
+
 export type ChangeKind = 'append' | 'flags' | 'expunge';
 
 /** One entry of a mailbox's change log: everything with a modseq above a session's knows what it missed. */
@@ -166,6 +223,18 @@ export interface ChangeRecord {
   readonly modseq: number;
   readonly kind: ChangeKind;
   readonly uids: readonly number[];
+}
+
+/** The change log above a modseq, or the news that part of it has expired (QRESYNC must then fall back). */
+export interface ChangeHistory {
+  /** False when some change above the asked modseq is gone (expired): `changes` is then empty. */
+  readonly complete: boolean;
+  /** Ascending by modseq, up to `highestModseq`. */
+  readonly changes: readonly ChangeRecord[];
+  /** The mailbox's HIGHESTMODSEQ the history was read up to. */
+  readonly highestModseq: number;
+  /** The lowest modseq from which history is known complete (see MailboxState.historyFloor). */
+  readonly historyFloor: number;
 }
 
 export interface Usage {
@@ -182,6 +251,20 @@ export interface ListOptions {
   readonly projection?: 'full' | 'light';
 }
 
+/** A stored blob the sweep may consider (from a bucket listing): its key and when it was written. */
+export interface BlobCandidate {
+  readonly key: string;
+  /** Milliseconds since the epoch. */
+  readonly lastModified: number;
+}
+
+export interface SweepResult {
+  /** Keys deleted because nothing referenced them. */
+  readonly deleted: readonly string[];
+  /** Candidates kept: still referenced, or too young to judge. */
+  readonly kept: number;
+}
+
 export interface MailStore {
   /** Creates the account's default mailboxes (INBOX, Sent, Drafts, Trash, Junk, Archive) if missing. */
   ensureDefaultMailboxes(accountId: string): Promise<MailboxState[]>;
@@ -193,10 +276,20 @@ export interface MailStore {
   getMailbox(accountId: string, name: string): Promise<MailboxState | undefined>;
   getMailboxById(accountId: string, mailboxId: string): Promise<MailboxState | undefined>;
   listMailboxes(accountId: string): Promise<MailboxState[]>;
+  /**
+   * RFC 9051 §6.3.6: renames the mailbox and every inferior name with it (`a` → `b` takes `a/x` to `b/x`);
+   * mailbox ids, messages and UIDs stay. Renaming INBOX moves its messages into a new mailbox of that name
+   * and leaves INBOX empty (its inferiors stay). AlreadyExistsError when a target name is taken.
+   */
   renameMailbox(accountId: string, from: string, to: string): Promise<void>;
-  /** Deletes the mailbox and its index items (the blobs stay; they may be shared). */
+  /**
+   * RFC 9051 §6.3.4: deletes the mailbox and its messages (each blob goes when its last copy does); inferior
+   * names are not touched and stay reachable. INBOX cannot be deleted.
+   */
   deleteMailbox(accountId: string, name: string): Promise<void>;
   setSubscribed(accountId: string, name: string, subscribed: boolean): Promise<void>;
+  /** Removes every mailbox, message and counter of the account (account removal); blobs as for expunge. */
+  deleteAccountMail(accountId: string): Promise<void>;
 
   /** Atomically allocates the next UID and MODSEQ and writes the message (DESIGN.md rule 3). */
   append(input: AppendInput): Promise<AppendResult>;
@@ -205,27 +298,87 @@ export interface MailStore {
    * where the rules allow, one outcome per input, in input order.
    */
   appendMany(inputs: readonly AppendInput[]): Promise<PromiseSettledResult<AppendResult>[]>;
-  getMessage(mailboxId: string, uid: number): Promise<MessageMeta | undefined>;
+  getMessage(ref: MailboxRef, uid: number): Promise<MessageMeta | undefined>;
+  /** The messages of those UIDs that exist, ascending by UID (strongly consistent). */
+  getMessages(ref: MailboxRef, uids: readonly number[]): Promise<MessageMeta[]>;
   /** Messages in ascending UID order (strongly consistent). */
-  listMessages(mailboxId: string, opts?: ListOptions): Promise<MessageMeta[]>;
-  /** Messages whose modseq is above `modseq` (CONDSTORE CHANGEDSINCE), ascending by modseq. */
-  listChangedSince(mailboxId: string, modseq: number): Promise<MessageMeta[]>;
-  /** Change log entries above `modseq`, ascending. */
-  changesSince(mailboxId: string, modseq: number): Promise<ChangeRecord[]>;
+  listMessages(ref: MailboxRef, opts?: ListOptions): Promise<MessageMeta[]>;
+  /**
+   * Every message's UID, modseq and flags, ascending by UID, from a small index (strongly consistent). Read
+   * the mailbox state first: the listing is then at least that current, and changesSince(its highestModseq)
+   * catches up on whatever came after.
+   */
+  listIndex(ref: MailboxRef): Promise<MessageIndexEntry[]>;
+  /** Messages whose modseq is above `modseq` (CONDSTORE CHANGEDSINCE), ascending by modseq, from the same index. */
+  listChangedSince(ref: MailboxRef, modseq: number): Promise<MessageIndexEntry[]>;
+  /**
+   * Change log entries above `modseq`, ascending, or complete: false when some of them have expired (like
+   * Dovecot's mailbox_get_expunges returning FALSE): QRESYNC then falls back to a full comparison.
+   */
+  changesSince(ref: MailboxRef, modseq: number): Promise<ChangeHistory>;
   /**
    * Adds, removes or replaces flags on the given UIDs (missing UIDs are skipped). Each changed message gets
-   * a new modseq; concurrent changes are never lost (rule 4). Returns the messages that changed.
+   * a new modseq; concurrent changes are never lost (rule 4); a change that changes nothing bumps nothing.
    */
   updateFlags(
-    accountId: string,
-    mailboxId: string,
+    ref: MailboxRef,
     uids: readonly number[],
     op: FlagOperation,
     flags: readonly string[],
-  ): Promise<FlagUpdate[]>;
+    opts?: FlagUpdateOptions,
+  ): Promise<FlagUpdateResult>;
   /** Removes the given UIDs, writes expunge change records and releases their quota. Returns the UIDs removed. */
-  expunge(accountId: string, mailboxId: string, uids: readonly number[]): Promise<number[]>;
+  expunge(ref: MailboxRef, uids: readonly number[]): Promise<number[]>;
+  /**
+   * Copies the messages (missing UIDs are skipped) with their flags and internal date; copies share the blob.
+   * New UIDs ascend with the source UIDs. All or nothing: a failure removes the copies already made (their
+   * UIDs are not reused). The destination account's quota applies.
+   */
+  copyMessages(from: MailboxRef, uids: readonly number[], to: MailboxRef, opts?: CopyOptions): Promise<UidMap>;
+  /**
+   * Moves the messages (RFC 6851): each chunk of at most a few dozen messages is one transaction that
+   * expunges them from the source and appends them to the destination, so no reader ever sees a message in
+   * both mailboxes or in neither. Chunks commit one after another; a failure leaves earlier chunks moved.
+   */
+  moveMessages(from: MailboxRef, uids: readonly number[], to: MailboxRef, opts?: MoveOptions): Promise<UidMap>;
   getUsage(accountId: string): Promise<Usage>;
+  /**
+   * Deletes the candidates no message references any more, once older than the grace period (blobs left by a
+   * crash during delivery, or whose last copy went while they were young). Candidates come from a listing of
+   * the bucket's message prefix.
+   */
+  sweepBlobs(candidates: Iterable<BlobCandidate> | AsyncIterable<BlobCandidate>): Promise<SweepResult>;
+}
+
+// ---------------------------------------------------------------- change notification
+
+/** What a ChangeNotifier carries: a committed change to a mailbox's messages, or to the mailbox itself. */
+export type MailboxEvent =
+  | { readonly type: 'messages'; readonly accountId: string; readonly change: ChangeRecord }
+  | {
+      readonly type: 'mailbox';
+      readonly accountId: string;
+      readonly mailboxId: string;
+      readonly name: string;
+      readonly what: 'created' | 'renamed' | 'deleted' | 'subscribed' | 'unsubscribed';
+    };
+
+/** Whose changes a subscriber hears: one mailbox, or every mailbox of an account (mailboxId omitted). */
+export interface NotifyScope {
+  readonly accountId: string;
+  readonly mailboxId?: string;
+}
+
+/**
+ * Tells sessions (IDLE, NOTIFY) that a mailbox changed, whoever changed it: another session, another gateway
+ * task, the store Lambda. Events are hints, published after the commit: a subscriber catches up from the
+ * change log (MailStore.changesSince from the modseq it knows), never from the events alone, so an
+ * implementation may coalesce, delay or drop them (a cross-task one, over DynamoDB Streams or IoT, will).
+ */
+export interface ChangeNotifier {
+  publish(event: MailboxEvent): void;
+  /** Returns the function that ends the subscription. */
+  subscribe(scope: NotifyScope, listener: (event: MailboxEvent) => void): () => void;
 }
 
 // ---------------------------------------------------------------- leases

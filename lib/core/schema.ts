@@ -9,11 +9,13 @@ import type { SettingsReader } from './settings.ts';
  *   the byDomain index lists a domain's addresses and the list of domains.
  * - mailboxes: per account (pk = accountId): the mailbox state items (sk = MBX#id), the name → id items
  *   (sk = NAME#name), the account's usage counter (sk = USAGE) and idempotency records (sk = IDEM#...).
- *   Everything an append must change atomically, except the message itself, sits in one partition.
- * - messages: the message index, pk = mailboxId, sk = uid. The byModseq local index serves CONDSTORE's
- *   CHANGEDSINCE with strongly consistent reads.
- * - changes: per mailbox, one record per change keyed by modseq (append, flags, expunge), with a TTL; used
- *   by sessions to catch up (IMAP EXPUNGE/FETCH/VANISHED, IDLE) without rescanning a mailbox.
+ *   Everything an append must change atomically, except the message itself, sits in one partition. Blob
+ *   reference counts sit here too, one item per blob and account (pk = BLOB#key, sk = REF#accountId).
+ * - messages: the message index, pk `mailboxId` = `<accountId>#<mailboxId>` (so no read can name another
+ *   account's mailbox), sk = uid. The byModseq local index holds only uid, modseq and flags: SELECT of a
+ *   big mailbox and CONDSTORE's CHANGEDSINCE read it cheaply, with strongly consistent reads.
+ * - changes: per mailbox (same pk as messages), one record per modseq (append, flags, expunge), with a TTL;
+ *   used by sessions to catch up (IMAP EXPUNGE/FETCH/VANISHED, IDLE) without rescanning a mailbox.
  * - leases: short-lived locks (the POP3 maildrop lock), expiring by their own timestamp and TTL.
  */
 
@@ -29,6 +31,8 @@ export interface IndexDefinition {
   readonly kind: 'local' | 'global';
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /** Non-key attributes copied into the index (INCLUDE); omitted: every attribute (ALL). */
+  readonly projection?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -74,6 +78,7 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
         kind: 'local',
         partitionKey: { name: 'mailboxId', type: 'S' },
         sortKey: { name: 'modseq', type: 'N' },
+        projection: ['flags'],
       },
     ],
   },

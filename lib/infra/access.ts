@@ -6,14 +6,24 @@ import type { Storage } from './storage.ts';
  * What each component may do to the tables and the bucket: exactly the calls its code makes (the adapters in
  * lib/storage/aws), as explicit IAM statements. TransactWriteItems has no IAM action of its own: each Put,
  * Update, Delete or ConditionCheck in it needs PutItem, UpdateItem, DeleteItem or ConditionCheckItem on its
- * table. Grants name table ARNs only, so no index can be queried (no code path queries one yet: byDomain is the
- * admin CLI's, byModseq IMAP's). No component scans.
+ * table. A grant names a table ARN, or one index of it when it says so: only the gateway queries an index
+ * (byModseq, the mail store's small index for IMAP SELECT and CONDSTORE); byDomain is the admin CLI's. No
+ * component scans.
  */
-type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+type DynamoAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem';
 type MessageObjectAction = 'GetObject' | 'PutObject' | 'AbortMultipartUpload' | 'DeleteObject';
 
 interface TableGrant {
   readonly table: TableId;
+  /** The grant is on this index of the table, not the table itself. */
+  readonly index?: string;
   readonly actions: readonly DynamoAction[];
   /** IAM conditions narrowing the grant to some items or attributes (DynamoDB fine-grained access control). */
   readonly conditions?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
@@ -40,9 +50,15 @@ const directoryKey = TABLES.directory;
  *   No PutItem or DeleteItem: the gateway never creates or removes directory items (the admin CLI does).
  * - mailboxes: SMTP RCPT reads the account's usage; POP3 reads INBOX's name and state items; creating the
  *   default mailboxes (ensureDefaultMailboxes: Query, then TransactWriteItems Put+Put+Update) and POP3's
- *   expunge (Update of the counters and the usage) write.
- * - messages: POP3 lists INBOX (Query on the table), and its expunge reads then deletes message items.
- * - changes: the expunge's change record. leases: the POP3 maildrop lease (acquire, renew, release).
+ *   expunge (Update of the counters, the usage and the blob counts) write. The IMAP storage calls
+ *   (lib/storage/aws/mail) also delete there: RENAME and DELETE remove name items and, at the end of a
+ *   purge, the state item; a released blob's count items go (after a Query of them); a gap in the change
+ *   log raises the mailbox's history floor (Update).
+ * - messages: POP3 lists INBOX (Query on the table), and its expunge reads (BatchGetItem) then deletes message
+ *   items. IMAP: STORE updates items, COPY and MOVE put them (and condition-check the source items), SELECT
+ *   and CHANGEDSINCE query the byModseq index.
+ * - changes: every change's record (Put); catching up (changesSince) queries them.
+ * - leases: the POP3 maildrop lease (acquire, renew, release).
  * - objects: DATA streams into S3 (PutObject, multipart for large messages, aborted on failure), RETR/TOP
  *   read, refused or unused texts are deleted. ListBucket: a missing body is "no longer available" in POP3.
  */
@@ -60,9 +76,13 @@ export const GATEWAY_ACCESS: ComponentAccess = {
         },
       },
     },
-    { table: 'mailboxes', actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] },
-    { table: 'messages', actions: ['GetItem', 'Query', 'DeleteItem'] },
-    { table: 'changes', actions: ['PutItem'] },
+    { table: 'mailboxes', actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+    {
+      table: 'messages',
+      actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    },
+    { table: 'messages', index: 'byModseq', actions: ['Query'] },
+    { table: 'changes', actions: ['PutItem', 'Query'] },
     { table: 'leases', actions: ['PutItem', 'UpdateItem', 'DeleteItem'] },
   ],
   messageObjects: ['PutObject', 'AbortMultipartUpload', 'GetObject', 'DeleteObject'],
@@ -87,7 +107,8 @@ export const FILTER_ACCESS: ComponentAccess = {
  * store (lib/pipeline/store.ts):
  * - directory: getAccount (quota). Reads only.
  * - mailboxes: getMailbox and the counters (GetItem), ensureDefaultMailboxes (Query, Put, Update), the append
- *   transaction (Update of counters and usage, Put of the idempotency record) and the duplicate's record read.
+ *   transaction (Update of counters, usage and blob counts, Put of the idempotency record) and the duplicate's
+ *   record read.
  * - messages: the append's index items (Put) and a duplicate's item (GetItem, for its blob key).
  * - changes: the append's change record. objects: the IMAP summary when the filter did not send one.
  */
@@ -111,10 +132,11 @@ export function tablesOf(access: ComponentAccess): TableId[] {
 export function grantAccess(grantee: iam.IGrantable, storage: Storage, access: ComponentAccess): void {
   const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
   for (const grant of access.tables) {
+    const tableArn = storage.tables[grant.table].tableArn;
     add(
       new iam.PolicyStatement({
         actions: grant.actions.map((action) => `dynamodb:${action}`),
-        resources: [storage.tables[grant.table].tableArn],
+        resources: [grant.index ? `${tableArn}/index/${grant.index}` : tableArn],
         conditions: grant.conditions,
       }),
     );

@@ -2,7 +2,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type KeyAttribute, TABLE_IDS, TABLES, type TableId } from '../core/schema.ts';
+import { type IndexDefinition, type KeyAttribute, TABLE_IDS, TABLES, type TableId } from '../core/schema.ts';
+
+/** INCLUDE of the declared attributes, or ALL when the schema names none. */
+function projection(index: IndexDefinition): { projectionType: dynamodb.ProjectionType; nonKeyAttributes?: string[] } {
+  return index.projection
+    ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }
+    : { projectionType: dynamodb.ProjectionType.ALL };
+}
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {
   return {
@@ -50,14 +57,14 @@ export class Storage extends Construct {
           table.addLocalSecondaryIndex({
             indexName: index.name,
             sortKey: attribute(index.sortKey),
-            projectionType: dynamodb.ProjectionType.ALL,
+            ...projection(index),
           });
         } else {
           table.addGlobalSecondaryIndex({
             indexName: index.name,
             partitionKey: attribute(index.partitionKey),
             sortKey: attribute(index.sortKey),
-            projectionType: dynamodb.ProjectionType.ALL,
+            ...projection(index),
           });
         }
       }

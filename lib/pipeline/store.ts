@@ -158,7 +158,7 @@ export async function storeBatch(storage: Storage, batch: StoreBatchRequest): Pr
       // a duplicate may be backed by this request's blob (an earlier attempt of the same transaction) or by
       // the blob of an earlier transaction (a client resend): the gateway must know before deleting anything
       const blobKey = result.duplicate
-        ? ((await storage.mail.getMessage(job.mailbox.mailboxId, result.uid))?.blobKey ?? requestBlob)
+        ? ((await storage.mail.getMessage(job.mailbox, result.uid))?.blobKey ?? requestBlob)
         : requestBlob;
       delivered[job.request].push({
         accountId: job.accountId,

@@ -85,7 +85,7 @@ export function createStorageBackend(
         if (!inbox) throw new Error('account has no INBOX');
         mailboxId = inbox.mailboxId;
         uidValidity = inbox.uidValidity;
-        metas = await storage.mail.listMessages(mailboxId, { projection: 'light' });
+        metas = await storage.mail.listMessages({ accountId: account.accountId, mailboxId }, { projection: 'light' });
       } catch (err) {
         await storage.leases.release(key, owner).catch(() => {});
         throw err;
@@ -129,7 +129,7 @@ export function createStorageBackend(
           // Renew right before deleting: it fails when another session took the maildrop after our lease
           // expired. A fresh lease then covers the expunge, which takes far less than its time to live.
           if (!(await renew())) throw new LeaseLostError();
-          const removed = await storage.mail.expunge(account.accountId, mailboxId, uids);
+          const removed = await storage.mail.expunge({ accountId: account.accountId, mailboxId }, uids);
           return { removed: removed.length };
         },
         async release() {

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { AlreadyExistsError, InvalidInputError, QuotaExceededError } from '../../lib/core/errors.ts';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, QuotaExceededError } from '../../lib/core/errors.ts';
 import { readMessage } from '../../lib/core/messageBody.ts';
 import type { MailboxState, Storage } from '../../lib/core/ports.ts';
+import type { MessageSummary } from '../../lib/mime/summary.ts';
 import { freshStorage } from '../support/storage.ts';
 
 let storage: Storage;
@@ -99,7 +100,7 @@ describe('append', () => {
     assert.equal(state.messages, 3);
     assert.equal(state.highestModseq, results[2].modseq);
     assert.equal(state.bytes, (await storage.mail.getUsage(a)).bytes);
-    const listed = await storage.mail.listMessages(box.mailboxId, { fromUid: 2, toUid: 3 });
+    const listed = await storage.mail.listMessages(box, { fromUid: 2, toUid: 3 });
     assert.deepEqual(
       listed.map((m) => m.uid),
       [2, 3],
@@ -112,7 +113,7 @@ describe('append', () => {
     const prefix = 'Return-Path: <x@y.example>\r\nDelivered-To: a@b.example\r\n';
     const body = 'Subject: ranged\r\n\r\n0123456789\r\n';
     const r = await appendText(a, box.mailboxId, body, { headerPrefix: prefix, flags: ['\\Seen'] });
-    const meta = (await storage.mail.getMessage(box.mailboxId, r.uid))!;
+    const meta = (await storage.mail.getMessage(box, r.uid))!;
     const whole = prefix + body;
     assert.equal(meta.size, Buffer.byteLength(whole));
     assert.deepEqual(meta.flags, ['\\Seen']);
@@ -139,7 +140,7 @@ describe('append', () => {
     assert.equal(first.duplicate, false);
     for (const r of again)
       assert.deepEqual({ uid: r.uid, duplicate: r.duplicate }, { uid: first.uid, duplicate: true });
-    assert.equal((await storage.mail.listMessages(box.mailboxId)).length, 1);
+    assert.equal((await storage.mail.listMessages(box)).length, 1);
     // The same key in another mailbox is another delivery.
     const junk = (await storage.mail.getMailbox(a, 'Junk'))!;
     assert.equal((await appendText(a, junk.mailboxId, 'x', { idempotencyKey: 'msg-1' })).duplicate, false);
@@ -155,7 +156,7 @@ describe('append', () => {
     );
     assert.equal(new Set(results.map((r) => r.uid)).size, 1);
     assert.equal(results.filter((r) => !r.duplicate).length, 1);
-    assert.equal((await storage.mail.listMessages(box.mailboxId)).length, 1);
+    assert.equal((await storage.mail.listMessages(box)).length, 1);
   });
 
   test('quota: an append past the quota fails and writes nothing', async () => {
@@ -164,7 +165,7 @@ describe('append', () => {
     await appendText(a, box.mailboxId, 'x'.repeat(600), { quotaBytes: 1000 });
     await assert.rejects(appendText(a, box.mailboxId, 'y'.repeat(600), { quotaBytes: 1000 }), QuotaExceededError);
     await assert.rejects(appendText(a, box.mailboxId, 'z'.repeat(2000), { quotaBytes: 1000 }), QuotaExceededError);
-    assert.equal((await storage.mail.listMessages(box.mailboxId)).length, 1);
+    assert.equal((await storage.mail.listMessages(box)).length, 1);
     assert.deepEqual(await storage.mail.getUsage(a), { bytes: 600, messages: 1 });
     assert.equal((await storage.mail.getMailboxById(a, box.mailboxId))?.uidNext, 2);
   });
@@ -192,7 +193,7 @@ describe('group commit (appendMany)', () => {
     assert.equal(new Set(values.map((v) => v.modseq)).size, 1);
     const state = (await storage.mail.getMailboxById(a, box.mailboxId))!;
     assert.deepEqual([state.uidNext, state.messages, state.highestModseq], [7, 6, values[0].modseq]);
-    const log = await storage.mail.changesSince(box.mailboxId, values[0].modseq - 1);
+    const log = (await storage.mail.changesSince(box, values[0].modseq - 1)).changes;
     assert.deepEqual(
       log.map((c) => [c.kind, c.uids]),
       [['append', [2, 3, 4, 5, 6]]],
@@ -219,7 +220,7 @@ describe('group commit (appendMany)', () => {
         [3, false],
       ],
     );
-    assert.equal((await storage.mail.listMessages(box.mailboxId)).length, 3);
+    assert.equal((await storage.mail.listMessages(box)).length, 3);
   });
 
   test('quota: the messages that fit land, the rest are refused one by one', async () => {
@@ -260,7 +261,7 @@ describe('flags and modseq', () => {
     await appendText(a, box.mailboxId, 'm1');
     await appendText(a, box.mailboxId, 'm2');
     const before = (await storage.mail.getMailboxById(a, box.mailboxId))!.highestModseq;
-    const added = await storage.mail.updateFlags(a, box.mailboxId, [1, 2], 'add', ['\\Seen', '$Label1']);
+    const added = (await storage.mail.updateFlags(box, [1, 2], 'add', ['\\Seen', '$Label1'])).updated;
     assert.deepEqual(
       added.map((u) => u.flags),
       [
@@ -269,14 +270,14 @@ describe('flags and modseq', () => {
       ],
     );
     assert.ok(added.every((u) => u.modseq === before + 1));
-    const noop = await storage.mail.updateFlags(a, box.mailboxId, [1, 2], 'add', ['\\Seen']);
-    assert.deepEqual(noop, []);
+    const noop = await storage.mail.updateFlags(box, [1, 2], 'add', ['\\Seen']);
+    assert.deepEqual(noop, { updated: [], modified: [] });
     assert.equal((await storage.mail.getMailboxById(a, box.mailboxId))!.highestModseq, before + 1);
-    const removed = await storage.mail.updateFlags(a, box.mailboxId, [1], 'remove', ['$Label1']);
+    const removed = (await storage.mail.updateFlags(box, [1], 'remove', ['$Label1'])).updated;
     assert.deepEqual(removed[0].flags, ['\\Seen']);
-    const replaced = await storage.mail.updateFlags(a, box.mailboxId, [2], 'replace', ['\\Flagged']);
+    const replaced = (await storage.mail.updateFlags(box, [2], 'replace', ['\\Flagged'])).updated;
     assert.deepEqual(replaced[0].flags, ['\\Flagged']);
-    const cleared = await storage.mail.updateFlags(a, box.mailboxId, [1, 2, 99], 'replace', []);
+    const cleared = (await storage.mail.updateFlags(box, [1, 2, 99], 'replace', [])).updated;
     assert.deepEqual(
       cleared.map((u) => [u.uid, u.flags]),
       [
@@ -284,9 +285,15 @@ describe('flags and modseq', () => {
         [2, []],
       ],
     );
-    const changed = await storage.mail.listChangedSince(box.mailboxId, before + 1);
-    assert.deepEqual(changed.map((m) => m.uid).sort(), [1, 2]);
-    const log = await storage.mail.changesSince(box.mailboxId, before);
+    const changed = await storage.mail.listChangedSince(box, before + 1);
+    assert.deepEqual(
+      changed.map((m) => [m.uid, m.flags]),
+      [
+        [1, []],
+        [2, []],
+      ],
+    );
+    const log = (await storage.mail.changesSince(box, before)).changes;
     assert.deepEqual(
       log.map((c) => c.kind),
       ['flags', 'flags', 'flags', 'flags'],
@@ -299,10 +306,127 @@ describe('flags and modseq', () => {
     for (let i = 0; i < 5; i++) await appendText(a, box.mailboxId, `m${i}`);
     const uids = [1, 2, 3, 4, 5];
     const flags = ['\\Seen', '\\Flagged', '\\Answered', '$A', '$B', '$C'];
-    await Promise.all(flags.map((f) => storage.mail.updateFlags(a, box.mailboxId, uids, 'add', [f])));
-    for (const m of await storage.mail.listMessages(box.mailboxId)) assert.deepEqual(m.flags, [...flags].sort());
-    const modseqs = (await storage.mail.changesSince(box.mailboxId, 0)).map((c) => c.modseq);
+    await Promise.all(flags.map((f) => storage.mail.updateFlags(box, uids, 'add', [f])));
+    for (const m of await storage.mail.listMessages(box)) assert.deepEqual(m.flags, [...flags].sort());
+    const modseqs = (await storage.mail.changesSince(box, 0)).changes.map((c) => c.modseq);
     assert.equal(new Set(modseqs).size, modseqs.length, 'every change has its own modseq');
+    const state = (await storage.mail.getMailboxById(a, box.mailboxId))!;
+    assert.equal(state.unseen, 0, 'the unseen counter followed the racing writers');
+    assert.deepEqual(state.keywords, ['$A', '$B', '$C']);
+  });
+
+  test('UNCHANGEDSINCE: messages changed after it are MODIFIED and left alone, the rest change (RFC 7162 §3.1.3)', async () => {
+    const a = account();
+    const box = await inbox(a);
+    for (let i = 0; i < 3; i++) await appendText(a, box.mailboxId, `m${i}`);
+    const known = (await storage.mail.getMailboxById(a, box.mailboxId))!.highestModseq;
+    // another session changes message 2 after this one last synced
+    await storage.mail.updateFlags(box, [2], 'add', ['$Other']);
+    const result = await storage.mail.updateFlags(box, [1, 2, 3], 'add', ['\\Deleted'], { unchangedSince: known });
+    assert.deepEqual(result.modified, [2]);
+    assert.deepEqual(
+      result.updated.map((u) => u.uid),
+      [1, 3],
+    );
+    assert.deepEqual((await storage.mail.getMessage(box, 2))!.flags, ['$Other']);
+    // a message that passes the test but would not change is neither updated nor modified
+    const again = await storage.mail.updateFlags(box, [1], 'add', ['\\Deleted'], {
+      unchangedSince: result.updated[0].modseq,
+    });
+    assert.deepEqual(again, { updated: [], modified: [] });
+    // UNCHANGEDSINCE 0 fails for every message (each has a modseq)
+    const zero = await storage.mail.updateFlags(box, [1, 3], 'remove', ['\\Deleted'], { unchangedSince: 0 });
+    assert.deepEqual(zero, { updated: [], modified: [1, 3] });
+  });
+
+  test('UNCHANGEDSINCE racing a plain STORE: the conditional change applies only if it came first', async () => {
+    const a = account();
+    const box = await inbox(a);
+    await appendText(a, box.mailboxId, 'm');
+    const known = (await storage.mail.getMailboxById(a, box.mailboxId))!.highestModseq;
+    const [conditional] = await Promise.all([
+      storage.mail.updateFlags(box, [1], 'add', ['$Cond'], { unchangedSince: known }),
+      storage.mail.updateFlags(box, [1], 'add', ['$Plain']),
+    ]);
+    const flags = (await storage.mail.getMessage(box, 1))!.flags;
+    assert.ok(flags.includes('$Plain'));
+    if (conditional.modified.length === 1) assert.deepEqual(flags, ['$Plain']);
+    else assert.deepEqual(flags, ['$Cond', '$Plain'], 'the conditional STORE went first');
+  });
+
+  test('the unseen counter moves with appends, flag changes and expunges (STATUS UNSEEN)', async () => {
+    const a = account();
+    const box = await inbox(a);
+    await appendText(a, box.mailboxId, 'u1');
+    await appendText(a, box.mailboxId, 's1', { flags: ['\\Seen'] });
+    await storage.mail.appendMany(
+      [1, 2, 3].map(() => ({ accountId: a, mailboxId: box.mailboxId, blobKey: 'messages/x', blobSize: 1 })),
+    );
+    const unseen = async () => (await storage.mail.getMailboxById(a, box.mailboxId))!.unseen;
+    assert.equal(await unseen(), 4);
+    await storage.mail.updateFlags(box, [1, 2, 3], 'add', ['\\Seen']);
+    assert.equal(await unseen(), 2);
+    await storage.mail.updateFlags(box, [2], 'replace', ['\\Flagged']);
+    assert.equal(await unseen(), 3);
+    await storage.mail.expunge(box, [2, 3]);
+    assert.equal(await unseen(), 2);
+    const listed = await storage.mail.listMessages(box);
+    assert.equal(listed.filter((m) => !m.flags.includes('\\Seen')).length, 2);
+  });
+
+  test('keywords ever used are listed for PERMANENTFLAGS, and their number is bounded', async () => {
+    const a = account();
+    const box = await inbox(a);
+    await appendText(a, box.mailboxId, 'k', { flags: ['$Junk', '\\Seen'] });
+    await storage.mail.updateFlags(box, [1], 'add', ['$Work']);
+    await storage.mail.updateFlags(box, [1], 'remove', ['$Work']);
+    assert.deepEqual((await storage.mail.getMailboxById(a, box.mailboxId))!.keywords, ['$Junk', '$Work']);
+    const many = Array.from({ length: 300 }, (_, i) => `kw${i}`);
+    await assert.rejects(storage.mail.updateFlags(box, [1], 'add', many), InvalidInputError);
+    assert.deepEqual((await storage.mail.getMessage(box, 1))!.flags, ['$Junk', '\\Seen']);
+  });
+});
+
+describe('isolation (DESIGN.md rule 7)', () => {
+  test('a mailbox id under another account addresses nothing', async () => {
+    const owner = account();
+    const intruder = account();
+    const box = await inbox(owner);
+    await inbox(intruder);
+    await appendText(owner, box.mailboxId, 'Subject: private\r\n\r\n');
+    const forged = { accountId: intruder, mailboxId: box.mailboxId };
+    assert.equal(await storage.mail.getMessage(forged, 1), undefined);
+    assert.deepEqual(await storage.mail.getMessages(forged, [1]), []);
+    assert.deepEqual(await storage.mail.listMessages(forged), []);
+    assert.deepEqual(await storage.mail.listIndex(forged), []);
+    await assert.rejects(storage.mail.changesSince(forged, 0), NotFoundError);
+    await assert.rejects(storage.mail.updateFlags(forged, [1], 'add', ['\\Deleted']), NotFoundError);
+    await assert.rejects(storage.mail.expunge(forged, [1]), NotFoundError);
+    const intruderInbox = (await storage.mail.getMailbox(intruder, 'INBOX'))!;
+    assert.deepEqual((await storage.mail.copyMessages(forged, [1], intruderInbox)).sourceUids, []);
+    assert.equal((await storage.mail.listMessages(box)).length, 1, "the owner's message is untouched");
+  });
+});
+
+describe('index projection (SELECT of a big mailbox)', () => {
+  test('listIndex holds only uid, modseq and flags, ascending by UID, and is current', async () => {
+    const a = account();
+    const box = await inbox(a);
+    const summary = { v: 1, size: 1, headerSize: 1, lines: 0, hasAttachments: false } as unknown as MessageSummary;
+    for (let i = 0; i < 4; i++) await appendText(a, box.mailboxId, `m${i}`, { summary, headerPrefix: 'X-A: b\r\n' });
+    await storage.mail.updateFlags(box, [1], 'add', ['\\Seen']);
+    await storage.mail.expunge(box, [3]);
+    const index = await storage.mail.listIndex(box);
+    assert.deepEqual(
+      index.map((e) => [e.uid, e.flags]),
+      [
+        [1, ['\\Seen']],
+        [2, []],
+        [4, []],
+      ],
+    );
+    for (const entry of index) assert.deepEqual(Object.keys(entry).sort(), ['flags', 'modseq', 'uid']);
+    assert.ok(index[0].modseq > index[1].modseq, 'the flag change gave message 1 a new modseq');
   });
 });
 
@@ -312,13 +436,13 @@ describe('expunge', () => {
     const box = await inbox(a);
     for (let i = 0; i < 4; i++) await appendText(a, box.mailboxId, 'x'.repeat(100));
     const before = (await storage.mail.getMailboxById(a, box.mailboxId))!.highestModseq;
-    assert.deepEqual(await storage.mail.expunge(a, box.mailboxId, [2, 3, 42]), [2, 3]);
-    assert.deepEqual(await storage.mail.expunge(a, box.mailboxId, [2]), []);
+    assert.deepEqual(await storage.mail.expunge(box, [2, 3, 42]), [2, 3]);
+    assert.deepEqual(await storage.mail.expunge(box, [2]), []);
     assert.deepEqual(
-      (await storage.mail.listMessages(box.mailboxId)).map((m) => m.uid),
+      (await storage.mail.listMessages(box)).map((m) => m.uid),
       [1, 4],
     );
-    const log = await storage.mail.changesSince(box.mailboxId, before);
+    const log = (await storage.mail.changesSince(box, before)).changes;
     assert.deepEqual(
       log.map((c) => [c.kind, c.uids]),
       [['expunge', [2, 3]]],
@@ -333,10 +457,7 @@ describe('expunge', () => {
     const a = account();
     const box = await inbox(a);
     for (let i = 0; i < 6; i++) await appendText(a, box.mailboxId, 'y'.repeat(10));
-    const results = await Promise.all([
-      storage.mail.expunge(a, box.mailboxId, [1, 2, 3, 4]),
-      storage.mail.expunge(a, box.mailboxId, [3, 4, 5]),
-    ]);
+    const results = await Promise.all([storage.mail.expunge(box, [1, 2, 3, 4]), storage.mail.expunge(box, [3, 4, 5])]);
     const all = results.flat().sort();
     assert.deepEqual(all, [1, 2, 3, 4, 5]);
     assert.deepEqual(await storage.mail.getUsage(a), { bytes: 10, messages: 1 });

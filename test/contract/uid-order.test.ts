@@ -41,7 +41,7 @@ test('two processes append 200 each while a third polls: UIDs unique, dense and 
   const solo = await storage.mail.createMailbox(accountId, 'Solo');
   const single = (await run('appender', { ...job, mailboxId: solo.mailboxId, count: 100 })) as { ms: number };
 
-  const poller = run('poller', { endpoints, names, mailboxId: inbox.mailboxId, expected: 400 });
+  const poller = run('poller', { endpoints, names, accountId, mailboxId: inbox.mailboxId, expected: 400 });
   // One process appends one by one, the other in group commits of up to 8: both paths race each other.
   const [a, b] = (await Promise.all([
     run('appender', { ...job, mailboxId: inbox.mailboxId, count: 200 }),
@@ -59,7 +59,7 @@ test('two processes append 200 each while a third polls: UIDs unique, dense and 
   const state = (await storage.mail.getMailboxById(accountId, inbox.mailboxId))!;
   assert.equal(state.uidNext, 401);
   assert.equal(state.messages, 400);
-  assert.equal((await storage.mail.listMessages(inbox.mailboxId)).length, 400);
+  assert.equal((await storage.mail.listMessages(inbox)).length, 400);
   assert.equal(polled.seen, 400);
   assert.deepEqual(polled.violations, [], 'no UID appeared below one already seen');
   assert.ok(polled.polls > 5, `the poller polled during the appends (${polled.polls} polls)`);

@@ -177,7 +177,7 @@ test('npm start: ready, listeners answer, data survives a restart, SIGINT stops 
   const after = createAwsStorage({ endpoints: again.endpoints, names: namesWithPrefix(again.tablePrefix) });
   const kept = (await after.directory.getAccountByAddress('keep@postern.test'))!;
   assert.equal(kept.accountId, account.accountId);
-  const messages = await after.mail.listMessages(inbox.mailboxId);
+  const messages = await after.mail.listMessages(inbox);
   assert.equal(messages.length, 1);
   const stored = await after.blobs.get(messages[0].blobKey);
   const chunks: Buffer[] = [];

@@ -71,7 +71,7 @@ const withFinalCrlf = (b: Buffer) => (b.subarray(-2).equals(CRLF) ? b : Buffer.c
 
 async function storedUids(accountId: string): Promise<number[]> {
   const inbox = (await tg.storage.mail.getMailbox(accountId, 'INBOX'))!;
-  return (await tg.storage.mail.listMessages(inbox.mailboxId)).map((m) => m.uid);
+  return (await tg.storage.mail.listMessages(inbox)).map((m) => m.uid);
 }
 
 describe('POP3 with Python poplib', () => {

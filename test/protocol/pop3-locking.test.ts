@@ -32,7 +32,7 @@ async function login(port: number, user: string, pass: string): Promise<{ c: Raw
 
 async function storedCount(storage: Storage, accountId: string): Promise<number> {
   const inbox = (await storage.mail.getMailbox(accountId, 'INBOX'))!;
-  return (await storage.mail.listMessages(inbox.mailboxId)).length;
+  return (await storage.mail.listMessages(inbox)).length;
 }
 
 describe('POP3 maildrop lock', () => {

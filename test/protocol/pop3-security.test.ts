@@ -176,7 +176,7 @@ describe('POP3 bad input through the gateway', () => {
     await c.waitClosed();
     // Closing on errors is not a QUIT: the DELE was not applied.
     const inbox = (await open.storage.mail.getMailbox(account.accountId, 'INBOX'))!;
-    assert.equal((await open.storage.mail.listMessages(inbox.mailboxId)).length, 1);
+    assert.equal((await open.storage.mail.listMessages(inbox)).length, 1);
   });
 
   it('answers thousands of pipelined commands in order (RFC 2449 §6.6)', async () => {

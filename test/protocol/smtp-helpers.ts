@@ -262,7 +262,7 @@ export async function startMxGateway(
       if (!account) throw new Error(`no account ${address}`);
       const box = await tg.storage.mail.getMailbox(account.accountId, mailbox);
       if (!box) return [];
-      const metas = await tg.storage.mail.listMessages(box.mailboxId);
+      const metas = await tg.storage.mail.listMessages(box);
       return Promise.all(metas.map(async (meta) => ({ meta, bytes: await readMessage(tg.storage.blobs, meta) })));
     },
   });

@@ -144,7 +144,7 @@ describe('store', () => {
     const again = await store(storage, { ...req, messageId: 'tx2' });
     assert.ok(again.delivered.every((d) => d.duplicate));
     const box = await storage.mail.getMailbox(bob, 'INBOX');
-    const list = await storage.mail.listMessages(box!.mailboxId);
+    const list = await storage.mail.listMessages(box!);
     assert.equal(list.length, 1);
     const bytes = await readMessage(storage.blobs, list[0]);
     assert.equal(bytes.toString(), `Return-Path: <a@b>\r\nDelivered-To: bob@ours.test\r\n${text}`);

@@ -10,10 +10,11 @@ import { DynamoMailStore } from './mailStore.ts';
 export function createAwsStorage({ endpoints, names }: AwsConfig): Storage {
   const db = makeDynamoClient(endpoints);
   const s3 = makeS3Client(endpoints);
+  const blobs = new S3BlobStore(s3, names.bucket);
   return {
     directory: new DynamoDirectory(db, names),
-    mail: new DynamoMailStore(db, names),
-    blobs: new S3BlobStore(s3, names.bucket),
+    mail: new DynamoMailStore(db, names, { blobs }),
+    blobs,
     leases: new DynamoLeaseStore(db, names),
     names,
     close() {

@@ -7,7 +7,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type StorageNames, TABLE_IDS, TABLES, type TableDefinition } from '../../core/schema.ts';
+import { type IndexDefinition, type StorageNames, TABLE_IDS, TABLES, type TableDefinition } from '../../core/schema.ts';
 
 /** The CreateTable request for one declared table (the emulator's counterpart of the CDK construct). */
 export function createTableInput(def: TableDefinition, tableName: string): CreateTableCommandInput {
@@ -19,6 +19,10 @@ export function createTableInput(def: TableDefinition, tableName: string): Creat
     { AttributeName: pk, KeyType: 'HASH' as const },
     { AttributeName: sk, KeyType: 'RANGE' as const },
   ];
+  const projection = (i: IndexDefinition) =>
+    i.projection
+      ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.projection] }
+      : { ProjectionType: 'ALL' as const };
   const local = def.indexes.filter((i) => i.kind === 'local');
   const global = def.indexes.filter((i) => i.kind === 'global');
   return {
@@ -30,14 +34,14 @@ export function createTableInput(def: TableDefinition, tableName: string): Creat
       ? local.map((i) => ({
           IndexName: i.name,
           KeySchema: keySchema(i.partitionKey.name, i.sortKey.name),
-          Projection: { ProjectionType: 'ALL' },
+          Projection: projection(i),
         }))
       : undefined,
     GlobalSecondaryIndexes: global.length
       ? global.map((i) => ({
           IndexName: i.name,
           KeySchema: keySchema(i.partitionKey.name, i.sortKey.name),
-          Projection: { ProjectionType: 'ALL' },
+          Projection: projection(i),
         }))
       : undefined,
   };

@@ -1,7 +1,7 @@
 /**
  * A separate OS process that lists a mailbox over and over while others append, and reports any UID that
  * became visible after a higher one had already been seen (DESIGN.md rule 3). argv[2] is JSON:
- * { endpoints, names, mailboxId, expected } — it stops once `expected` messages are visible.
+ * { endpoints, names, accountId, mailboxId, expected } — it stops once `expected` messages are visible.
  */
 import { createAwsStorage } from '../../../lib/storage/aws/storage.ts';
 
@@ -13,7 +13,10 @@ let polls = 0;
 const violations: { uid: number; maxSeenBefore: number }[] = [];
 const deadline = Date.now() + 120_000;
 while (seen.size < job.expected && Date.now() < deadline) {
-  const listed = await storage.mail.listMessages(job.mailboxId, { projection: 'light' });
+  const listed = await storage.mail.listMessages(
+    { accountId: job.accountId, mailboxId: job.mailboxId },
+    { projection: 'light' },
+  );
   polls++;
   let pollMax = maxSeen;
   for (const m of listed) {
