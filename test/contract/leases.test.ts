@@ -25,9 +25,12 @@ test('one holder at a time; renew and release only by the holder', async () => {
 
 test('a lease that is not renewed expires, so a dead holder frees the lock', async () => {
   const l = storage.leases;
-  assert.equal(await l.acquire('pop3:b', 'dead-task', 200), true);
-  assert.equal(await l.acquire('pop3:b', 'live-task', 10_000), false);
-  await sleep(300);
+  // long enough that the second acquire lands inside it even on a loaded machine (it once took > 200 ms)
+  const ttlMs = 2500;
+  const taken = Date.now();
+  assert.equal(await l.acquire('pop3:b', 'dead-task', ttlMs), true);
+  if (Date.now() - taken < ttlMs) assert.equal(await l.acquire('pop3:b', 'live-task', 10_000), false);
+  await sleep(ttlMs - (Date.now() - taken) + 200);
   assert.equal(await l.acquire('pop3:b', 'live-task', 10_000), true);
   assert.equal(await l.renew('pop3:b', 'dead-task', 10_000), false, 'the old holder learns it lost the lease');
 });
