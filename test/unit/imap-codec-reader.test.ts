@@ -235,6 +235,13 @@ describe('IMAP command reader: literals', () => {
     assert.deepEqual(kinds, ['literal', 'literal-data', 'literal-end', 'command']);
   });
 
+  it('a zero-length streamed literal is announced and ended with no data', () => {
+    assert.deepEqual(
+      run([b('a1 APPEND INBOX {0+}\r\n\r\n')]).map((e) => e.kind),
+      ['literal', 'literal-end', 'command'],
+    );
+  });
+
   it('streams a MULTIAPPEND, one literal per message (RFC 3502)', () => {
     const events = run([b('a1 APPEND Sent {1+}\r\nA (\\Seen) {2+}\r\nBC\r\n')]);
     assert.deepEqual(
@@ -274,6 +281,20 @@ describe('IMAP command reader: limits and errors carry the tag and resynchronise
       ['error', 'line-too-long', 'a1'],
       ['command', 'NOOP', 'z1'],
     ]);
+  });
+
+  it('a line of exactly the limit is accepted, CRLF not counted', () => {
+    const line = `a1 NOOP ${'x'.repeat(92)}`; // 100 octets
+    assert.deepEqual(errorsThenNoop(line, { maxLineLength: 100 })[0], ['command', 'NOOP', 'a1']);
+    assert.deepEqual(errorsThenNoop(`${line}x`, { maxLineLength: 100 })[0], ['error', 'line-too-long', 'a1']);
+  });
+
+  it('an atom whose 8-bit octets are not UTF-8 is refused, not turned into U+FFFD', () => {
+    assert.deepEqual(errorsThenNoop('a1 SELECT caf\xe9'), [
+      ['error', 'syntax', 'a1'],
+      ['command', 'NOOP', 'z1'],
+    ]);
+    assert.deepEqual(run([b('a1 SELECT caf\xc3\xa9\r\n')]), [command('a1', 'SELECT', [atom('caf\u00e9')])]);
   });
 
   it('each line after a literal has its own length budget', () => {

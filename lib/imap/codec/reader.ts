@@ -177,6 +177,7 @@ const RBRACKET = 0x5d;
 const PLUS = 0x2b;
 const TILDE = 0x7e;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const isCtl = (b: number): boolean => b < 0x20 || b === 0x7f;
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
@@ -346,7 +347,8 @@ export class CommandReader {
   }
 
   private consume(b: number): ReaderEvent | null {
-    if (TEXT_PHASES.has(this.phase) && ++this.lineBytes > this.limits.maxLineLength) {
+    // the line break itself does not count against the line length
+    if (b !== CR && b !== LF && TEXT_PHASES.has(this.phase) && ++this.lineBytes > this.limits.maxLineLength) {
       return this.fail('line-too-long', `command line longer than ${this.limits.maxLineLength} octets`, b === LF);
     }
     return this.dispatch(b);
@@ -458,7 +460,18 @@ export class CommandReader {
 
   /** Completes the atom and handles the delimiter that ended it. */
   private endAtomAt(delimiter: number): ReaderEvent | null {
-    const error = this.addToken({ type: 'atom', value: this.bytes.take().toString('utf8') });
+    const bytes = this.bytes.take();
+    let value: string;
+    try {
+      value = UTF8.decode(bytes);
+    } catch {
+      // atoms are US-ASCII (RFC 9051 §9); UTF-8 is tolerated, anything else would turn into U+FFFD names
+      const error = this.fail('syntax', '8-bit octets in an atom that are not UTF-8', false);
+      const after = this.dispatch(delimiter);
+      if (after) this.pending.push(after);
+      return error;
+    }
+    const error = this.addToken({ type: 'atom', value });
     if (error === null) this.phase = 'token';
     const after = this.dispatch(delimiter);
     if (error && after) this.pending.push(after);
@@ -526,7 +539,11 @@ export class CommandReader {
     this.lineBytes = 0;
     const top = this.stack[0];
     if (this.stack.length === 1 && top.length < 2) {
-      return this.rejectLiteral('syntax', 'the tag and command name must be atoms', size);
+      return this.rejectLiteral(
+        top.length === 0 ? 'bad-tag' : 'syntax',
+        'the tag and command name must be atoms',
+        size,
+      );
     }
     const ctx: LiteralContext = { command: this.name ?? '', argIndex: top.length - 2, depth: this.stack.length - 1 };
     const streamed = this.streamLiteral(ctx);
@@ -603,7 +620,11 @@ export class CommandReader {
 
   private openList(): ReaderEvent | null {
     if (this.stack.length === 1 && this.stack[0].length < 2) {
-      return this.fail('syntax', 'the tag and command name must be atoms', false);
+      return this.fail(
+        this.stack[0].length === 0 ? 'bad-tag' : 'syntax',
+        'the tag and command name must be atoms',
+        false,
+      );
     }
     if (this.stack.length > this.limits.maxDepth) {
       return this.fail('too-deep', `lists nested deeper than ${this.limits.maxDepth}`, false);
@@ -683,7 +704,7 @@ export class CommandReader {
       this.phase = 'token';
       return { kind: 'line', line };
     }
-    if (++this.lineBytes > this.limits.maxLineLength) {
+    if (b !== CR && ++this.lineBytes > this.limits.maxLineLength) {
       this.bytes.reset();
       this.phase = 'skip';
       return this.errorEvent('line-too-long', `line longer than ${this.limits.maxLineLength} octets`);
