@@ -64,6 +64,8 @@ export class Pop3Session {
   private closed = false;
   private released = false;
   private retrieved = 0;
+  /** The autologout timer, running while the session waits for the client's next line. */
+  private autologout: NodeJS.Timeout | undefined;
 
   constructor(
     conn: Connection,
@@ -80,7 +82,7 @@ export class Pop3Session {
     this.prepareSocket(this.socket);
     // Stress began on the listener: the autologout timer is shortened at once.
     this.unwatchLoad = conn.load?.watch(() => {
-      if (!this.closed) this.socket.setTimeout(this.idleTimeout());
+      if (!this.closed && this.autologout) this.armAutologout();
     });
   }
 
@@ -91,7 +93,7 @@ export class Pop3Session {
       // RFC 1939 §4 greeting; no APOP timestamp, as APOP is not offered.
       this.send(ok(`${this.options.hostname} Postern POP3 server ready`));
       while (!this.closed) {
-        const ev = await this.reader.next();
+        const ev = await this.nextLine();
         if (!ev) break;
         await this.handle(ev);
       }
@@ -137,7 +139,7 @@ export class Pop3Session {
 
   /** The next line from the client (a SASL response). Undefined when the connection ended. */
   readLine(): Promise<LineEvent | undefined> {
-    return this.reader.next();
+    return this.nextLine();
   }
 
   /** Closes the connection after what was written has been sent. */
@@ -349,15 +351,38 @@ export class Pop3Session {
     // must still reach it, so the end of the client's stream does not end ours; end() does, after them.
     socket.allowHalfOpen = true;
     socket.on('error', (e) => this.log.debug('pop3 socket error', { err: e }));
-    // RFC 1939 §3: an inactivity autologout timer; on expiry the session does not enter UPDATE. Under stress
-    // it is shorter than the RFC's 10 minutes: a flood of idle sessions must not lock real users out.
-    socket.setTimeout(this.idleTimeout());
-    socket.on('timeout', () => {
-      if (this.closed) return;
-      this.log.info('pop3 idle timeout');
-      this.send(err('autologout: idle for too long'));
-      this.end();
-    });
+    // Nothing moving either way (a client that stopped reading our RETR) ends the session too.
+    socket.setTimeout(this.options.idleTimeoutMs);
+    socket.on('timeout', () => this.autologoutNow());
+  }
+
+  /**
+   * The client's next line, under the RFC 1939 §3 autologout timer: it runs from when the session starts
+   * waiting until a whole line has arrived, so a client trickling bytes of a line never resets it (a timer
+   * on the socket would restart at every byte). On expiry the session does not enter UPDATE. Under stress it
+   * is shorter than the RFC's 10 minutes: a flood of idle sessions must not lock real users out.
+   */
+  private async nextLine(): Promise<LineEvent | undefined> {
+    this.armAutologout();
+    try {
+      return await this.reader.next();
+    } finally {
+      clearTimeout(this.autologout);
+      this.autologout = undefined;
+    }
+  }
+
+  private armAutologout(): void {
+    clearTimeout(this.autologout);
+    this.autologout = setTimeout(() => this.autologoutNow(), this.idleTimeout());
+    this.autologout.unref();
+  }
+
+  private autologoutNow(): void {
+    if (this.closed) return;
+    this.log.info('pop3 idle timeout');
+    this.send(err('autologout: idle for too long'));
+    this.end();
   }
 
   private idleTimeout(): number {

@@ -221,6 +221,26 @@ describe('slow clients', () => {
     t.diagnostic(`closed ${Date.now() - started} ms after the first byte (line deadline 1000 ms)`);
   });
 
+  test('POP3: a line trickled byte by byte does not reset the autologout timer (RFC 1939 §3)', async (t) => {
+    const gw = await startTestGateway({ env: { POSTERN_POP3_IDLE_MS: '1000' } });
+    t.after(() => gw.close());
+    const c = await RawClient.connect(gw.port('pop3'));
+    t.after(() => c.socket.destroy());
+    assert.match(await c.line(), /^\+OK/);
+    const started = Date.now();
+    const command = `NOOP${' '.repeat(60)}`; // 13 s at this pace if nothing stopped it
+    let i = 0;
+    const drip = setInterval(() => {
+      if (c.closed || i >= command.length) return clearInterval(drip);
+      c.send(command[i++]);
+    }, 200);
+    t.after(() => clearInterval(drip));
+    assert.match(await c.line(PATIENCE_MS), /^-ERR autologout/);
+    const ms = Date.now() - started;
+    assert.ok(ms < 5000, `closed after ${ms} ms, not held open by the trickle`);
+    t.diagnostic(`closed ${ms} ms after the first byte (autologout 1000 ms)`);
+  });
+
   test('a trickle of message text is closed by the minimum data rate; nothing is stored', async (t) => {
     const { c } = await RawSmtp.greet(slow.port('smtp'));
     t.after(() => c.close());
