@@ -100,6 +100,9 @@ export class GatewayService extends Construct {
       })),
       // Fargate's maximum: time for sessions to drain after SIGTERM.
       stopTimeout: Duration.seconds(120),
+      // One descriptor per connection: the listeners' caps (6,000 by default) plus the gateway's reserve for
+      // storage sockets must fit; the gateway scales its caps down to what the limit allows.
+      ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: 65_535, hardLimit: 65_535 }],
     });
 
     const role = taskDefinition.taskRole;

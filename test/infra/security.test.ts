@@ -242,6 +242,10 @@ describe('the gateway runs unprivileged', () => {
     assert.equal(container.User, '1000:1000');
   });
 
+  it('the task may hold a descriptor for every connection the listeners allow', () => {
+    assert.deepEqual(container.Ulimits, [{ Name: 'nofile', SoftLimit: 65535, HardLimit: 65535 }]);
+  });
+
   it('the Dockerfile switches to a non-root USER before CMD', () => {
     const lines = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
       .split('\n')
