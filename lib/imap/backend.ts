@@ -1,0 +1,50 @@
+/**
+ * What an IMAP session needs from the rest of Postern: password checks, the account's mailboxes and
+ * messages (the MailStore port, scoped by MailboxRef) and message octets (header prefix + blob, ranged).
+ * The session never sees DynamoDB or S3.
+ */
+import type { Readable } from 'node:stream';
+import type { Authenticator, AuthResult, Credentials } from '../auth/authenticator.ts';
+import { openMessage } from '../core/messageBody.ts';
+import type { BlobStore, ByteRange, ChangeNotifier, MailStore, MessageMeta } from '../core/ports.ts';
+
+/** The MailStore calls IMAP uses. */
+export type ImapMailStore = Pick<
+  MailStore,
+  | 'ensureDefaultMailboxes'
+  | 'createMailbox'
+  | 'getMailbox'
+  | 'getMailboxById'
+  | 'listMailboxes'
+  | 'renameMailbox'
+  | 'deleteMailbox'
+  | 'setSubscribed'
+  | 'listIndex'
+  | 'getMessages'
+  | 'updateFlags'
+  | 'expunge'
+  | 'changesSince'
+>;
+
+export interface ImapBackend {
+  authenticate(credentials: Credentials): Promise<AuthResult>;
+  readonly mail: ImapMailStore;
+  /** Streams the message's octets (all, or a range of them) as clients see them; never buffered whole. */
+  openMessage(meta: MessageMeta, range?: ByteRange): Promise<Readable>;
+  /** Change hints for IDLE; absent when nobody publishes. */
+  readonly notifier?: ChangeNotifier;
+}
+
+export function createImapBackend(
+  mail: ImapMailStore,
+  blobs: BlobStore,
+  authenticator: Authenticator,
+  notifier?: ChangeNotifier,
+): ImapBackend {
+  return {
+    authenticate: (credentials) => authenticator.authenticate(credentials),
+    mail,
+    openMessage: (meta, range) => openMessage(blobs, meta, range),
+    notifier,
+  };
+}

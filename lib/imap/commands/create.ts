@@ -1,0 +1,20 @@
+/** CREATE (RFC 9051 §6.3.4), with RFC 6154 USE (one special-use attribute). A trailing delimiter is dropped. */
+import { tagged } from '../codec/index.ts';
+import { HIERARCHY_DELIMITER } from '../mailboxes.ts';
+import { AUTHENTICATED, command } from './types.ts';
+
+export default command({
+  names: ['CREATE'],
+  states: AUTHENTICATED,
+  async run(session, cmd) {
+    const name = cmd.mailbox.endsWith(HIERARCHY_DELIMITER) ? cmd.mailbox.slice(0, -1) : cmd.mailbox;
+    if (name === 'INBOX') return session.fail(cmd.tag, 'NO', 'INBOX always exists', { code: 'ALREADYEXISTS' });
+    if (cmd.specialUse.length > 1) return session.fail(cmd.tag, 'NO', 'one special use at most', { code: 'USEATTR' });
+    const accountId = session.account!.accountId;
+    if (await session.backend.mail.getMailbox(accountId, name)) {
+      return session.fail(cmd.tag, 'NO', 'mailbox exists', { code: 'ALREADYEXISTS' });
+    }
+    await session.backend.mail.createMailbox(accountId, name, { specialUse: cmd.specialUse[0], subscribed: false });
+    session.send(tagged(cmd.tag, 'OK', 'CREATE completed'));
+  },
+});

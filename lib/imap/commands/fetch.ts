@@ -1,0 +1,179 @@
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5). FLAGS and UID come from the session's view; ENVELOPE,
+ * BODYSTRUCTURE, sizes and dates from the stored index item (no S3); body sections are streamed from the
+ * blob as ranged reads, never held whole. A non-PEEK body fetch sets \Seen in a read-write mailbox first,
+ * and the response then carries the new FLAGS.
+ */
+import type { MessageMeta } from '../../core/ports.ts';
+import type { FetchItem, FetchResponseItem, Section } from '../codec/index.ts';
+import { fetchResponse, tagged } from '../codec/index.ts';
+import { envelopeOf, structureOf } from '../messageInfo.ts';
+import { filterHeader, MAX_FILTERED_HEADER, type OctetRange, sectionRange } from '../sections.ts';
+import type { ImapSession } from '../session.ts';
+import { command, SELECTED } from './types.ts';
+
+/** What a streamed literal is filled from: a range of one message. */
+interface BodySource {
+  readonly meta: MessageMeta;
+  readonly range: OctetRange;
+}
+
+type Item = FetchResponseItem<BodySource>;
+type Data = Buffer | { readonly length: number; readonly source: BodySource };
+
+/** Messages read from the index per storage call. */
+const BATCH = 100;
+const SUPPORTED = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY']);
+const BODY_ITEMS = new Set(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+
+/** RFC 9051 §6.4.5: BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen. */
+const setsSeen = (it: FetchItem): boolean =>
+  (it.type === 'BODY[]' && !it.peek) || it.type === 'RFC822' || it.type === 'RFC822.TEXT';
+
+const needsMeta = (it: FetchItem): boolean => it.type !== 'UID' && it.type !== 'FLAGS';
+
+/** The section an RFC822* item stands for. */
+function rfc822Section(type: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT'): Section {
+  if (type === 'RFC822') return { part: [] };
+  return { part: [], text: type === 'RFC822.HEADER' ? 'HEADER' : 'TEXT' };
+}
+
+async function sectionData(
+  session: ImapSession,
+  meta: MessageMeta,
+  section: Section,
+  partial?: { offset: number; length: number },
+): Promise<Data> {
+  let range = sectionRange(meta, section);
+  if (!range) return Buffer.alloc(0);
+  if (section.text === 'HEADER.FIELDS' || section.text === 'HEADER.FIELDS.NOT') {
+    if (range.end - range.start > MAX_FILTERED_HEADER)
+      range = { start: range.start, end: range.start + MAX_FILTERED_HEADER };
+    const header = await readRange(session, meta, range);
+    const filtered = filterHeader(header, section.fields ?? [], section.text === 'HEADER.FIELDS.NOT');
+    return partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered;
+  }
+  if (partial) {
+    const start = Math.min(range.end, range.start + partial.offset);
+    range = { start, end: Math.min(range.end, start + partial.length) };
+  }
+  return { length: range.end - range.start, source: { meta, range } };
+}
+
+async function readRange(session: ImapSession, meta: MessageMeta, range: OctetRange): Promise<Buffer> {
+  if (range.end <= range.start) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const c of await session.backend.openMessage(meta, { start: range.start, end: range.end - 1 })) {
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function items(
+  session: ImapSession,
+  requested: readonly FetchItem[],
+  uid: number,
+  meta: MessageMeta | undefined,
+  addUid: boolean,
+  addFlags: boolean,
+): Promise<Item[]> {
+  const box = session.selected!;
+  const out: Item[] = [];
+  if (addUid) out.push({ item: 'UID', uid });
+  for (const it of requested) {
+    switch (it.type) {
+      case 'UID':
+        if (!addUid) out.push({ item: 'UID', uid });
+        break;
+      case 'FLAGS':
+        out.push({ item: 'FLAGS', flags: box.flagsOf(uid) });
+        break;
+      case 'INTERNALDATE':
+        out.push({ item: 'INTERNALDATE', date: new Date(meta!.internalDate) });
+        break;
+      case 'RFC822.SIZE':
+        out.push({ item: 'RFC822.SIZE', size: meta!.size });
+        break;
+      case 'ENVELOPE':
+        out.push({ item: 'ENVELOPE', envelope: envelopeOf(meta!) });
+        break;
+      case 'BODYSTRUCTURE':
+      case 'BODY':
+        out.push({ item: it.type, body: structureOf(meta!) });
+        break;
+      case 'BODY[]': {
+        const data = await sectionData(session, meta!, it.section, it.partial);
+        out.push({ item: 'BODY[]', section: it.section, origin: it.partial?.offset, data });
+        break;
+      }
+      case 'RFC822':
+      case 'RFC822.HEADER':
+      case 'RFC822.TEXT':
+        out.push({ item: it.type, data: await sectionData(session, meta!, rfc822Section(it.type)) });
+        break;
+    }
+  }
+  if (addFlags) out.push({ item: 'FLAGS', flags: box.flagsOf(uid) });
+  return out;
+}
+
+/** Pipes exactly `length` octets of the range; a short or failed read ends the connection (half a literal is out). */
+async function streamLiteral(session: ImapSession, source: BodySource, length: number): Promise<void> {
+  if (length === 0) return;
+  const { meta, range } = source;
+  const stream = await session.backend.openMessage(meta, { start: range.start, end: range.start + length - 1 });
+  let sent = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const part = chunk.subarray(0, length - sent);
+      sent += part.length;
+      await session.write(part);
+      if (sent >= length) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (sent < length) throw new Error(`message ${meta.uid} shorter than its index says (${sent} < ${length})`);
+}
+
+/** \Seen on the messages a non-PEEK fetch reads; returns the UIDs whose flags changed. */
+async function markSeen(session: ImapSession, uids: readonly number[]): Promise<Set<number>> {
+  const box = session.selected!;
+  const unseen = uids.filter((u) => !box.flagsOf(u).includes('\\Seen'));
+  if (unseen.length === 0) return new Set();
+  const result = await session.backend.mail.updateFlags(box.ref, unseen, 'add', ['\\Seen']);
+  for (const u of result.updated) box.setFlags(u.uid, u.flags);
+  return new Set(result.updated.map((u) => u.uid));
+}
+
+export default command({
+  names: ['FETCH'],
+  states: SELECTED,
+  async run(session, cmd) {
+    const box = session.selected!;
+    const unsupported = cmd.items.find((it) => !SUPPORTED.has(it.type) && !BODY_ITEMS.has(it.type));
+    if (unsupported) return session.fail(cmd.tag, 'BAD', `FETCH ${unsupported.type} is not supported`);
+    const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
+    if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    const seen = !box.readOnly && cmd.items.some(setsSeen) ? await markSeen(session, uids) : new Set<number>();
+    const withMeta = cmd.items.some(needsMeta);
+    const flagsAsked = cmd.items.some((it) => it.type === 'FLAGS');
+    const opts = session.writeOptions;
+    for (let i = 0; i < uids.length; i += BATCH) {
+      const chunk = uids.slice(i, i + BATCH);
+      const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
+      const byUid = new Map(metas.map((m) => [m.uid, m] as const));
+      for (const uid of chunk) {
+        const meta = byUid.get(uid);
+        // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
+        if (withMeta && !meta) continue;
+        const list = await items(session, cmd.items, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
+        for (const seg of fetchResponse(box.seqOf(uid), list, opts)) {
+          if (Buffer.isBuffer(seg)) await session.write(seg);
+          else await streamLiteral(session, seg.source, seg.length);
+        }
+      }
+    }
+    session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`));
+  },
+});

@@ -1,0 +1,44 @@
+/**
+ * SEARCH and UID SEARCH (RFC 9051 §6.4.4), answered with `* SEARCH` (ESEARCH's RETURN is not offered):
+ * flags, keywords, UID and sequence sets, sizes, internal and sent dates, and the header keys the stored
+ * summary keeps, combined with NOT and OR. BODY and TEXT would read every body and are refused.
+ */
+import type { MessageMeta } from '../../core/ports.ts';
+import { resolveSequenceSet, searchResponse, tagged } from '../codec/index.ts';
+import { matches, needsMeta, type SearchContext, unsupportedKey } from '../searchEval.ts';
+import { command, SELECTED } from './types.ts';
+
+const BATCH = 100;
+const CHARSETS = new Set(['US-ASCII', 'UTF-8']);
+
+export default command({
+  names: ['SEARCH'],
+  states: SELECTED,
+  async run(session, cmd) {
+    const box = session.selected!;
+    if (cmd.charset && !CHARSETS.has(cmd.charset)) {
+      return session.fail(cmd.tag, 'NO', 'unsupported charset', { code: 'BADCHARSET', charsets: [...CHARSETS] });
+    }
+    if (cmd.returns) return session.fail(cmd.tag, 'BAD', 'SEARCH RETURN is not supported');
+    const unsupported = unsupportedKey(cmd.criteria);
+    if (unsupported) return session.fail(cmd.tag, 'NO', `SEARCH ${unsupported} is not supported`, { code: 'CANNOT' });
+    const ctx: SearchContext = {
+      ranges: (key) =>
+        resolveSequenceSet(key.set, { uid: key.type === 'UID', count: box.count, maxUid: box.maxUid }).ranges,
+    };
+    const uids = box.allUids();
+    const withMeta = needsMeta(cmd.criteria);
+    const found: number[] = [];
+    for (let i = 0; i < uids.length; i += BATCH) {
+      const chunk = uids.slice(i, i + BATCH);
+      const metas: MessageMeta[] = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
+      const byUid = new Map(metas.map((m) => [m.uid, m] as const));
+      chunk.forEach((uid, j) => {
+        const subject = { seq: i + j + 1, uid, flags: box.flagsOf(uid), meta: byUid.get(uid) };
+        if (cmd.criteria.every((k) => matches(k, subject, ctx))) found.push(cmd.uid ? uid : subject.seq);
+      });
+    }
+    session.send(searchResponse(found));
+    session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`));
+  },
+});

@@ -1,0 +1,201 @@
+/**
+ * The selected mailbox as one session sees it (RFC 9051 §2.3.1): message sequence numbers mapped to UIDs,
+ * flags, and the changes other sessions made, applied only where RFC 9051 §7.5.1 allows. New messages and
+ * flag changes may be told after any command; an expunge changes sequence numbers, so it is held back while
+ * a FETCH, STORE or SEARCH runs (no `* n EXPUNGE` then) and told at the next command that allows it.
+ */
+import type { MailboxRef, MailboxState, MessageIndexEntry } from '../core/ports.ts';
+import type { ImapMailStore } from './backend.ts';
+import { exists, expunge, rangeNumbers, resolveSequenceSet, type SequenceSet } from './codec/index.ts';
+
+/** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
+export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
+
+export interface Resolved {
+  /** UIDs named by the set that the session shows, ascending. */
+  readonly uids: number[];
+  /** A sequence number past the last message: the command is BAD (RFC 9051 §9 seq-number). */
+  readonly outOfRange: boolean;
+}
+
+export class SelectedMailbox {
+  /** UIDs in sequence-number order (index i is message i + 1). */
+  private uids: number[] = [];
+  private readonly flagsByUid = new Map<number, readonly string[]>();
+  private highestModseq: number;
+  private uidNext: number;
+
+  private constructor(
+    readonly ref: MailboxRef,
+    public name: string,
+    readonly uidValidity: number,
+    readonly readOnly: boolean,
+    public keywords: readonly string[],
+    state: MailboxState,
+  ) {
+    this.highestModseq = state.highestModseq;
+    this.uidNext = state.uidNext;
+  }
+
+  /** Reads the mailbox state first, then the index (ports.ts listIndex: the listing is then as current). */
+  static async open(mail: ImapMailStore, state: MailboxState, readOnly: boolean): Promise<SelectedMailbox> {
+    const ref = { accountId: state.accountId, mailboxId: state.mailboxId };
+    const box = new SelectedMailbox(ref, state.name, state.uidValidity, readOnly, state.keywords, state);
+    box.load(await mail.listIndex(ref));
+    return box;
+  }
+
+  get count(): number {
+    return this.uids.length;
+  }
+
+  get nextUid(): number {
+    return this.uidNext;
+  }
+
+  get modseq(): number {
+    return this.highestModseq;
+  }
+
+  get maxUid(): number {
+    return this.uids.length > 0 ? this.uids[this.uids.length - 1] : 0;
+  }
+
+  /** Permanent flags: the system flags and every keyword the mailbox knows. */
+  get flagNames(): string[] {
+    return [...SYSTEM_FLAGS, ...this.keywords];
+  }
+
+  flagsOf(uid: number): readonly string[] {
+    return this.flagsByUid.get(uid) ?? [];
+  }
+
+  setFlags(uid: number, flags: readonly string[]): void {
+    if (this.flagsByUid.has(uid)) this.flagsByUid.set(uid, flags);
+  }
+
+  /** 1-based sequence number of a UID the session shows, or 0. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.uids[mid];
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  uidAt(seq: number): number {
+    return this.uids[seq - 1];
+  }
+
+  allUids(): readonly number[] {
+    return this.uids;
+  }
+
+  /** The UIDs a sequence set names (by UID or by number), ascending. */
+  resolve(set: SequenceSet, uid: boolean): Resolved {
+    const { ranges, outOfRange } = resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid });
+    const uids: number[] = [];
+    if (uid) {
+      for (const [first, last] of ranges) {
+        for (let i = this.lowerBound(first); i < this.uids.length && this.uids[i] <= last; i++) uids.push(this.uids[i]);
+      }
+    } else {
+      for (const n of rangeNumbers(ranges)) uids.push(this.uids[n - 1]);
+    }
+    return { uids, outOfRange };
+  }
+
+  /**
+   * Catches up with the store: returns the untagged responses to send (EXPUNGE only when `expunges` is
+   * allowed, then EXISTS and flag FETCHes). Messages expunged meanwhile stay visible until then.
+   */
+  async sync(
+    mail: ImapMailStore,
+    expunges: boolean,
+    flagUpdate: (seq: number, uid: number) => Buffer,
+  ): Promise<Buffer[]> {
+    const state = await mail.getMailboxById(this.ref.accountId, this.ref.mailboxId);
+    if (!state) return [];
+    this.keywords = state.keywords;
+    const unchanged = state.highestModseq === this.highestModseq && state.uidNext === this.uidNext;
+    if (unchanged && !this.pendingExpunge) return [];
+    const index = await mail.listIndex(this.ref);
+    const live = new Map(index.map((e) => [e.uid, e] as const));
+    const out: Buffer[] = [];
+    this.pendingExpunge = false;
+    if (expunges) {
+      // Highest sequence number first, so each number is still right when the client applies it.
+      for (let i = this.uids.length - 1; i >= 0; i--) {
+        const uid = this.uids[i];
+        if (live.has(uid)) continue;
+        out.push(expunge(i + 1));
+        this.uids.splice(i, 1);
+        this.flagsByUid.delete(uid);
+      }
+    } else {
+      this.pendingExpunge = this.uids.some((u) => !live.has(u));
+    }
+    const before = this.uids.length;
+    const top = this.maxUid;
+    for (const e of index) {
+      if (e.uid > top) {
+        this.uids.push(e.uid);
+        this.flagsByUid.set(e.uid, e.flags);
+      }
+    }
+    if (this.uids.length !== before || out.length > 0) out.push(exists(this.uids.length));
+    for (const e of index) {
+      if (e.uid > top) continue;
+      const old = this.flagsByUid.get(e.uid);
+      if (old && !sameFlags(old, e.flags)) {
+        this.flagsByUid.set(e.uid, e.flags);
+        out.push(flagUpdate(this.seqOf(e.uid), e.uid));
+      }
+    }
+    this.highestModseq = state.highestModseq;
+    this.uidNext = state.uidNext;
+    return out;
+  }
+
+  /** Removes UIDs this session expunged itself; returns their sequence numbers, highest first. */
+  removeExpunged(uids: readonly number[]): number[] {
+    const gone = new Set(uids);
+    const seqs: number[] = [];
+    for (let i = this.uids.length - 1; i >= 0; i--) {
+      if (!gone.has(this.uids[i])) continue;
+      seqs.push(i + 1);
+      this.flagsByUid.delete(this.uids[i]);
+      this.uids.splice(i, 1);
+    }
+    return seqs;
+  }
+
+  private pendingExpunge = false;
+
+  private load(index: readonly MessageIndexEntry[]): void {
+    this.uids = index.map((e) => e.uid);
+    for (const e of index) this.flagsByUid.set(e.uid, e.flags);
+  }
+
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.uids[mid] < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((f) => set.has(f));
+}

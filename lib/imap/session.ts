@@ -1,0 +1,409 @@
+/**
+ * One IMAP session: the state machine of RFC 9051 §3 (not authenticated → authenticated → selected →
+ * logout) over the codec's CommandReader. This file is the one place that decides which command may run in
+ * which state (from the table in commands/index.ts); it counts errors, owns the socket (STARTTLS swaps it
+ * for a TLS one) and runs the autologout timer while it waits for a command. Commands live in commands/
+ * and reach storage only through the ImapBackend.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, TemporaryError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Account } from '../core/ports.ts';
+import type { ListenerLoad } from '../net/listenerLoad.ts';
+import type { Connection } from '../net/tcpListener.ts';
+import type { TlsMaterial } from '../net/types.ts';
+import type { ImapBackend } from './backend.ts';
+import {
+  type Command,
+  CommandReader,
+  type CommandType,
+  fetchResponseBuffer,
+  type LineEvent,
+  parseCommand,
+  type ReaderEvent,
+  type ResponseCode,
+  tagged,
+  untagged,
+  type WriteOptions,
+} from './codec/index.ts';
+import { COMMANDS, type ImapState } from './commands/index.ts';
+import type { SelectedMailbox } from './selected.ts';
+
+export interface ImapSessionOptions {
+  readonly hostname: string;
+  /** Whether LOGIN and AUTHENTICATE PLAIN are accepted before TLS (Config.allowPlaintextAuth). */
+  readonly allowPlaintextAuth: boolean;
+  /** RFC 9051 §5.4: the autologout timer, at least 30 minutes unless configured otherwise. */
+  readonly idleTimeoutMs: number;
+  /** Errors (bad commands, failed logins) tolerated before the server closes the connection. */
+  readonly maxErrors: number;
+  readonly tls: TlsMaterial;
+  /** Time the STARTTLS handshake may take (NetConfig.tlsHandshakeTimeoutMs; 10 s when not given). */
+  readonly tlsHandshakeTimeoutMs?: number;
+}
+
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
+/** Received octets held before the socket is paused (the reader buffers what commands have not read). */
+const HIGH_WATER = 256 * 1024;
+
+export class ImapSession {
+  state: ImapState = 'not-authenticated';
+  secure: boolean;
+  account: Account | undefined;
+  selected: SelectedMailbox | undefined;
+  readonly log: Logger;
+  readonly cid: string;
+  readonly remoteAddress: string;
+  private socket: Socket;
+  private readonly reader = new CommandReader();
+  private readonly load: ListenerLoad | undefined;
+  private readonly unwatchLoad: (() => void) | undefined;
+  private errors = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private autologout: NodeJS.Timeout | undefined;
+
+  constructor(
+    conn: Connection,
+    readonly backend: ImapBackend,
+    readonly options: ImapSessionOptions,
+  ) {
+    this.socket = conn.socket;
+    this.secure = conn.secure;
+    this.log = conn.log;
+    this.cid = conn.cid;
+    this.remoteAddress = conn.remoteAddress;
+    this.load = conn.load;
+    this.prepareSocket(this.socket);
+    this.unwatchLoad = conn.load?.watch(() => {
+      if (!this.closed && this.autologout) this.armAutologout();
+    });
+  }
+
+  /** Runs the session to its end; never throws. */
+  async run(): Promise<void> {
+    this.log.info('imap connected', { secure: this.secure });
+    try {
+      this.send(untagged('OK', `${this.options.hostname} Postern IMAP ready`, this.capabilityCode()));
+      while (!this.closed) {
+        const ev = await this.nextEvent();
+        if (!ev) break;
+        await this.handle(ev);
+      }
+    } catch (e) {
+      this.log.error('imap session failed', { err: e });
+      this.socket.destroy();
+    } finally {
+      this.unwatchLoad?.();
+      this.selected = undefined;
+      this.end();
+      this.log.info('imap disconnected', { state: this.state });
+    }
+  }
+
+  // ---------------------------------------------------------------- what commands use
+
+  /** Response options: mailbox names in modified UTF-7 (UTF8=ACCEPT is not offered yet). */
+  get writeOptions(): WriteOptions {
+    return { utf8: false };
+  }
+
+  /** Whether a password may be taken on this connection now (RFC 9051 §6.2.3 LOGINDISABLED). */
+  get authAllowed(): boolean {
+    return this.secure || this.options.allowPlaintextAuth;
+  }
+
+  /** RFC 9051 §7.2.2: what this server can do in the current state. Only what works is listed. */
+  capabilities(): string[] {
+    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE'];
+    if (this.state === 'not-authenticated') {
+      if (!this.secure) caps.push('STARTTLS');
+      if (this.authAllowed) caps.push('AUTH=PLAIN', 'SASL-IR');
+      else caps.push('LOGINDISABLED');
+    }
+    return caps;
+  }
+
+  capabilityCode(): ResponseCode {
+    return { code: 'CAPABILITY', capabilities: this.capabilities() };
+  }
+
+  send(data: Buffer): void {
+    if (data.length > 0 && !this.socket.destroyed) this.socket.write(data);
+  }
+
+  /** Writes and waits for the socket to take it (large FETCH responses). */
+  write(chunk: Buffer): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed) return Promise.reject(new Error('connection closed'));
+    if (socket.write(chunk)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        socket.off('drain', onDrain);
+        socket.off('close', onClose);
+      };
+      const onDrain = () => {
+        cleanup();
+        resolve();
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new Error('connection closed'));
+      };
+      socket.on('drain', onDrain);
+      socket.on('close', onClose);
+    });
+  }
+
+  /** A tagged NO or BAD for something the client did wrong; past maxErrors the connection closes. */
+  fail(tag: string, status: 'NO' | 'BAD', text: string, code?: ResponseCode): void {
+    this.errors++;
+    this.send(tagged(tag, status, text, code));
+    if (this.errors >= this.options.maxErrors) {
+      this.log.warn('imap too many errors, closing', { errors: this.errors });
+      this.send(untagged('BYE', 'too many errors, closing connection'));
+      this.end();
+    }
+  }
+
+  /** A tagged NO that is not the client's fault (storage trouble): not counted. */
+  refuse(tag: string, text: string, code?: ResponseCode): void {
+    this.send(tagged(tag, 'NO', text, code));
+  }
+
+  /** The next raw line from the client (a SASL response, IDLE's DONE). Undefined when the connection ended. */
+  async readLine(): Promise<Buffer | undefined> {
+    this.reader.readLine();
+    const ev = await this.nextEvent();
+    return ev?.kind === 'line' ? (ev as LineEvent).line : undefined;
+  }
+
+  /** Closes the connection after what was written has been sent. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'logout';
+    this.wake?.();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  /** Checks the password and enters the authenticated state; answers the command either way. */
+  async login(tag: string, username: string, password: string): Promise<void> {
+    const result = await this.backend.authenticate({ username, password, remoteAddress: this.remoteAddress });
+    if (!result.ok) {
+      if (result.reason === 'throttled') {
+        this.log.warn('imap login throttled', { user: username });
+        // RFC 5530 §3: UNAVAILABLE, a temporary failure; the client should not call the password wrong.
+        return this.fail(tag, 'NO', 'too many failed logins; try again later', { code: 'UNAVAILABLE' });
+      }
+      this.log.info('imap login failed', { user: username });
+      return this.fail(tag, 'NO', 'invalid user name or password', { code: 'AUTHENTICATIONFAILED' });
+    }
+    this.account = result.account;
+    this.state = 'authenticated';
+    this.log.info('imap login', { accountId: result.account.accountId, user: result.account.address });
+    // RFC 9051 §7.1: the capabilities change after login; saying them here saves the client a round trip.
+    this.send(tagged(tag, 'OK', 'logged in', this.capabilityCode()));
+  }
+
+  /** STARTTLS (RFC 9051 §6.2.1): answer, then the handshake on the same connection. */
+  async startTls(tag: string): Promise<void> {
+    const plain = this.socket;
+    // Anything pipelined after STARTTLS was sent in clear text and must not be obeyed under TLS.
+    const dropped = this.reader.discardBuffered();
+    if (dropped > 0) this.log.warn('imap discarded plaintext pipelined after STARTTLS', { bytes: dropped });
+    plain.pause();
+    plain.removeAllListeners('data');
+    await new Promise<void>((resolve) => plain.write(tagged(tag, 'OK', 'begin TLS negotiation now'), () => resolve()));
+    if (plain.destroyed) return this.end();
+    plain.setTimeout(0);
+    plain.removeAllListeners('timeout');
+    const secure = new TLSSocket(plain, { isServer: true, key: this.options.tls.key, cert: this.options.tls.cert });
+    secure.on('error', (e) => this.log.debug('imap tls error', { err: e }));
+    const done = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(false),
+        this.options.tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+      );
+      secure.once('secure', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      secure.once('close', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (!done) {
+      this.log.info('imap tls handshake failed');
+      this.closed = true;
+      this.state = 'logout';
+      secure.destroy();
+      return;
+    }
+    this.socket = secure as unknown as Socket;
+    this.secure = true;
+    this.prepareSocket(this.socket);
+    this.log.info('imap tls started', { protocol: secure.getProtocol() });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private prepareSocket(socket: Socket): void {
+    socket.setNoDelay?.(true);
+    socket.allowHalfOpen = true;
+    socket.on('error', (e) => this.log.debug('imap socket error', { err: e }));
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+      if (this.reader.buffered > HIGH_WATER) socket.pause();
+      this.wake?.();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+    // Nothing moving either way (a client that stopped reading a FETCH) ends the session too.
+    socket.setTimeout(this.options.idleTimeoutMs);
+    socket.on('timeout', () => this.autologoutNow());
+  }
+
+  private ended = false;
+
+  /**
+   * The reader's next event, waiting for input under the autologout timer (RFC 9051 §5.4): it runs while
+   * the session waits, so a client trickling bytes does not keep an idle session alive.
+   */
+  private async nextEvent(): Promise<ReaderEvent | undefined> {
+    for (;;) {
+      if (this.closed) return undefined;
+      const ev = this.reader.next();
+      if (ev) return ev;
+      if (this.socket.isPaused()) this.socket.resume();
+      if (this.ended) return undefined;
+      if (!this.autologout) this.armAutologout();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private armAutologout(): void {
+    clearTimeout(this.autologout);
+    this.autologout = setTimeout(() => this.autologoutNow(), this.idleTimeout());
+    this.autologout.unref();
+  }
+
+  private stopAutologout(): void {
+    clearTimeout(this.autologout);
+    this.autologout = undefined;
+  }
+
+  private autologoutNow(): void {
+    if (this.closed) return;
+    this.log.info('imap idle timeout');
+    this.send(untagged('BYE', 'autologout: idle for too long'));
+    this.end();
+  }
+
+  private idleTimeout(): number {
+    return this.load ? this.load.idleTimeout(this.options.idleTimeoutMs) : this.options.idleTimeoutMs;
+  }
+
+  private async handle(ev: ReaderEvent): Promise<void> {
+    switch (ev.kind) {
+      case 'command': {
+        // A whole command arrived: the autologout timer stops until the session waits again.
+        this.stopAutologout();
+        const parsed = parseCommand(ev, { utf8: false });
+        if (!parsed.ok) return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
+        return this.execute(parsed.command);
+      }
+      case 'literal':
+        if (ev.streamed) {
+          // APPEND is not offered yet: refuse its message before the client sends it.
+          if (ev.synchronizing) {
+            this.reader.refuse();
+            this.fail(ev.tag, 'NO', 'APPEND is not supported yet', { code: 'CANNOT' });
+          }
+          return;
+        }
+        if (ev.synchronizing) {
+          this.reader.accept();
+          this.send(Buffer.from('+ go ahead\r\n'));
+        }
+        return;
+      case 'literal-data':
+      case 'literal-end':
+      case 'line':
+        return;
+      case 'error': {
+        const code: ResponseCode | undefined =
+          ev.code === 'line-too-long' || ev.code === 'literal-too-large' ? { code: 'TOOBIG' } : undefined;
+        if (ev.fatal) {
+          this.send(untagged('BYE', ev.message));
+          return this.end();
+        }
+        if (ev.tag) return this.fail(ev.tag, 'BAD', ev.message, code);
+        this.errors++;
+        this.send(untagged('BAD', ev.message, code));
+        if (this.errors >= this.options.maxErrors) this.end();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Tells what other sessions changed in the selected mailbox, before the command runs (so it precedes the
+   * tagged answer). RFC 9051 §7.5.1: no EXPUNGE while a FETCH, STORE or SEARCH is in progress, and none
+   * before a command that names messages by sequence number, which the client numbered before hearing it.
+   */
+  private async catchUp(command: Command): Promise<void> {
+    // Commands that leave the mailbox have nothing to gain from its news.
+    if (LEAVING.has(command.type)) return;
+    const box = this.selected!;
+    const bySequence = 'uid' in command && command.uid === false;
+    const expunges = !bySequence;
+    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) =>
+      fetchResponseBuffer(seq, [{ item: 'FLAGS', flags: box.flagsOf(uid) }], this.writeOptions),
+    );
+    for (const r of responses) this.send(r);
+  }
+
+  private async execute(command: Command): Promise<void> {
+    const spec = COMMANDS.get(command.type);
+    if (!spec) return this.fail(command.tag, 'BAD', `${command.type} is not supported`);
+    if (!spec.states.includes(this.state)) {
+      const why =
+        this.state === 'not-authenticated'
+          ? 'log in first'
+          : this.state === 'authenticated'
+            ? 'select a mailbox first'
+            : 'not allowed now';
+      return this.fail(command.tag, 'BAD', `${command.type}: ${why}`);
+    }
+    this.log.debug('imap command', { command: command.type });
+    try {
+      if (this.selected) await this.catchUp(command);
+      await spec.run(this, command);
+    } catch (e) {
+      if (e instanceof NotFoundError) return this.fail(command.tag, 'NO', 'no such mailbox', { code: 'NONEXISTENT' });
+      if (e instanceof AlreadyExistsError)
+        return this.fail(command.tag, 'NO', 'already exists', { code: 'ALREADYEXISTS' });
+      if (e instanceof InvalidInputError) return this.fail(command.tag, 'NO', e.message, { code: 'CANNOT' });
+      if (e instanceof TemporaryError) {
+        this.log.warn('imap temporary failure', { command: command.type, err: e });
+        return this.refuse(command.tag, 'temporary failure, try again later', { code: 'UNAVAILABLE' });
+      }
+      this.log.error('imap command failed', { command: command.type, err: e });
+      this.refuse(command.tag, 'internal error', { code: 'SERVERBUG' });
+    }
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The IMAP session over a real loopback socket, with the real codec and real storage (the run's DynamoDB
+ * Local and S3 stand-in) behind the ImapBackend; only the password check is faked. Exact responses for
+ * the states, login, mailboxes, FETCH byte-exactness, STORE, EXPUNGE and SEARCH.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { AuthResult } from '../../lib/auth/authenticator.ts';
+import { silentLogger } from '../../lib/core/log.ts';
+import { openMessage } from '../../lib/core/messageBody.ts';
+import type { Account, Storage } from '../../lib/core/ports.ts';
+import type { ImapBackend } from '../../lib/imap/backend.ts';
+import { ImapSession, type ImapSessionOptions } from '../../lib/imap/session.ts';
+import { deliverTo, ImapClient } from '../protocol/imap-support.ts';
+import { testTls } from '../support/gateway.ts';
+import { freshStorage } from '../support/storage.ts';
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+let storage: Storage;
+let account: Account;
+
+before(async () => {
+  storage = await freshStorage();
+  await storage.directory.addDomain('example.com');
+  account = await storage.directory.addAccount({ address: 'alice@example.com', passwordHash: 'x' });
+  await storage.mail.ensureDefaultMailboxes(account.accountId);
+});
+
+function backend(): ImapBackend {
+  return {
+    async authenticate({ username, password }): Promise<AuthResult> {
+      if (username === 'throttled@example.com') return { ok: false, reason: 'throttled', retryAfterMs: 60_000 };
+      return username === 'alice@example.com' && password === 'secret'
+        ? { ok: true, account }
+        : { ok: false, reason: 'invalid' };
+    },
+    mail: storage.mail,
+    openMessage: (meta, range) => openMessage(storage.blobs, meta, range),
+  };
+}
+
+async function serve(opts: Partial<ImapSessionOptions> = {}): Promise<number> {
+  const tls = await testTls();
+  let n = 0;
+  const b = backend();
+  const server = createServer((socket) => {
+    const session = new ImapSession(
+      { socket, cid: `c${n++}`, remotePort: 40000, remoteAddress: '127.0.0.1', secure: false, log: silentLogger },
+      b,
+      { hostname: 'imap.test', allowPlaintextAuth: true, idleTimeoutMs: 60_000, maxErrors: 20, tls, ...opts },
+    );
+    void session.run();
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as { port: number }).port;
+}
+
+async function loggedIn(port: number): Promise<ImapClient> {
+  const c = await ImapClient.connect(port);
+  assert.match(await c.line(), /^\* OK /);
+  assert.match((await c.cmd('LOGIN alice@example.com secret')).status, /^a\d+ OK /);
+  return c;
+}
+
+const MESSAGE = Buffer.from(
+  'From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: hello there\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n' +
+    'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n' +
+    '--b1\r\nContent-Type: text/plain\r\n\r\nfirst part \xe9\r\n--b1\r\nContent-Type: text/html\r\n\r\n<p>second</p>\r\n--b1--\r\n',
+  'latin1',
+);
+
+describe('IMAP session: states and login', () => {
+  it('greets with OK and CAPABILITY; LOGINDISABLED before TLS when plaintext is not allowed (RFC 9051 §6.2.3)', async () => {
+    const port = await serve({ allowPlaintextAuth: false });
+    const c = await ImapClient.connect(port);
+    const greeting = await c.line();
+    assert.match(greeting, /^\* OK \[CAPABILITY IMAP4rev1 .*STARTTLS LOGINDISABLED\] /);
+    const r = await c.cmd('LOGIN alice@example.com secret');
+    assert.match(r.status, /^a1 NO \[PRIVACYREQUIRED\]/);
+    const auth = await c.cmd('AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA==');
+    assert.match(auth.status, /^a2 NO \[PRIVACYREQUIRED\]/);
+    c.destroy();
+  });
+
+  it('STARTTLS: then the capabilities offer AUTH=PLAIN, and pipelined plaintext is not obeyed (RFC 9051 §6.2.1)', async () => {
+    const port = await serve({ allowPlaintextAuth: false });
+    const c = await ImapClient.connect(port);
+    await c.line();
+    c.send('s1 STARTTLS\r\ns2 LOGIN alice@example.com secret\r\n');
+    assert.match(await c.line(), /^s1 OK /);
+    await c.startTls();
+    const caps = await c.cmd('CAPABILITY');
+    assert.equal(
+      caps.untagged[0],
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE AUTH=PLAIN SASL-IR',
+    );
+    assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
+    // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
+    c.send('a3 AUTHENTICATE PLAIN\r\n');
+    assert.equal(await c.line(), '+ ');
+    c.send(`${Buffer.from('\0alice@example.com\0secret').toString('base64')}\r\n`);
+    assert.match(await c.line(), /^a3 OK \[CAPABILITY IMAP4rev1 [^\]]*\] logged in/);
+    c.destroy();
+  });
+
+  it('refuses commands of a later state with BAD, and wrong passwords with AUTHENTICATIONFAILED (RFC 5530)', async () => {
+    const port = await serve();
+    const c = await ImapClient.connect(port);
+    await c.line();
+    assert.match((await c.cmd('SELECT INBOX')).status, /^a1 BAD SELECT: log in first/);
+    assert.match((await c.cmd('LOGIN alice@example.com wrong')).status, /^a2 NO \[AUTHENTICATIONFAILED\]/);
+    assert.match((await c.cmd('LOGIN throttled@example.com x')).status, /^a3 NO \[UNAVAILABLE\]/);
+    assert.match((await c.cmd('AUTHENTICATE PLAIN =')).status, /^a4 BAD malformed/);
+    assert.match((await c.cmd('LOGIN alice@example.com secret')).status, /^a5 OK/);
+    assert.match((await c.cmd('LOGIN alice@example.com secret')).status, /^a6 BAD/);
+    assert.match((await c.cmd('FETCH 1 FLAGS')).status, /^a7 BAD FETCH: select a mailbox first/);
+    const id = await c.cmd('ID ("name" "test")');
+    assert.deepEqual(id.untagged, ['* ID ("name" "Postern")']);
+    const en = await c.cmd('ENABLE CONDSTORE');
+    assert.deepEqual(en.untagged, ['* ENABLED']);
+    const ns = await c.cmd('NAMESPACE');
+    assert.deepEqual(ns.untagged, ['* NAMESPACE (("" "/")) NIL NIL']);
+    c.send('z LOGOUT\r\n');
+    assert.equal(await c.line(), '* BYE logging out');
+    assert.match(await c.line(), /^z OK/);
+    await c.waitClosed();
+  });
+
+  it('closes after too many errors', async () => {
+    const port = await serve({ maxErrors: 3 });
+    const c = await ImapClient.connect(port);
+    await c.line();
+    c.send('a FOO\r\nb FOO\r\nc FOO\r\n');
+    assert.match(await c.line(), /^a BAD/);
+    assert.match(await c.line(), /^b BAD/);
+    assert.match(await c.line(), /^c BAD/);
+    assert.match(await c.line(), /^\* BYE too many errors/);
+    await c.waitClosed();
+  });
+});
+
+describe('IMAP session: mailboxes', () => {
+  it('LIST shows special use and children; CREATE, RENAME, DELETE, SUBSCRIBE, LSUB, STATUS (RFC 9051 §6.3, RFC 6154)', async () => {
+    const port = await serve();
+    const c = await loggedIn(port);
+    const delim = await c.cmd('LIST "" ""');
+    assert.deepEqual(delim.untagged, ['* LIST (\\Noselect) "/" ""']);
+    assert.match((await c.cmd('CREATE Work/Projects')).status, /OK/);
+    assert.match((await c.cmd('CREATE Work/Projects')).status, /NO \[ALREADYEXISTS\]/);
+    const list = await c.cmd('LIST "" "*"');
+    assert.deepEqual(list.untagged, [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
+      '* LIST (\\HasNoChildren \\Subscribed \\Archive) "/" Archive',
+      '* LIST (\\HasNoChildren \\Subscribed \\Drafts) "/" Drafts',
+      '* LIST (\\HasNoChildren \\Subscribed \\Junk) "/" Junk',
+      '* LIST (\\HasNoChildren \\Subscribed \\Sent) "/" Sent',
+      '* LIST (\\HasNoChildren \\Subscribed \\Trash) "/" Trash',
+      '* LIST (\\NonExistent \\Noselect \\HasChildren) "/" Work',
+      '* LIST (\\HasNoChildren) "/" Work/Projects',
+    ]);
+    const top = await c.cmd('LIST "" "%"');
+    assert.equal(top.untagged.length, 7);
+    assert.match((await c.cmd('SUBSCRIBE Work/Projects')).status, /OK/);
+    const lsub = await c.cmd('LSUB "" "Work/*"');
+    assert.deepEqual(lsub.untagged, ['* LSUB () "/" Work/Projects']);
+    assert.match((await c.cmd('RENAME Work/Projects Done')).status, /OK/);
+    const status = await c.cmd('STATUS Done (MESSAGES UIDNEXT UNSEEN)');
+    assert.deepEqual(status.untagged, ['* STATUS Done (MESSAGES 0 UIDNEXT 1 UNSEEN 0)']);
+    assert.match((await c.cmd('STATUS Work/Projects (MESSAGES)')).status, /NO \[NONEXISTENT\]/);
+    assert.match((await c.cmd('DELETE Done')).status, /OK/);
+    assert.match((await c.cmd('DELETE INBOX')).status, /NO/);
+    assert.match((await c.cmd('CREATE "Caf&AOk-"')).status, /OK/);
+    const utf7 = await c.cmd('LIST "" "Caf*"');
+    assert.deepEqual(utf7.untagged, ['* LIST (\\HasNoChildren) "/" Caf&AOk-']);
+    c.destroy();
+  });
+});
+
+describe('IMAP session: messages', () => {
+  it('SELECT, FETCH summary items and byte-exact sections, \\Seen by BODY[], STORE, SEARCH, EXPUNGE (RFC 9051 §6.4)', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Box1');
+    const prefix = 'Return-Path: <bob@example.org>\r\n';
+    const d1 = await deliverTo(storage, account.accountId, MESSAGE, { mailbox: 'Box1', headerPrefix: prefix });
+    const d2 = await deliverTo(storage, account.accountId, Buffer.from('Subject: two\r\n\r\nsecond\r\n'), {
+      mailbox: 'Box1',
+      flags: ['\\Flagged'],
+    });
+    const port = await serve();
+    const c = await loggedIn(port);
+    const sel = await c.cmd('SELECT Box1');
+    assert.deepEqual(sel.untagged, [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
+      '* 2 EXISTS',
+      '* 0 RECENT',
+      `* OK [UIDVALIDITY ${d1.uidValidity}] UIDs valid`,
+      `* OK [UIDNEXT ${d2.uid + 1}] predicted next UID`,
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags kept',
+    ]);
+    assert.match(sel.status, /OK \[READ-WRITE\]/);
+
+    const f = await c.cmd('FETCH 1:* (UID FLAGS RFC822.SIZE)');
+    assert.deepEqual(f.untagged, [
+      `* 1 FETCH (UID ${d1.uid} FLAGS () RFC822.SIZE ${d1.bytes.length})`,
+      `* 2 FETCH (UID ${d2.uid} FLAGS (\\Flagged) RFC822.SIZE ${d2.bytes.length})`,
+    ]);
+    const env = await c.cmd('FETCH 1 (ENVELOPE BODYSTRUCTURE)');
+    assert.match(
+      env.untagged[0],
+      /ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" "hello there" \(\("Bob" NIL "bob" "example.org"\)\)/,
+    );
+    assert.match(env.untagged[0], /BODYSTRUCTURE \(\("TEXT" "PLAIN" .*\)\("TEXT" "HTML" .*\) "MIXED"/);
+
+    const peek = await c.cmd(`UID FETCH ${d1.uid} (BODY.PEEK[])`);
+    const header = `* 1 FETCH (UID ${d1.uid} BODY[] {${d1.bytes.length}}\r\n`;
+    assert.equal(peek.untagged[0], `${header}${d1.bytes.toString('latin1')})`);
+    const flagsAfterPeek = await c.cmd('FETCH 1 FLAGS');
+    assert.deepEqual(flagsAfterPeek.untagged, ['* 1 FETCH (FLAGS ())']);
+
+    const text = MESSAGE.subarray(MESSAGE.indexOf('\r\n\r\n') + 4);
+    const body = await c.cmd('FETCH 1 (BODY[TEXT])');
+    assert.equal(
+      body.untagged[0],
+      `* 1 FETCH (BODY[TEXT] {${text.length}}\r\n${text.toString('latin1')} FLAGS (\\Seen))`,
+    );
+    const part = await c.cmd(
+      'FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[]<0.10>)',
+    );
+    assert.equal(
+      part.untagged[0],
+      '* 1 FETCH (BODY[1] {12}\r\nfirst part \xe9 BODY[2.MIME] {27}\r\nContent-Type: text/html\r\n\r\n' +
+        ' BODY[HEADER.FIELDS (Subject)] {24}\r\nSubject: hello there\r\n\r\n BODY[]<0> {10}\r\nReturn-Pat)',
+    );
+
+    const store = await c.cmd('STORE 1:2 +FLAGS (\\Deleted $Work)');
+    assert.deepEqual(store.untagged, [
+      '* 1 FETCH (FLAGS ($Work \\Deleted \\Seen))',
+      '* 2 FETCH (FLAGS ($Work \\Deleted \\Flagged))',
+    ]);
+    assert.deepEqual((await c.cmd('STORE 2 -FLAGS.SILENT (\\Deleted)')).untagged, []);
+    assert.deepEqual((await c.cmd('SEARCH DELETED')).untagged, ['* SEARCH 1']);
+    assert.deepEqual((await c.cmd('SEARCH OR FLAGGED SUBJECT hello')).untagged, ['* SEARCH 1 2']);
+    assert.deepEqual((await c.cmd('UID SEARCH FROM bob NOT KEYWORD $Nothing')).untagged, [`* SEARCH ${d1.uid}`]);
+    assert.deepEqual((await c.cmd('SEARCH LARGER 100 UNSEEN')).untagged, ['* SEARCH']);
+    assert.deepEqual((await c.cmd('SEARCH SINCE 1-Jan-2000 HEADER Message-ID ""')).untagged, ['* SEARCH']);
+    assert.match((await c.cmd('SEARCH BODY x')).status, /NO \[CANNOT\]/);
+    assert.match((await c.cmd('FETCH 3 FLAGS')).status, /BAD/);
+
+    const ex = await c.cmd('EXPUNGE');
+    assert.deepEqual(ex.untagged, ['* 1 EXPUNGE']);
+    assert.deepEqual((await c.cmd(`FETCH 1 UID`)).untagged, [`* 1 FETCH (UID ${d2.uid})`]);
+    assert.match((await c.cmd('CLOSE')).status, /OK/);
+    assert.match((await c.cmd('FETCH 1 UID')).status, /BAD/);
+    c.destroy();
+  });
+
+  it("tells another session's changes at NOOP, but no EXPUNGE during FETCH (RFC 9051 §7.5.1)", async () => {
+    await storage.mail.createMailbox(account.accountId, 'Box2');
+    const d1 = await deliverTo(storage, account.accountId, Buffer.from('Subject: a\r\n\r\na\r\n'), { mailbox: 'Box2' });
+    const port = await serve();
+    const a = await loggedIn(port);
+    const b = await loggedIn(port);
+    await a.cmd('SELECT Box2');
+    await b.cmd('SELECT Box2');
+    await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await b.cmd('EXPUNGE');
+    const d2 = await deliverTo(storage, account.accountId, Buffer.from('Subject: b\r\n\r\nb\r\n'), { mailbox: 'Box2' });
+    // FETCH by number: the new message is told, the expunge is not; message 1 is still d1's number.
+    const f = await a.cmd('FETCH 1 UID');
+    assert.deepEqual(f.untagged, ['* 2 EXISTS', `* 1 FETCH (UID ${d1.uid})`]);
+    const noop = await a.cmd('NOOP');
+    assert.deepEqual(noop.untagged, ['* 1 EXPUNGE', '* 1 EXISTS']);
+    assert.deepEqual((await a.cmd('FETCH 1 UID')).untagged, [`* 1 FETCH (UID ${d2.uid})`]);
+    assert.notEqual(d1.uid, d2.uid);
+    const examine = await b.cmd('EXAMINE Box2');
+    assert.match(examine.untagged[0], /^\* OK \[CLOSED\]/);
+    assert.match(examine.status, /OK \[READ-ONLY\]/);
+    assert.match((await b.cmd('STORE 1 +FLAGS (\\Seen)')).status, /NO \[READ-ONLY\]/);
+    a.destroy();
+    b.destroy();
+  });
+});
