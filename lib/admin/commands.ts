@@ -7,7 +7,7 @@
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
-import type { Directory, MailStore } from '../core/ports.ts';
+import type { Directory, MailStore, Storage } from '../core/ports.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
@@ -26,7 +26,7 @@ export const USAGE: readonly string[] = [
   `                                               passwords: at least ${MIN_PASSWORD_LENGTH} characters`,
   '  account passwd <address> [--password-stdin] [--allow-weak-password]',
   '  account list [domain]',
-  '  account remove <address>                     the stored mail is kept',
+  '  account remove <address>                     its mailboxes and mail are deleted too',
   'aliases',
   '  alias add <address|@domain> <target> [target...]   @domain is the catch-all',
   '  alias list [domain]',
@@ -192,10 +192,13 @@ export async function accountList(directory: Directory, domainInput?: string): P
     .map((a) => `${a.address}  quota=${formatQuota(a.quotaBytes)}`);
 }
 
-export async function accountRemove(directory: Directory, input: string): Promise<string[]> {
+/** Deletes the account's mail first, then the account: a failure half way leaves an account to remove again. */
+export async function accountRemove(storage: Pick<Storage, 'directory' | 'mail'>, input: string): Promise<string[]> {
   const { address } = parseAddress(input);
-  if (!(await directory.getAccountByAddress(address))) throw new NotFoundError(`unknown account ${address}`);
-  await directory.removeAccount(address);
+  const account = await storage.directory.getAccountByAddress(address);
+  if (!account) throw new NotFoundError(`unknown account ${address}`);
+  await storage.mail.deleteAccountMail(account.accountId);
+  await storage.directory.removeAccount(address);
   return [`removed account ${address}`];
 }
 
@@ -355,7 +358,7 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
     case 'account remove': {
       const [address] = operands(args, name, 1, 1, '<address>');
       parseAddress(address);
-      return accountRemove((await ctx.storage()).directory, address);
+      return accountRemove(await ctx.storage(), address);
     }
     case 'alias add': {
       const [address, ...targets] = operands(args, name, 2, many, '<address|@domain> <target> [target...]');

@@ -293,6 +293,25 @@ describe('admin CLI', () => {
     assertOk(await admin(['account', 'remove', 'carol@example.com']));
   });
 
+  it('removes an account with its mailboxes and mail', async () => {
+    assertOk(await admin(['account', 'add', 'gone@example.com', '--password-stdin'], { input: `${PASSWORD}\n` }));
+    const gone = (await storage.directory.getAccountByAddress('gone@example.com'))!;
+    const [inbox] = await storage.mail.ensureDefaultMailboxes(gone.accountId);
+    const text = Buffer.from('Subject: bye\r\n\r\nbye\r\n');
+    await storage.blobs.put('messages/gone-1', text);
+    await storage.mail.append({
+      accountId: gone.accountId,
+      mailboxId: inbox.mailboxId,
+      blobKey: 'messages/gone-1',
+      blobSize: text.length,
+    });
+    assert.deepEqual(assertOk(await admin(['account', 'remove', 'gone@example.com'])), [
+      'removed account gone@example.com',
+    ]);
+    assert.equal(await storage.directory.getAccountByAddress('gone@example.com'), undefined);
+    assert.deepEqual(await storage.mail.listMailboxes(gone.accountId), []);
+  });
+
   it('adds, lists and removes aliases, the catch-all included', async () => {
     assert.deepEqual(
       assertOk(await admin(['alias', 'add', 'Sales@example.com', 'alice@example.com', 'bob@example.com'])),
