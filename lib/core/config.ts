@@ -141,6 +141,13 @@ export interface Pop3Config {
   readonly maxErrors: number;
 }
 
+export interface ImapConfig {
+  /** RFC 9051 §5.4 autologout timer (default 30 minutes, the RFC's minimum). */
+  readonly idleTimeoutMs: number;
+  /** Errors tolerated per connection before it is closed. */
+  readonly maxErrors: number;
+}
+
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
 export interface AuthConfig {
   /** Delay before answering any refused login. */
@@ -196,6 +203,7 @@ export interface Config {
   readonly net: NetConfig;
   readonly smtp: SmtpConfig;
   readonly pop3: Pop3Config;
+  readonly imap: ImapConfig;
   readonly auth: AuthConfig;
   readonly tls: TlsSource;
   readonly invoker: InvokerConfig;
@@ -286,6 +294,13 @@ function readPop3(s: SettingsReader): Pop3Config {
   };
 }
 
+function readImap(s: SettingsReader): ImapConfig {
+  return {
+    idleTimeoutMs: s.int('POSTERN_IMAP_IDLE_MS', 30 * 60_000, 1),
+    maxErrors: s.int('POSTERN_IMAP_MAX_ERRORS', 10, 1),
+  };
+}
+
 function readAuth(s: SettingsReader): AuthConfig {
   return {
     failureDelayMs: s.int('POSTERN_AUTH_FAILURE_DELAY_MS', 1000),
@@ -348,6 +363,7 @@ export function loadConfig(env: Env): Config {
     net: readNet(s, host),
     smtp: readSmtp(s),
     pop3: readPop3(s),
+    imap: readImap(s),
     auth: readAuth(s),
     tls: readTls(s),
     invoker: readInvoker(s),

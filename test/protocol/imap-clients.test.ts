@@ -1,0 +1,204 @@
+/**
+ * IMAP against clients nobody here wrote: Python's imaplib (plain, STARTTLS, implicit TLS) and imapflow,
+ * over real TCP to a whole in-process gateway, with messages appended through the storage layer as
+ * delivery does (header prefix + blob, the per-copy summary). Login, LIST, SELECT, byte-exact FETCH,
+ * flags, SEARCH and EXPUNGE.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import type { Account } from '../../lib/core/ports.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type Delivered, deliverTo } from './imap-support.ts';
+import { makeMessage, run } from './pop3-support.ts';
+
+const tg: TestGateway = await startTestGateway();
+
+let seq = 0;
+async function newAccount(): Promise<{ account: Account; user: string; pass: string }> {
+  const user = `imap${++seq}-${randomBytes(3).toString('hex')}@example.com`;
+  const pass = `pw ${randomBytes(4).toString('hex')}`;
+  return { account: await tg.addAccount(user, pass), user, pass };
+}
+
+const MESSAGES = [
+  Buffer.from('From: a@example.org\r\nSubject: dots\r\n\r\n.\r\n..\r\n.leading\r\nnormal\r\n'),
+  Buffer.from(
+    'Subject: no final line end\r\nContent-Type: text/plain; charset=latin1\r\n\r\n8-bit \xe9\xff end',
+    'latin1',
+  ),
+  makeMessage('big one', 300_000),
+];
+
+async function deliverSet(accountId: string): Promise<Delivered[]> {
+  const out: Delivered[] = [];
+  out.push(await deliverTo(tg.storage, accountId, MESSAGES[0], { headerPrefix: 'Return-Path: <a@example.org>\r\n' }));
+  out.push(await deliverTo(tg.storage, accountId, MESSAGES[1]));
+  out.push(await deliverTo(tg.storage, accountId, MESSAGES[2]));
+  return out;
+}
+
+/**
+ * Drives Python's imaplib: connects (plain, starttls or ssl), logs in, runs the steps and prints every
+ * result as JSON with bytes in base64.
+ */
+const IMAPLIB_DRIVER = `
+import sys, json, imaplib, ssl, base64
+cfg = json.loads(sys.argv[1])
+def enc(v):
+    if isinstance(v, bytes): return {'b64': base64.b64encode(v).decode()}
+    if isinstance(v, (list, tuple)): return [enc(x) for x in v]
+    return v
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+out = {'steps': []}
+try:
+    if cfg['mode'] == 'ssl':
+        c = imaplib.IMAP4_SSL(cfg['host'], cfg['port'], ssl_context=ctx, timeout=30)
+    else:
+        c = imaplib.IMAP4(cfg['host'], cfg['port'], timeout=30)
+    if cfg['mode'] == 'starttls':
+        out['starttls'] = enc(c.starttls(ssl_context=ctx))
+    out['capabilities'] = list(c.capabilities)
+    for step in cfg['steps']:
+        op, args = step[0], step[1:]
+        try:
+            if op == 'uid':
+                r = c.uid(*args)
+            else:
+                r = getattr(c, op)(*args)
+            out['steps'].append(enc(r))
+        except imaplib.IMAP4.error as e:
+            out['steps'].append({'error': str(e)})
+except Exception as e:
+    out['exception'] = repr(e)
+print(json.dumps(out))
+`;
+
+type Py = string | number | null | { b64: string } | { error: string } | Py[];
+
+async function imaplib(cfg: { mode: 'plain' | 'starttls' | 'ssl'; port: number; steps: (string | number | null)[][] }) {
+  const r = await run('python3', ['-c', IMAPLIB_DRIVER, JSON.stringify({ host: '127.0.0.1', ...cfg })]);
+  if (r.code !== 0) throw new Error(`python failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.toString()) as { steps: Py[]; capabilities: string[]; exception?: string };
+}
+
+const bytes = (v: Py): Buffer => {
+  if (v && typeof v === 'object' && 'b64' in v) return Buffer.from(v.b64, 'base64');
+  throw new Error(`not bytes: ${JSON.stringify(v)}`);
+};
+/** imaplib's (typ, data) result. */
+const typ = (v: Py): string => ((v as Py[])[0] as string) ?? JSON.stringify(v);
+const data = (v: Py): Py[] => (v as Py[])[1] as Py[];
+
+describe('IMAP with Python imaplib', () => {
+  for (const mode of ['plain', 'starttls', 'ssl'] as const) {
+    it(`${mode}: login, list, select, FETCH BODY.PEEK[] byte-exact, STORE, SEARCH, EXPUNGE (RFC 9051 §6.4)`, async () => {
+      const { account, user, pass } = await newAccount();
+      const delivered = await deliverSet(account.accountId);
+      const port = tg.port(mode === 'ssl' ? 'imaps' : 'imap');
+      const r = await imaplib({
+        mode,
+        port,
+        steps: [
+          ['login', user, pass],
+          ['list'],
+          ['select', 'INBOX'],
+          ...delivered.map((_, i) => ['fetch', String(i + 1), '(BODY.PEEK[] RFC822.SIZE)']),
+          ['store', '1', '+FLAGS', '(\\Deleted)'],
+          ['search', null, 'DELETED'],
+          ['expunge'],
+          ['uid', 'FETCH', '1:*', '(FLAGS)'],
+          ['logout'],
+        ],
+      });
+      assert.equal(r.exception, undefined);
+      assert.ok(r.capabilities.includes('IMAP4REV1'));
+      const [login, list, select, ...rest] = r.steps;
+      assert.equal(typ(login), 'OK');
+      assert.equal(typ(list), 'OK');
+      const names = data(list).map((l) => bytes(l).toString());
+      assert.ok(
+        names.some((n) => n.endsWith('"/" INBOX')),
+        names.join('\n'),
+      );
+      assert.ok(
+        names.some((n) => /\\Sent\) "\/" Sent$/.test(n)),
+        names.join('\n'),
+      );
+      assert.deepEqual(select, ['OK', [{ b64: Buffer.from('3').toString('base64') }]]);
+      delivered.forEach((d, i) => {
+        const fetched = data(rest[i]);
+        const [head, body] = fetched[0] as Py[];
+        assert.match(bytes(head).toString(), new RegExp(`^${i + 1} \\(BODY\\[\\] \\{${d.bytes.length}\\}`));
+        assert.deepEqual(bytes(body), d.bytes);
+        assert.match(bytes(fetched[1]).toString(), new RegExp(`RFC822.SIZE ${d.bytes.length}\\)`));
+      });
+      const [store, search, expunge, uidFetch, logout] = rest.slice(delivered.length);
+      assert.equal(typ(store), 'OK');
+      assert.equal(bytes(data(search)[0]).toString(), '1');
+      assert.deepEqual(
+        data(expunge).map((v) => bytes(v).toString()),
+        ['1'],
+      );
+      assert.deepEqual(
+        data(uidFetch).map((v) => bytes(v).toString()),
+        [`1 (UID ${delivered[1].uid} FLAGS ())`, `2 (UID ${delivered[2].uid} FLAGS ())`],
+      );
+      assert.equal(typ(logout), 'BYE');
+    });
+  }
+});
+
+describe('IMAP with imapflow', () => {
+  it('logs in over STARTTLS, lists, fetches byte-exact sources, sets flags and deletes (RFC 9051 §6.4)', async () => {
+    const { account, user, pass } = await newAccount();
+    const delivered = await deliverSet(account.accountId);
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: tg.port('imap'),
+      secure: false,
+      doSTARTTLS: true,
+      tls: { rejectUnauthorized: false },
+      auth: { user, pass },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      const boxes = await client.list();
+      const byUse = new Map(boxes.map((b) => [b.specialUse ?? b.path, b.path] as const));
+      assert.equal(byUse.get('\\Inbox'), 'INBOX');
+      assert.equal(byUse.get('\\Sent'), 'Sent');
+      assert.equal(byUse.get('\\Trash'), 'Trash');
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        assert.equal((client.mailbox as { exists: number }).exists, 3);
+        const seen: Buffer[] = [];
+        for await (const msg of client.fetch('1:*', { uid: true, source: true, envelope: true, flags: true })) {
+          seen.push(msg.source as Buffer);
+        }
+        assert.deepEqual(
+          seen,
+          delivered.map((d) => d.bytes),
+        );
+        const one = (await client.fetchOne('1', { envelope: true, bodyStructure: true })) || undefined;
+        assert.equal(one?.envelope?.subject, 'dots');
+        assert.equal(one?.bodyStructure?.type, 'text/plain');
+        assert.equal(await client.messageFlagsAdd({ uid: `${delivered[0].uid}` }, ['\\Seen'], { uid: true }), true);
+        const flagged = (await client.fetchOne('1', { flags: true })) || undefined;
+        assert.ok(flagged?.flags?.has('\\Seen'));
+        const unseen = await client.search({ seen: false }, { uid: true });
+        assert.deepEqual(unseen, [delivered[1].uid, delivered[2].uid]);
+        assert.equal(await client.messageDelete({ uid: `${delivered[1].uid}` }, { uid: true }), true);
+        const left = await client.search({ all: true }, { uid: true });
+        assert.deepEqual(left, [delivered[0].uid, delivered[2].uid]);
+      } finally {
+        lock.release();
+      }
+      const status = await client.status('INBOX', { messages: true, unseen: true });
+      assert.deepEqual(status && { messages: status.messages, unseen: status.unseen }, { messages: 2, unseen: 1 });
+    } finally {
+      await client.logout();
+    }
+  });
+});
