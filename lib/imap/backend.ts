@@ -24,6 +24,8 @@ export type ImapMailStore = Pick<
   | 'updateFlags'
   | 'expunge'
   | 'changesSince'
+  | 'copyMessages'
+  | 'moveMessages'
 >;
 
 export interface ImapBackend {

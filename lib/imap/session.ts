@@ -117,7 +117,7 @@ export class ImapSession {
 
   /** RFC 9051 §7.2.2: what this server can do in the current state. Only what works is listed. */
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE'];
+    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE', 'MOVE'];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');
       if (this.authAllowed) caps.push('AUTH=PLAIN', 'SASL-IR');

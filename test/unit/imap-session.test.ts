@@ -98,7 +98,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -283,5 +283,26 @@ describe('IMAP session: messages', () => {
     assert.match((await b.cmd('STORE 1 +FLAGS (\\Seen)')).status, /NO \[READ-ONLY\]/);
     a.destroy();
     b.destroy();
+  });
+
+  it('COPY answers COPYUID; MOVE sends COPYUID and EXPUNGE; a missing target is TRYCREATE (RFC 4315 §3, RFC 6851 §3)', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Src');
+    await storage.mail.createMailbox(account.accountId, 'Dst');
+    const dst = (await storage.mail.getMailbox(account.accountId, 'Dst'))!;
+    const a = await deliverTo(storage, account.accountId, Buffer.from('Subject: a\r\n\r\na\r\n'), { mailbox: 'Src' });
+    const b = await deliverTo(storage, account.accountId, Buffer.from('Subject: b\r\n\r\nb\r\n'), { mailbox: 'Src' });
+    const port = await serve();
+    const c = await loggedIn(port);
+    await c.cmd('SELECT Src');
+    assert.match((await c.cmd('COPY 1 Nowhere')).status, /NO \[TRYCREATE\]/);
+    const copy = await c.cmd('COPY 1:2 Dst');
+    assert.match(copy.status, new RegExp(`OK \\[COPYUID ${dst.uidValidity} ${a.uid}:${b.uid} 1:2\\]`));
+    const move = await c.cmd(`UID MOVE ${b.uid} Dst`);
+    assert.deepEqual(move.untagged, [`* OK [COPYUID ${dst.uidValidity} ${b.uid} 3] moved`, '* 2 EXPUNGE']);
+    assert.match(move.status, /OK/);
+    const status = await c.cmd('STATUS Dst (MESSAGES)');
+    assert.deepEqual(status.untagged, ['* STATUS Dst (MESSAGES 3)']);
+    assert.deepEqual((await c.cmd('SEARCH ALL')).untagged, ['* SEARCH 1']);
+    c.destroy();
   });
 });

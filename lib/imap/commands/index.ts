@@ -3,6 +3,7 @@ import type { CommandType } from '../codec/index.ts';
 import authenticate from './authenticate.ts';
 import capability from './capability.ts';
 import close from './close.ts';
+import copy from './copy.ts';
 import create from './create.ts';
 import del from './delete.ts';
 import enable from './enable.ts';
@@ -47,6 +48,7 @@ const SPECS: readonly CommandSpec[] = [
   store,
   expunge,
   search,
+  copy,
 ];
 
 export const COMMANDS: ReadonlyMap<CommandType, CommandSpec> = new Map(
