@@ -148,7 +148,7 @@ export class SelectedMailbox {
         this.flagsByUid.set(e.uid, e.flags);
       }
     }
-    if (this.uids.length !== before || out.length > 0) out.push(exists(this.uids.length));
+    if (this.uids.length !== before) out.push(exists(this.uids.length));
     for (const e of index) {
       if (e.uid > top) continue;
       const old = this.flagsByUid.get(e.uid);

@@ -41,9 +41,15 @@ export interface ImapSessionOptions {
   readonly tls: TlsMaterial;
   /** Time the STARTTLS handshake may take (NetConfig.tlsHandshakeTimeoutMs; 10 s when not given). */
   readonly tlsHandshakeTimeoutMs?: number;
+  /**
+   * While IDLE, how often the session catches up on its own: changes made in other gateway tasks reach no
+   * in-process notifier (default 30 s).
+   */
+  readonly idlePollMs?: number;
 }
 
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_POLL_MS = 30_000;
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
 /** Received octets held before the socket is paused (the reader buffers what commands have not read). */
 const HIGH_WATER = 256 * 1024;
@@ -117,7 +123,7 @@ export class ImapSession {
 
   /** RFC 9051 §7.2.2: what this server can do in the current state. Only what works is listed. */
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE', 'MOVE'];
+    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE', 'MOVE', 'IDLE'];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');
       if (this.authAllowed) caps.push('AUTH=PLAIN', 'SASL-IR');
@@ -188,6 +194,45 @@ export class ImapSession {
     this.wake?.();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  /**
+   * IDLE: catches up with the selected mailbox whenever the notifier says it changed and on the poll timer,
+   * one catch-up at a time. The returned function stops watching and waits for a catch-up in progress.
+   */
+  watchSelected(): () => Promise<void> {
+    const box = this.selected;
+    if (!box) return async () => {};
+    let running: Promise<void> = Promise.resolve();
+    let queued = false;
+    const catchUp = () => {
+      if (queued) return;
+      queued = true;
+      running = running.then(async () => {
+        queued = false;
+        if (this.selected !== box || this.closed) return;
+        try {
+          for (const r of await box.sync(this.backend.mail, true, (seq, uid) => this.flagsResponse(seq, uid))) {
+            this.send(r);
+          }
+        } catch (e) {
+          this.log.warn('imap idle catch-up failed', { err: e });
+        }
+      });
+    };
+    const unsubscribe = this.backend.notifier?.subscribe(box.ref, catchUp);
+    const timer = setInterval(catchUp, this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS);
+    timer.unref();
+    return async () => {
+      unsubscribe?.();
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  /** `* n FETCH (FLAGS (...))` for a message whose flags another session changed. */
+  private flagsResponse(seq: number, uid: number): Buffer {
+    return fetchResponseBuffer(seq, [{ item: 'FLAGS', flags: this.selected!.flagsOf(uid) }], this.writeOptions);
   }
 
   /** Checks the password and enters the authenticated state; answers the command either way. */
@@ -371,9 +416,7 @@ export class ImapSession {
     const box = this.selected!;
     const bySequence = 'uid' in command && command.uid === false;
     const expunges = !bySequence;
-    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) =>
-      fetchResponseBuffer(seq, [{ item: 'FLAGS', flags: box.flagsOf(uid) }], this.writeOptions),
-    );
+    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) => this.flagsResponse(seq, uid));
     for (const r of responses) this.send(r);
   }
 

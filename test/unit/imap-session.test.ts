@@ -9,9 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import { openMessage } from '../../lib/core/messageBody.ts';
-import type { Account, Storage } from '../../lib/core/ports.ts';
+import type { Account, ChangeNotifier, Storage } from '../../lib/core/ports.ts';
 import type { ImapBackend } from '../../lib/imap/backend.ts';
 import { ImapSession, type ImapSessionOptions } from '../../lib/imap/session.ts';
+import { InProcessChangeNotifier } from '../../lib/storage/changeNotifier.ts';
 import { deliverTo, ImapClient } from '../protocol/imap-support.ts';
 import { testTls } from '../support/gateway.ts';
 import { freshStorage } from '../support/storage.ts';
@@ -31,8 +32,9 @@ before(async () => {
   await storage.mail.ensureDefaultMailboxes(account.accountId);
 });
 
-function backend(): ImapBackend {
+function backend(notifier?: ChangeNotifier): ImapBackend {
   return {
+    notifier,
     async authenticate({ username, password }): Promise<AuthResult> {
       if (username === 'throttled@example.com') return { ok: false, reason: 'throttled', retryAfterMs: 60_000 };
       return username === 'alice@example.com' && password === 'secret'
@@ -44,10 +46,10 @@ function backend(): ImapBackend {
   };
 }
 
-async function serve(opts: Partial<ImapSessionOptions> = {}): Promise<number> {
+async function serve(opts: Partial<ImapSessionOptions> = {}, notifier?: ChangeNotifier): Promise<number> {
   const tls = await testTls();
   let n = 0;
-  const b = backend();
+  const b = backend(notifier);
   const server = createServer((socket) => {
     const session = new ImapSession(
       { socket, cid: `c${n++}`, remotePort: 40000, remoteAddress: '127.0.0.1', secure: false, log: silentLogger },
@@ -98,7 +100,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -274,7 +276,7 @@ describe('IMAP session: messages', () => {
     const f = await a.cmd('FETCH 1 UID');
     assert.deepEqual(f.untagged, ['* 2 EXISTS', `* 1 FETCH (UID ${d1.uid})`]);
     const noop = await a.cmd('NOOP');
-    assert.deepEqual(noop.untagged, ['* 1 EXPUNGE', '* 1 EXISTS']);
+    assert.deepEqual(noop.untagged, ['* 1 EXPUNGE']);
     assert.deepEqual((await a.cmd('FETCH 1 UID')).untagged, [`* 1 FETCH (UID ${d2.uid})`]);
     assert.notEqual(d1.uid, d2.uid);
     const examine = await b.cmd('EXAMINE Box2');
@@ -303,6 +305,50 @@ describe('IMAP session: messages', () => {
     const status = await c.cmd('STATUS Dst (MESSAGES)');
     assert.deepEqual(status.untagged, ['* STATUS Dst (MESSAGES 3)']);
     assert.deepEqual((await c.cmd('SEARCH ALL')).untagged, ['* SEARCH 1']);
+    c.destroy();
+  });
+
+  it('IDLE tells a new message and an expunge when the notifier hints, and ends at DONE (RFC 2177, RFC 9051 §6.3.13)', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Idle');
+    const box = (await storage.mail.getMailbox(account.accountId, 'Idle'))!;
+    const notifier = new InProcessChangeNotifier();
+    // a poll far beyond the test: only the notifier's hint can wake the session
+    const port = await serve({ idlePollMs: 3_600_000 }, notifier);
+    const c = await loggedIn(port);
+    await c.cmd('SELECT Idle');
+    c.send('i1 IDLE\r\n');
+    assert.equal(await c.line(), '+ idling');
+    const d = await deliverTo(storage, account.accountId, Buffer.from('Subject: i\r\n\r\ni\r\n'), { mailbox: 'Idle' });
+    notifier.publish({
+      type: 'messages',
+      accountId: account.accountId,
+      change: { mailboxId: box.mailboxId, modseq: 0, kind: 'append', uids: [d.uid] },
+    });
+    assert.equal(await c.line(), '* 1 EXISTS');
+    await storage.mail.expunge(box, [d.uid]);
+    notifier.publish({
+      type: 'messages',
+      accountId: account.accountId,
+      change: { mailboxId: box.mailboxId, modseq: 0, kind: 'expunge', uids: [d.uid] },
+    });
+    assert.equal(await c.line(), '* 1 EXPUNGE');
+    c.send('DONE\r\n');
+    assert.match(await c.line(), /^i1 OK IDLE terminated/);
+    assert.match((await c.cmd('NOOP')).status, /OK/);
+    c.destroy();
+  });
+
+  it('IDLE without a notifier catches up on its poll timer', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Poll');
+    const port = await serve({ idlePollMs: 50 });
+    const c = await loggedIn(port);
+    await c.cmd('SELECT Poll');
+    c.send('i1 IDLE\r\n');
+    assert.equal(await c.line(), '+ idling');
+    await deliverTo(storage, account.accountId, Buffer.from('Subject: p\r\n\r\np\r\n'), { mailbox: 'Poll' });
+    assert.equal(await c.line(), '* 1 EXISTS');
+    c.send('DONE\r\n');
+    assert.match(await c.line(), /^i1 OK/);
     c.destroy();
   });
 });

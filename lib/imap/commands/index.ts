@@ -10,6 +10,7 @@ import enable from './enable.ts';
 import expunge from './expunge.ts';
 import fetch from './fetch.ts';
 import id from './id.ts';
+import idle from './idle.ts';
 import list from './list.ts';
 import login from './login.ts';
 import logout from './logout.ts';
@@ -49,6 +50,7 @@ const SPECS: readonly CommandSpec[] = [
   expunge,
   search,
   copy,
+  idle,
 ];
 
 export const COMMANDS: ReadonlyMap<CommandType, CommandSpec> = new Map(
