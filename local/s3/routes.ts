@@ -4,6 +4,7 @@ import { deleteObject } from './delete.ts';
 import { errors } from './errors.ts';
 import { getObject } from './get.ts';
 import { header } from './http.ts';
+import { listObjectsV2 } from './list.ts';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, uploadPart } from './multipart.ts';
 import { putObject } from './put.ts';
 import type { Ctx } from './respond.ts';
@@ -22,6 +23,8 @@ export interface Route {
 
 /** Query parameters the kept operations use (the SDK names the operation in x-id). */
 const KNOWN_PARAMETERS = new Set(['x-id', 'uploads', 'uploadId', 'partNumber']);
+/** ListObjectsV2's (delimiter, start-after, encoding-type and fetch-owner are not kept). */
+const LIST_PARAMETERS = new Set(['x-id', 'list-type', 'prefix', 'continuation-token', 'max-keys']);
 const MAX_KEY_BYTES = 1024;
 
 const refuse = (error: () => Error): Route => ({ op: 'Unsupported', handle: () => Promise.reject(error()) });
@@ -29,11 +32,14 @@ const refuse = (error: () => Error): Route => ({ op: 'Unsupported', handle: () =
 export function route(ctx: Ctx): Route {
   const { method, target } = ctx;
   const { bucket, key, query } = target;
-  const unknown = [...query.keys()].find((name) => !KNOWN_PARAMETERS.has(name));
+  const listing = method === 'GET' && bucket !== '' && key === '' && query.get('list-type') === '2';
+  const known = listing ? LIST_PARAMETERS : KNOWN_PARAMETERS;
+  const unknown = [...query.keys()].find((name) => !known.has(name));
   if (unknown !== undefined) return refuse(() => errors.notImplemented(`the ${unknown} parameter`));
   if (header(ctx.req, 'x-amz-copy-source') !== undefined) return refuse(() => errors.notImplemented('CopyObject'));
   if (bucket === '') return refuse(() => errors.notImplemented('ListBuckets'));
   if (key === '') {
+    if (listing) return { op: 'ListObjectsV2', handle: listObjectsV2 };
     if (method === 'PUT') return { op: 'CreateBucket', handle: createBucket };
     if (method === 'HEAD') return { op: 'HeadBucket', handle: headBucket };
     return refuse(() => errors.notImplemented(`${method} on a bucket`));

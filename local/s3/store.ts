@@ -1,7 +1,8 @@
 /**
  * Objects on disk, one file each: buckets/<bucket>/objects/<h2>/<h>.object, where <h> = sha256(key) in hex
  * and <h2> its first two characters, so keys never become paths. The file starts with the object's metadata
- * (JSON, padded to HEADER_SIZE) and the bytes follow. A write goes to a temp file in the same directory,
+ * (JSON, padded to HEADER_SIZE), the bytes follow, and the key (UTF-8) ends it, for listing; objects written
+ * before keys were kept there end with their bytes and are left out of listings. A write goes to a temp file in the same directory,
  * is fsynced, then renamed over the object: readers see the old object or the new one, never part of one,
  * and a reader that opened the old one keeps reading it.
  */
@@ -12,6 +13,11 @@ import { join } from 'node:path';
 import { ensurePrivateDir, makePrivate } from '../private.ts';
 import { errors } from './errors.ts';
 import { discard, isErrno, listDir, spoolToTemp } from './files.ts';
+
+export interface ListedObject {
+  key: string;
+  meta: ObjectMeta;
+}
 
 export interface ObjectMeta {
   size: number;
@@ -59,7 +65,7 @@ export class Store {
         const old = JSON.parse(await readFile(join(dir, name), 'utf8'));
         const tmpPath = await spoolToTemp(dir, createReadStream(join(dir, old.dataFile)), HEADER_SIZE);
         const meta = { size: old.size, etag: old.etag, contentType: old.contentType, lastModified: old.lastModified };
-        await this.commit(tmpPath, join(dir, name.replace('.json', '.object')), meta);
+        await this.commit(tmpPath, join(dir, name.replace('.json', '.object')), meta, old.key ?? '');
         await unlink(join(dir, name));
       }
     }
@@ -106,12 +112,25 @@ export class Store {
       throw isErrno(err, 'ENOENT') ? errors.noSuchKey() : err;
     });
     try {
-      const { buffer } = await fh.read(Buffer.alloc(HEADER_SIZE), 0, HEADER_SIZE, 0);
-      return { meta: JSON.parse(buffer.toString('utf8')) as ObjectMeta, fh };
+      return { meta: await readMeta(fh), fh };
     } catch (err) {
       await fh.close();
       throw err;
     }
+  }
+
+  /** The bucket's objects whose keys start with `prefix`, in no particular order (list.ts sorts them). */
+  async listObjects(bucket: string, prefix: string): Promise<ListedObject[]> {
+    if (!this.buckets.has(bucket)) throw errors.noSuchBucket();
+    const listed: ListedObject[] = [];
+    for (const shard of SHARDS) {
+      const dir = join(this.bucketDir(bucket), 'objects', shard);
+      const names = (await listDir(dir)).filter((name) => name.endsWith('.object'));
+      for (const object of await Promise.all(names.map((name) => readListed(join(dir, name))))) {
+        if (object?.key.startsWith(prefix)) listed.push(object);
+      }
+    }
+    return listed;
   }
 
   /** Makes a temp file spooled into objectDir(..) the object's new version; the temp file is consumed. */
@@ -122,12 +141,12 @@ export class Store {
     fields: Omit<ObjectMeta, 'lastModified'>,
   ): Promise<ObjectMeta> {
     const meta = { ...fields, lastModified: Date.now() };
-    await this.commit(tmpPath, this.objectPath(bucket, key), meta);
+    await this.commit(tmpPath, this.objectPath(bucket, key), meta, key);
     return meta;
   }
 
-  /** Writes the header into the temp file, fsyncs it and renames it to `path`; the temp file is gone either way. */
-  private async commit(tmpPath: string, path: string, meta: ObjectMeta): Promise<void> {
+  /** Writes header and key into the temp file, fsyncs it and renames it to `path`; the temp file is gone either way. */
+  private async commit(tmpPath: string, path: string, meta: ObjectMeta, key: string): Promise<void> {
     try {
       const json = JSON.stringify(meta);
       if (Buffer.byteLength(json) > HEADER_SIZE) throw errors.invalidArgument('Content-Type too long');
@@ -136,6 +155,8 @@ export class Store {
       const fh = await open(tmpPath, 'r+');
       try {
         await fh.write(header, 0, HEADER_SIZE, 0);
+        const keyBytes = Buffer.from(key, 'utf8');
+        await fh.write(keyBytes, 0, keyBytes.length, HEADER_SIZE + meta.size);
         await fh.sync();
       } finally {
         await fh.close();
@@ -152,5 +173,25 @@ export class Store {
     await unlink(this.objectPath(bucket, key)).catch((err) => {
       if (!isErrno(err, 'ENOENT')) throw err;
     });
+  }
+}
+
+async function readMeta(fh: FileHandle): Promise<ObjectMeta> {
+  const { buffer } = await fh.read(Buffer.alloc(HEADER_SIZE), 0, HEADER_SIZE, 0);
+  return JSON.parse(buffer.toString('utf8')) as ObjectMeta;
+}
+
+/** An object file's key and metadata; undefined when it has no key (an older object) or is gone. */
+async function readListed(path: string): Promise<ListedObject | undefined> {
+  const fh = await open(path, 'r').catch((err) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  if (!fh) return undefined;
+  try {
+    const meta = await readMeta(fh);
+    const keyLength = (await fh.stat()).size - HEADER_SIZE - meta.size;
+    if (keyLength <= 0) return undefined;
+    const { buffer } = await fh.read(Buffer.alloc(keyLength), 0, keyLength, HEADER_SIZE + meta.size);
+    return { key: buffer.toString('utf8'), meta };
+  } finally {
+    await fh.close();
   }
 }

@@ -1,4 +1,4 @@
-/** The little XML the S3 stand-in speaks: flat response documents and the CompleteMultipartUpload request. */
+/** The little XML the S3 stand-in speaks: response documents and the CompleteMultipartUpload request. */
 const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
 const ESCAPES = Object.fromEntries(Object.entries(ENTITIES).map(([name, c]) => [c, `&${name};`]));
 
@@ -15,13 +15,23 @@ function unescapeXml(value: string): string {
   });
 }
 
-/** `<?xml ..?><Root xmlns=..><Name>value</Name>...</Root>` */
-export function xmlDocument(root: string, fields: Record<string, string>, namespace = true): string {
-  const ns = namespace ? ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"' : '';
-  const body = Object.entries(fields)
-    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+/** Elements by name: text, or a list of child element sets, the element repeated once per item. */
+export type XmlFields = Readonly<Record<string, string | readonly XmlFields[]>>;
+
+function elements(fields: XmlFields): string {
+  return Object.entries(fields)
+    .map(([name, value]) =>
+      typeof value === 'string'
+        ? `<${name}>${escapeXml(value)}</${name}>`
+        : value.map((item) => `<${name}>${elements(item)}</${name}>`).join(''),
+    )
     .join('');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${body}</${root}>`;
+}
+
+/** `<?xml ..?><Root xmlns=..><Name>value</Name>...</Root>` */
+export function xmlDocument(root: string, fields: XmlFields, namespace = true): string {
+  const ns = namespace ? ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"' : '';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${elements(fields)}</${root}>`;
 }
 
 export interface PartRef {

@@ -24,8 +24,10 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
   type S3ClientConfig,
   UploadPartCommand,
@@ -654,10 +656,88 @@ describe('local S3 server', () => {
     assert.equal((await objectFiles(dataDir)).length, before - 1, 'one file per object');
   });
 
+  describe('ListObjectsV2', () => {
+    const put = (Key: string, Body = Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+    const list = (prefix: string, extra: Partial<{ MaxKeys: number; ContinuationToken: string }> = {}) =>
+      s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...extra }));
+
+    test('lists a prefix in UTF-8 binary order with Key, Size and LastModified', async () => {
+      const before = Date.now();
+      // UTF-16 order would put the astral 😀 (surrogates D83D..) before U+FFFD; UTF-8 bytes put it after
+      const keys = ['list/a/😀', 'list/a/\uFFFD', 'list/a/b', 'list/a/B', 'list/a/a b', 'list/a/ü'];
+      for (const key of keys) await put(key);
+      await put('list/ab', 'outside the prefix');
+      await put('other/list/a/x');
+      const out = await list('list/a/');
+      const expected = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.deepEqual(expected.slice(-2), ['list/a/\uFFFD', 'list/a/😀']);
+      assert.deepEqual(
+        out.Contents?.map((o) => o.Key),
+        expected,
+      );
+      assert.equal(out.KeyCount, keys.length);
+      assert.equal(out.IsTruncated, false);
+      assert.equal(out.NextContinuationToken, undefined);
+      assert.equal(out.Prefix, 'list/a/');
+      for (const o of out.Contents ?? []) {
+        assert.equal(o.Size, Buffer.byteLength(o.Key ?? ''));
+        assert.ok(o.LastModified && o.LastModified.getTime() >= before - 1000, 'LastModified of the put');
+      }
+      const empty = await list('list/none/');
+      assert.equal(empty.KeyCount, 0);
+      assert.equal(empty.Contents, undefined);
+      await assert.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket' })), { name: 'NoSuchBucket' });
+    });
+
+    test('pages of max-keys with continuation tokens: every key once, in order; deleted keys gone', async () => {
+      const keys = Array.from({ length: 7 }, (_, i) => `page/${String(i).padStart(2, '0')}`);
+      for (const key of keys) await put(key);
+      const pages: string[][] = [];
+      for await (const page of paginateListObjectsV2(
+        { client: s3, pageSize: 3 },
+        { Bucket: BUCKET, Prefix: 'page/' },
+      )) {
+        assert.equal(page.KeyCount, page.Contents?.length ?? 0);
+        assert.equal(page.IsTruncated, pages.length < 2);
+        pages.push((page.Contents ?? []).map((o) => o.Key ?? ''));
+      }
+      assert.deepEqual(pages, [keys.slice(0, 3), keys.slice(3, 6), keys.slice(6)]);
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'page/03' }));
+      const first = await list('page/', { MaxKeys: 3 });
+      const second = await list('page/', { MaxKeys: 3, ContinuationToken: first.NextContinuationToken });
+      assert.deepEqual(
+        second.Contents?.map((o) => o.Key),
+        ['page/04', 'page/05', 'page/06'],
+      );
+      assert.equal(second.ContinuationToken, first.NextContinuationToken);
+      const bad = await signed(server, 'GET', `/${BUCKET}?list-type=2&continuation-token=%21%21`);
+      assert.equal(bad.status, 400);
+      assert.equal(codeOf(bad), 'InvalidArgument');
+      const badMax = await signed(server, 'GET', `/${BUCKET}?list-type=2&max-keys=-1`);
+      assert.equal(codeOf(badMax), 'InvalidArgument');
+    });
+
+    test('max-keys is capped at 1000', async () => {
+      const keys = Array.from({ length: 1001 }, (_, i) => `cap/${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((key) => put(key, 'c')));
+      const first = await list('cap/', { MaxKeys: 5000 });
+      assert.equal(first.KeyCount, 1000);
+      assert.equal(first.MaxKeys, 1000);
+      assert.equal(first.IsTruncated, true);
+      const rest = await list('cap/', { ContinuationToken: first.NextContinuationToken });
+      assert.deepEqual(
+        rest.Contents?.map((o) => o.Key),
+        ['cap/1000'],
+      );
+      assert.equal(rest.IsTruncated, false);
+    });
+  });
+
   test('operations Postern does not use answer NotImplemented and change nothing', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept', Body: 'kept' }));
     const notImplemented = { name: 'NotImplemented' };
-    await assert.rejects(s3.send(new ListObjectsV2Command({ Bucket: BUCKET })), notImplemented);
+    await assert.rejects(s3.send(new ListObjectsCommand({ Bucket: BUCKET })), notImplemented);
+    await assert.rejects(s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/' })), notImplemented);
     await assert.rejects(s3.send(new ListBucketsCommand({})), notImplemented);
     await assert.rejects(
       s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy', CopySource: `${BUCKET}/kept` })),
@@ -740,6 +820,7 @@ describe('local S3 server', () => {
         ['PUT', path, { 'content-length': '8' }, 'replaced'],
         ['DELETE', path, {}],
         ['GET', `/${BUCKET}?list-type=2`, {}],
+        ['GET', `/${BUCKET}?list-type=2&prefix=auth%2F&max-keys=1`, {}],
         ['GET', '/', {}],
         ['POST', `${path}?uploads`, {}],
         ['PUT', `/${BUCKET}-new`, {}],
@@ -941,6 +1022,12 @@ describe('data directory privacy', () => {
         assert.equal(bytes.toString(), 'old');
         assert.equal(out.ContentType, 'message/rfc822');
         assert.deepEqual((await readdir(shard)).sort(), [`${hash}.object`]);
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+        assert.deepEqual(
+          listed.Contents?.map((o) => o.Key),
+          ['old/mail'],
+          'listed under the key its metadata had',
+        );
         await assertPrivate(dataDir);
       } finally {
         s3.destroy();
