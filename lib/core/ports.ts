@@ -25,6 +25,11 @@ export interface BlobStore {
   /** Size in bytes, or undefined when missing. */
   head(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * The objects whose keys start with `prefix`, in UTF-8 binary key order, fetched a page at a time as the
+   * caller iterates (never the whole listing in memory): what MailStore.sweepBlobs takes.
+   */
+  list(prefix: string): AsyncIterable<BlobCandidate>;
 }
 
 // ---------------------------------------------------------------- directory

@@ -4,13 +4,21 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { before, test } from 'node:test';
 import { NotFoundError } from '../../lib/core/errors.ts';
-import type { Storage } from '../../lib/core/ports.ts';
-import { freshStorage } from '../support/storage.ts';
+import type { BlobCandidate, Storage } from '../../lib/core/ports.ts';
+import { S3BlobStore } from '../../lib/storage/aws/blobStore.ts';
+import { makeS3Client } from '../../lib/storage/aws/clients.ts';
+import { freshNames, freshStorage, testEndpoints } from '../support/storage.ts';
 
 let storage: Storage;
 before(async () => {
   storage = await freshStorage();
 });
+
+async function listAll(listing: AsyncIterable<BlobCandidate>): Promise<BlobCandidate[]> {
+  const all: BlobCandidate[] = [];
+  for await (const candidate of listing) all.push(candidate);
+  return all;
+}
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -59,4 +67,50 @@ test('missing objects: get throws NotFoundError, head is undefined, delete is id
   await storage.blobs.delete('messages/gone');
   await storage.blobs.delete('messages/gone');
   assert.equal(await storage.blobs.head('messages/gone'), undefined);
+});
+
+test('list yields the candidates under a prefix, in UTF-8 binary order, with their upload time', async () => {
+  const before = Date.now();
+  for (const key of ['listed/b', 'listed/a', 'listed/\u00e9', 'listed-not/x', 'other/listed/x']) {
+    await storage.blobs.put(key, Buffer.from(key));
+  }
+  const listed = await listAll(storage.blobs.list('listed/'));
+  assert.deepEqual(
+    listed.map((c) => c.key),
+    ['listed/a', 'listed/b', 'listed/\u00e9'],
+  );
+  for (const candidate of listed) {
+    assert.deepEqual(Object.keys(candidate).sort(), ['key', 'lastModified'], 'exactly a BlobCandidate');
+    assert.ok(candidate.lastModified >= before - 1000 && candidate.lastModified <= Date.now() + 1000);
+  }
+  assert.deepEqual(await listAll(storage.blobs.list('nothing/')), []);
+});
+
+test('list crosses pages of max-keys, asking for the next page only as the caller goes on', async () => {
+  const endpoints = await testEndpoints();
+  const names = await freshNames(endpoints);
+  const s3 = makeS3Client(endpoints);
+  const requests: string[] = [];
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      requests.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'build' },
+  );
+  try {
+    const blobs = new S3BlobStore(s3, names.bucket, 2);
+    const keys = ['paged/1', 'paged/2', 'paged/3', 'paged/4', 'paged/5'];
+    for (const key of keys) await blobs.put(key, Buffer.from(key));
+    requests.length = 0;
+    const listing = blobs.list('paged/')[Symbol.asyncIterator]();
+    assert.equal((await listing.next()).value?.key, 'paged/1');
+    assert.deepEqual(requests, ['ListObjectsV2Command'], 'one page fetched for the first candidate');
+    const rest: string[] = [];
+    for (let next = await listing.next(); !next.done; next = await listing.next()) rest.push(next.value.key);
+    assert.deepEqual(rest, keys.slice(1));
+    assert.equal(requests.length, 3, 'five keys in pages of two');
+  } finally {
+    s3.destroy();
+  }
 });

@@ -46,6 +46,9 @@ function bufferingBlobStore(): BlobStore & { stored: Map<string, number>; held: 
       return { size };
     },
     get: () => Promise.reject(new Error('not used')),
+    list: () => {
+      throw new Error('not used');
+    },
     head: async (key) => stored.get(key),
     async delete(key) {
       stored.delete(key);

@@ -5,15 +5,18 @@ import {
   HeadObjectCommand,
   NoSuchKey,
   NotFound,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, TemporaryError } from '../../core/errors.ts';
-import type { BlobStore, ByteRange } from '../../core/ports.ts';
+import type { BlobCandidate, BlobStore, ByteRange } from '../../core/ports.ts';
 
 /** Multipart part size: the upload holds at most queueSize parts in memory (S3's minimum part is 5 MiB). */
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+/** Keys per listing page: S3's most. */
+const LIST_PAGE_SIZE = 1000;
 
 function isMissing(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -32,6 +35,8 @@ export class S3BlobStore implements BlobStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    /** Tests list with small pages to cross page boundaries. */
+    private readonly listPageSize = LIST_PAGE_SIZE,
   ) {}
 
   async put(key: string, body: Buffer | Readable, contentType = 'message/rfc822'): Promise<{ size: number }> {
@@ -84,6 +89,25 @@ export class S3BlobStore implements BlobStore {
       await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       throw new TemporaryError(`blob delete failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncGenerator<BlobCandidate> {
+    const pages = paginateListObjectsV2(
+      { client: this.s3, pageSize: this.listPageSize },
+      { Bucket: this.bucket, Prefix: prefix },
+    );
+    const next = () =>
+      pages.next().catch((err) => {
+        throw new TemporaryError(`blob listing failed: ${(err as Error).message}`, err);
+      });
+    for (let page = await next(); !page.done; page = await next()) {
+      for (const object of page.value.Contents ?? []) {
+        // S3 always sends both; an entry without them is not one to judge
+        if (object.Key !== undefined && object.LastModified !== undefined) {
+          yield { key: object.Key, lastModified: object.LastModified.getTime() };
+        }
+      }
     }
   }
 }
