@@ -26,6 +26,7 @@ export type ImapMailStore = Pick<
   | 'changesSince'
   | 'copyMessages'
   | 'moveMessages'
+  | 'append'
 >;
 
 export interface ImapBackend {
@@ -33,6 +34,9 @@ export interface ImapBackend {
   readonly mail: ImapMailStore;
   /** Streams the message's octets (all, or a range of them) as clients see them; never buffered whole. */
   openMessage(meta: MessageMeta, range?: ByteRange): Promise<Readable>;
+  /** Stores an APPEND message's octets as they arrive. */
+  putBlob(key: string, body: Readable): Promise<{ size: number }>;
+  deleteBlob(key: string): Promise<void>;
   /** Change hints for IDLE; absent when nobody publishes. */
   readonly notifier?: ChangeNotifier;
 }
@@ -47,6 +51,8 @@ export function createImapBackend(
     authenticate: (credentials) => authenticator.authenticate(credentials),
     mail,
     openMessage: (meta, range) => openMessage(blobs, meta, range),
+    putBlob: (key, body) => blobs.put(key, body, 'message/rfc822'),
+    deleteBlob: (key) => blobs.delete(key),
     notifier,
   };
 }

@@ -13,13 +13,18 @@ import type { Account } from '../core/ports.ts';
 import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
 import type { TlsMaterial } from '../net/types.ts';
+import { AppendUpload, type StoredUpload } from './appendUpload.ts';
 import type { ImapBackend } from './backend.ts';
 import {
+  type AppendHead,
   type Command,
   CommandReader,
   type CommandType,
+  continuation,
   fetchResponseBuffer,
   type LineEvent,
+  type LiteralEvent,
+  parseAppendHead,
   parseCommand,
   type ReaderEvent,
   type ResponseCode,
@@ -103,6 +108,7 @@ export class ImapSession {
       this.socket.destroy();
     } finally {
       this.unwatchLoad?.();
+      this.abortUploads();
       this.selected = undefined;
       this.end();
       this.log.info('imap disconnected', { state: this.state });
@@ -123,7 +129,18 @@ export class ImapSession {
 
   /** RFC 9051 §7.2.2: what this server can do in the current state. Only what works is listed. */
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'LITERAL-', 'ID', 'ENABLE', 'NAMESPACE', 'UNSELECT', 'SPECIAL-USE', 'MOVE', 'IDLE'];
+    const caps = [
+      'IMAP4rev1',
+      'LITERAL-',
+      'ID',
+      'ENABLE',
+      'NAMESPACE',
+      'UNSELECT',
+      'SPECIAL-USE',
+      'MOVE',
+      'IDLE',
+      'UIDPLUS',
+    ];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');
       if (this.authAllowed) caps.push('AUTH=PLAIN', 'SASL-IR');
@@ -295,7 +312,72 @@ export class ImapSession {
     this.log.info('imap tls started', { protocol: secure.getProtocol() });
   }
 
+  /** The stored octets of an APPEND message by its literal's seq (the command's `streamed` placeholder). */
+  takeUpload(seq: number): StoredUpload | Error | undefined {
+    const done = this.finishedUploads.get(seq);
+    this.finishedUploads.delete(seq);
+    return done;
+  }
+
+  /** What APPEND's literals found before the command arrived: a refusal to answer with, if any. */
+  takeAppendRefusal(): { text: string; code: ResponseCode } | undefined {
+    const r = this.appendRefusal;
+    this.appendRefusal = undefined;
+    return r;
+  }
+
   // ---------------------------------------------------------------- internals
+
+  private readonly uploads = new Map<number, AppendUpload>();
+  private readonly finishedUploads = new Map<number, StoredUpload | Error>();
+  private appendRefusal: { text: string; code: ResponseCode } | undefined;
+
+  /**
+   * An APPEND message is about to arrive: checks the state and the mailbox before answering `+` (RFC 9051
+   * §6.3.12: TRYCREATE instead of the octets), then streams it to the blob store.
+   */
+  private async startUpload(ev: LiteralEvent): Promise<void> {
+    const refuse = (text: string, code: ResponseCode, status: 'NO' | 'BAD' = 'NO') => {
+      if (ev.synchronizing) {
+        this.reader.refuse();
+        this.abortUploads();
+        this.fail(ev.tag, status, text, code);
+      } else this.appendRefusal ??= { text, code };
+    };
+    if (this.state !== 'authenticated' && this.state !== 'selected') {
+      return refuse('log in first', { code: 'CLIENTBUG' }, 'BAD');
+    }
+    let head: AppendHead;
+    try {
+      head = parseAppendHead(ev.args, ev.depth, { utf8: false });
+    } catch (e) {
+      return refuse(e instanceof Error ? e.message : 'bad APPEND', { code: 'CLIENTBUG' }, 'BAD');
+    }
+    const mailbox = await this.backend.mail.getMailbox(this.account!.accountId, head.mailbox);
+    if (!mailbox) return refuse('no such mailbox', { code: 'TRYCREATE' });
+    this.uploads.set(ev.seq, new AppendUpload(this.backend, mailbox, head));
+    if (ev.synchronizing) {
+      this.reader.accept();
+      this.send(continuation());
+    }
+  }
+
+  private async endUpload(seq: number): Promise<void> {
+    const upload = this.uploads.get(seq);
+    if (!upload) return;
+    this.uploads.delete(seq);
+    try {
+      this.finishedUploads.set(seq, await upload.finish());
+    } catch (e) {
+      upload.abort();
+      this.finishedUploads.set(seq, e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private abortUploads(): void {
+    for (const u of this.uploads.values()) u.abort();
+    this.uploads.clear();
+  }
 
   private prepareSocket(socket: Socket): void {
     socket.setNoDelay?.(true);
@@ -372,26 +454,26 @@ export class ImapSession {
         return this.execute(parsed.command);
       }
       case 'literal':
-        if (ev.streamed) {
-          // APPEND is not offered yet: refuse its message before the client sends it.
-          if (ev.synchronizing) {
-            this.reader.refuse();
-            this.fail(ev.tag, 'NO', 'APPEND is not supported yet', { code: 'CANNOT' });
-          }
-          return;
-        }
+        if (ev.streamed) return this.startUpload(ev);
         if (ev.synchronizing) {
           this.reader.accept();
-          this.send(Buffer.from('+ go ahead\r\n'));
+          this.send(continuation());
         }
         return;
       case 'literal-data':
+        return this.uploads.get(ev.seq)?.write(ev.data);
       case 'literal-end':
+        return this.endUpload(ev.seq);
       case 'line':
         return;
       case 'error': {
         const code: ResponseCode | undefined =
           ev.code === 'line-too-long' || ev.code === 'literal-too-large' ? { code: 'TOOBIG' } : undefined;
+        this.abortUploads();
+        // RFC 7889: a message over APPENDLIMIT is NO [TOOBIG], the command was fine.
+        if (ev.tag && ev.name === 'APPEND' && ev.code === 'literal-too-large') {
+          return this.fail(ev.tag, 'NO', 'message too large', code);
+        }
         if (ev.fatal) {
           this.send(untagged('BYE', ev.message));
           return this.end();

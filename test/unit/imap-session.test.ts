@@ -8,9 +8,8 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
 import { silentLogger } from '../../lib/core/log.ts';
-import { openMessage } from '../../lib/core/messageBody.ts';
 import type { Account, ChangeNotifier, Storage } from '../../lib/core/ports.ts';
-import type { ImapBackend } from '../../lib/imap/backend.ts';
+import { createImapBackend, type ImapBackend } from '../../lib/imap/backend.ts';
 import { ImapSession, type ImapSessionOptions } from '../../lib/imap/session.ts';
 import { InProcessChangeNotifier } from '../../lib/storage/changeNotifier.ts';
 import { deliverTo, ImapClient } from '../protocol/imap-support.ts';
@@ -33,17 +32,15 @@ before(async () => {
 });
 
 function backend(notifier?: ChangeNotifier): ImapBackend {
-  return {
-    notifier,
-    async authenticate({ username, password }): Promise<AuthResult> {
+  const authenticator = {
+    async authenticate({ username, password }: { username: string; password: string }): Promise<AuthResult> {
       if (username === 'throttled@example.com') return { ok: false, reason: 'throttled', retryAfterMs: 60_000 };
       return username === 'alice@example.com' && password === 'secret'
         ? { ok: true, account }
         : { ok: false, reason: 'invalid' };
     },
-    mail: storage.mail,
-    openMessage: (meta, range) => openMessage(storage.blobs, meta, range),
   };
+  return createImapBackend(storage.mail, storage.blobs, authenticator, notifier);
 }
 
 async function serve(opts: Partial<ImapSessionOptions> = {}, notifier?: ChangeNotifier): Promise<number> {
@@ -100,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -349,6 +346,37 @@ describe('IMAP session: messages', () => {
     assert.equal(await c.line(), '* 1 EXISTS');
     c.send('DONE\r\n');
     assert.match(await c.line(), /^i1 OK/);
+    c.destroy();
+  });
+
+  it('APPEND streams the literal, answers APPENDUID, and FETCH gives the same octets; TRYCREATE comes before + (RFC 9051 §6.3.12, RFC 4315)', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Drafts2');
+    const box = (await storage.mail.getMailbox(account.accountId, 'Drafts2'))!;
+    const port = await serve();
+    const c = await loggedIn(port);
+    const message = Buffer.from(
+      `Subject: draft\r\nFrom: alice@example.com\r\n\r\n${'x'.repeat(70_000)}\r\n8-bit \xe9\r\n`,
+      'latin1',
+    );
+    c.send(`a1 APPEND Drafts2 (\\Draft \\Seen) "05-Mar-2024 10:11:12 +0100" {${message.length}}\r\n`);
+    assert.match(await c.line(), /^\+ /);
+    c.send(message);
+    c.send('\r\n');
+    const status = await c.line();
+    assert.match(status, new RegExp(`^a1 OK \\[APPENDUID ${box.uidValidity} 1\\] APPEND completed`));
+    // LITERAL-: a non-synchronising literal up to 4096 octets needs no +
+    c.send('a2 APPEND Drafts2 {22+}\r\nSubject: small\r\n\r\nhi\r\n\r\n');
+    assert.match(await c.line(), /^a2 OK \[APPENDUID \d+ 2\]/);
+    c.send('a3 APPEND Nowhere {10}\r\n');
+    assert.match(await c.line(), /^a3 NO \[TRYCREATE\]/);
+    await c.cmd('SELECT Drafts2');
+    const f = await c.cmd('FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] ENVELOPE)');
+    assert.equal(
+      f.untagged[0],
+      `* 1 FETCH (FLAGS (\\Draft \\Seen) INTERNALDATE "05-Mar-2024 09:11:12 +0000" RFC822.SIZE ${message.length} ` +
+        `BODY[] {${message.length}}\r\n${message.toString('latin1')} ENVELOPE (NIL "draft" (` +
+        '(NIL NIL "alice" "example.com")) ((NIL NIL "alice" "example.com")) ((NIL NIL "alice" "example.com")) NIL NIL NIL NIL NIL))',
+    );
     c.destroy();
   });
 });

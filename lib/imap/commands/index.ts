@@ -1,5 +1,6 @@
 /** The command table: every command this server implements, one file each. */
 import type { CommandType } from '../codec/index.ts';
+import append from './append.ts';
 import authenticate from './authenticate.ts';
 import capability from './capability.ts';
 import close from './close.ts';
@@ -51,6 +52,7 @@ const SPECS: readonly CommandSpec[] = [
   search,
   copy,
   idle,
+  append,
 ];
 
 export const COMMANDS: ReadonlyMap<CommandType, CommandSpec> = new Map(
