@@ -1,7 +1,7 @@
 /**
- * `npm run admin -- <command>`: domains, accounts, aliases, quotas and DNS records. The same code runs against
- * the local emulator (found through POSTERN_DATA_DIR) and, with --aws or POSTERN_ADMIN_TARGET=aws, against a
- * deployment (endpoints and physical names from the environment).
+ * `npm run admin -- <command>`: domains, accounts, aliases, quotas, DNS records and the blob sweep. The same
+ * code runs against the local emulator (found through POSTERN_DATA_DIR) and, with --aws or
+ * POSTERN_ADMIN_TARGET=aws, against a deployment (endpoints and physical names from the environment).
  *
  * Exit codes: 0 success, 2 input that is wrong (bad address, unknown domain, duplicate, bad usage, no
  * emulator), 1 anything else (storage unavailable, unexpected failure), 130 password prompt interrupted.
@@ -10,7 +10,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from '../lib/admin/args.ts';
-import { type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
+import { type AdminStorageOptions, type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
 import { loadAwsConfig } from '../lib/core/config.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
 import { MIN_PASSWORD_LENGTH } from '../lib/core/password.ts';
@@ -25,15 +25,15 @@ const MAX_PASSWORD_BYTES = 4096;
 
 class Interrupted extends Error {}
 
-function openStorage(aws: boolean, env: NodeJS.ProcessEnv): Storage {
+function openStorage(aws: boolean, env: NodeJS.ProcessEnv, opts: AdminStorageOptions = {}): Storage {
   const target = aws ? 'aws' : (env.POSTERN_ADMIN_TARGET || 'local').toLowerCase();
-  if (target === 'aws') return createAwsStorage(loadAwsConfig(env));
+  if (target === 'aws') return createAwsStorage(loadAwsConfig(env), opts);
   if (target !== 'local') throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
   const dataDir = dataDirFromEnv(env);
   const state = readEmulatorState(dataDir);
   if (!state)
     throw new InvalidInputError(`no emulator is running for ${dataDir}; start it with npm start (or use --aws)`);
-  return createAwsStorage({ endpoints: state.endpoints, names: namesWithPrefix(state.tablePrefix) });
+  return createAwsStorage({ endpoints: state.endpoints, names: namesWithPrefix(state.tablePrefix) }, opts);
 }
 
 /** The first line of stdin, without its line ending. Stops reading at the first newline. */
@@ -123,8 +123,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       return 0;
     }
     const ctx: CommandContext = {
-      async storage() {
-        storage ??= openStorage(args.switches.has('aws'), env);
+      async storage(opts) {
+        storage ??= openStorage(args.switches.has('aws'), env, opts);
         return storage;
       },
       readPassword: () => readPassword(args.switches.has('password-stdin')),

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../core/errors.ts';
 
 /** Options the admin CLI understands: which take a value, which are plain switches. */
-const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'postmaster']);
+const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'postmaster', 'grace']);
 const SWITCHES = new Set(['aws', 'password-stdin', 'allow-weak-password', 'help']);
 
 export interface ParsedArgs {
@@ -76,4 +76,18 @@ export function formatQuota(bytes: number): string {
     if (bytes % UNITS[unit] === 0) return `${bytes / UNITS[unit]}${unit}`;
   }
   return String(bytes);
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses an age in milliseconds: `0`, or a number with a unit (`90s`, `30m`, `2h`, `7d`). */
+export function parseDuration(input: string): number {
+  const match = /^(\d+)([smhd])$/i.exec(input.trim());
+  const ms = input.trim() === '0' ? 0 : match ? Number(match[1]) * DURATION_UNITS[match[2].toLowerCase()] : Number.NaN;
+  if (!Number.isSafeInteger(ms)) {
+    throw new InvalidInputError(
+      `invalid duration ${JSON.stringify(input)}: use 0 or a number with s, m, h or d (30m, 2h)`,
+    );
+  }
+  return ms;
 }

@@ -7,9 +7,10 @@
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
-import type { Directory, MailStore, Storage } from '../core/ports.ts';
+import type { BlobStore, Directory, MailStore, Storage } from '../core/ports.ts';
+import { MESSAGE_PREFIX } from '../core/schema.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
-import { formatQuota, type ParsedArgs, parseQuota } from './args.ts';
+import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
 
 export const USAGE: readonly string[] = [
@@ -36,6 +37,10 @@ export const USAGE: readonly string[] = [
   'dns',
   '  dns <domain> [--host <mail host>] [--ip <address>]',
   '                                               records the domain needs, in zone-file form',
+  'blobs',
+  '  blobs sweep [--grace <age>]                  deletes message blobs no mailbox references, once older',
+  "                                               than the grace (default: the mail store's, an hour); a",
+  '                                               shorter one only while no delivery is in flight',
   '  help                                         this text',
   '',
   'options',
@@ -52,11 +57,17 @@ export const USAGE: readonly string[] = [
 export interface AdminStorage {
   readonly directory: Directory;
   readonly mail: MailStore;
+  readonly blobs: BlobStore;
+}
+
+/** How storage is opened: the mail store's grace for unreferenced blobs (its default when omitted). */
+export interface AdminStorageOptions {
+  readonly blobGraceMs?: number;
 }
 
 export interface CommandContext {
   /** Opens storage for the chosen target; only called by commands that need it, after their syntax checks. */
-  storage(): Promise<AdminStorage>;
+  storage(opts?: AdminStorageOptions): Promise<AdminStorage>;
   /** Reads a new password (stdin or terminal prompt); called only once every other check has passed. */
   readPassword(): Promise<string>;
   readonly env: NodeJS.ProcessEnv;
@@ -258,6 +269,14 @@ export function dnsLines(domain: string, opts: { host?: string; ip?: string }, e
   return dnsZoneLines(normalized, { host, ip: opts.ip });
 }
 
+// ---------------------------------------------------------------- blobs
+
+/** Feeds the listing of the message prefix to the mail store's sweep, page by page as it goes. */
+export async function blobsSweep(storage: Pick<AdminStorage, 'mail' | 'blobs'>): Promise<string[]> {
+  const { deleted, kept } = await storage.mail.sweepBlobs(storage.blobs.list(MESSAGE_PREFIX));
+  return [`checked ${deleted.length + kept} blobs under ${MESSAGE_PREFIX}: deleted ${deleted.length}, kept ${kept}`];
+}
+
 // ---------------------------------------------------------------- dispatch
 
 /** Which options each command accepts (besides the global --aws and --help). */
@@ -274,6 +293,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'alias remove': [],
   'quota set': [],
   dns: ['host', 'ip'],
+  'blobs sweep': ['grace'],
 };
 
 const GLOBAL_SWITCHES = new Set(['aws', 'help']);
@@ -289,7 +309,7 @@ export function commandName(args: ParsedArgs): string {
   const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
-    if (['domain', 'account', 'alias', 'quota'].includes(group)) {
+    if (['domain', 'account', 'alias', 'quota', 'blobs'].includes(group)) {
       const verbs = Object.keys(COMMAND_OPTIONS)
         .filter((k) => k.startsWith(`${group} `))
         .map((k) => k.slice(group.length + 1));
@@ -385,6 +405,11 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
     case 'dns': {
       const [domain] = operands(args, name, 1, 1, '<domain> [--host <mail host>] [--ip <address>]');
       return dnsLines(domain, { host: args.values.host, ip: args.values.ip }, ctx.env);
+    }
+    case 'blobs sweep': {
+      operands(args, name, 0, 0, '[--grace <age>]');
+      const grace = args.values.grace;
+      return blobsSweep(await ctx.storage({ blobGraceMs: grace === undefined ? undefined : parseDuration(grace) }));
     }
     default:
       throw new InvalidInputError(`unknown command ${name}`);

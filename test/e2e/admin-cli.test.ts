@@ -108,6 +108,7 @@ describe('admin CLI', () => {
       assert.match(lines[0], /^usage: npm run admin/);
       assert.ok(lines.some((l) => l.includes('account add <address>')));
       assert.ok(lines.some((l) => l.includes('--allow-weak-password')));
+      assert.ok(lines.some((l) => l.includes('blobs sweep [--grace <age>]')));
     }
   });
 
@@ -462,6 +463,44 @@ describe('admin CLI', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it('blobs sweep deletes orphan blobs older than the grace, keeps referenced and young ones', async () => {
+    assertOk(await admin(['domain', 'add', 'sweep.example']));
+    assertOk(await admin(['account', 'add', 'me@sweep.example', '--password-stdin'], { input: `${PASSWORD}\n` }));
+    const account = (await storage.directory.getAccountByAddress('me@sweep.example'))!;
+    const [inbox] = await storage.mail.ensureDefaultMailboxes(account.accountId);
+    const text = Buffer.from('Subject: kept\r\n\r\nkept\r\n');
+    await storage.blobs.put('messages/sweep-used', text);
+    await storage.mail.append({ ...inbox, blobKey: 'messages/sweep-used', blobSize: text.length });
+    await storage.blobs.put('messages/sweep-orphan', Buffer.from('uploaded, never appended'));
+    await storage.blobs.put('elsewhere/sweep-orphan', Buffer.from('not a message blob'));
+    const listed = async () => {
+      const keys: string[] = [];
+      for await (const { key } of storage.blobs.list('messages/')) keys.push(key);
+      return keys;
+    };
+    const before = await listed(); // earlier cases' blobs too, all young
+    assert.ok(before.includes('messages/sweep-orphan') && before.includes('messages/sweep-used'));
+
+    // the default grace (an hour): everything here was written moments ago
+    assert.deepEqual(assertOk(await admin(['blobs', 'sweep'])), [
+      `checked ${before.length} blobs under messages/: deleted 0, kept ${before.length}`,
+    ]);
+    assert.deepEqual(await listed(), before, 'young blobs kept');
+
+    // with no grace, every unreferenced blob is old enough
+    assert.deepEqual(assertOk(await admin(['blobs', 'sweep', '--grace', '0'])), [
+      `checked ${before.length} blobs under messages/: deleted ${before.length - 1}, kept 1`,
+    ]);
+    assert.deepEqual(await listed(), ['messages/sweep-used'], 'the referenced blob kept, the orphans gone');
+    assert.equal((await storage.mail.getMessage(inbox, 1))?.blobKey, 'messages/sweep-used');
+    assert.ok((await storage.blobs.head('elsewhere/sweep-orphan')) !== undefined, 'only the message prefix is swept');
+
+    assertInputError(await admin(['blobs', 'sweep', '--grace', 'soon']), /invalid duration "soon"/);
+    assertInputError(await admin(['blobs', 'sweep', 'now']), /too many arguments/);
+    assertInputError(await admin(['blobs', 'purge']), /unknown command blobs purge \(sweep\)/);
+    assertInputError(await admin(['domain', 'list', '--grace', '1h']), /--grace does not apply/);
   });
 
   it('never printed a password', () => {

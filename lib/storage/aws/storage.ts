@@ -4,16 +4,19 @@ import { S3BlobStore } from './blobStore.ts';
 import { makeDynamoClient, makeS3Client } from './clients.ts';
 import { DynamoDirectory } from './directory.ts';
 import { DynamoLeaseStore } from './leases.ts';
-import { DynamoMailStore } from './mailStore.ts';
+import { DynamoMailStore, type MailStoreOptions } from './mailStore.ts';
 
-/** The storage ports on DynamoDB and S3. */
-export function createAwsStorage({ endpoints, names }: AwsConfig): Storage {
+/** The storage ports on DynamoDB and S3; `mail` overrides the mail store's blob grace (the admin CLI's sweep). */
+export function createAwsStorage(
+  { endpoints, names }: AwsConfig,
+  mail: Pick<MailStoreOptions, 'blobGraceMs'> = {},
+): Storage {
   const db = makeDynamoClient(endpoints);
   const s3 = makeS3Client(endpoints);
   const blobs = new S3BlobStore(s3, names.bucket);
   return {
     directory: new DynamoDirectory(db, names),
-    mail: new DynamoMailStore(db, names, { blobs }),
+    mail: new DynamoMailStore(db, names, { ...mail, blobs }),
     blobs,
     leases: new DynamoLeaseStore(db, names),
     names,
