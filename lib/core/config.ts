@@ -146,6 +146,8 @@ export interface ImapConfig {
   readonly idleTimeoutMs: number;
   /** Errors tolerated per connection before it is closed. */
   readonly maxErrors: number;
+  /** Largest message APPEND takes, in octets (RFC 7889 APPENDLIMIT; default 50 MiB). */
+  readonly appendLimit: number;
 }
 
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
@@ -298,6 +300,7 @@ function readImap(s: SettingsReader): ImapConfig {
   return {
     idleTimeoutMs: s.int('POSTERN_IMAP_IDLE_MS', 30 * 60_000, 1),
     maxErrors: s.int('POSTERN_IMAP_MAX_ERRORS', 10, 1),
+    appendLimit: s.int('POSTERN_IMAP_APPEND_LIMIT', 50 * 1024 * 1024, 1),
   };
 }
 

@@ -46,6 +46,7 @@ export function createImapListeners(deps: ImapDeps): Listener[] {
             allowPlaintextAuth: config.allowPlaintextAuth,
             idleTimeoutMs: config.imap.idleTimeoutMs,
             maxErrors: config.imap.maxErrors,
+            appendLimit: config.imap.appendLimit,
             tls: deps.tls,
             tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs,
           });

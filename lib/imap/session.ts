@@ -51,10 +51,13 @@ export interface ImapSessionOptions {
    * in-process notifier (default 30 s).
    */
   readonly idlePollMs?: number;
+  /** RFC 7889: the largest APPEND message, in octets (default 50 MiB). */
+  readonly appendLimit?: number;
 }
 
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_POLL_MS = 30_000;
+const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
 /** Received octets held before the socket is paused (the reader buffers what commands have not read). */
 const HIGH_WATER = 256 * 1024;
@@ -68,7 +71,7 @@ export class ImapSession {
   readonly cid: string;
   readonly remoteAddress: string;
   private socket: Socket;
-  private readonly reader = new CommandReader();
+  private readonly reader: CommandReader;
   private readonly load: ListenerLoad | undefined;
   private readonly unwatchLoad: (() => void) | undefined;
   private errors = 0;
@@ -82,6 +85,7 @@ export class ImapSession {
     readonly options: ImapSessionOptions,
   ) {
     this.socket = conn.socket;
+    this.reader = new CommandReader({ limits: { maxAppendLiteral: this.appendLimit } });
     this.secure = conn.secure;
     this.log = conn.log;
     this.cid = conn.cid;
@@ -140,6 +144,7 @@ export class ImapSession {
       'MOVE',
       'IDLE',
       'UIDPLUS',
+      `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');
@@ -147,6 +152,10 @@ export class ImapSession {
       else caps.push('LOGINDISABLED');
     }
     return caps;
+  }
+
+  get appendLimit(): number {
+    return this.options.appendLimit ?? DEFAULT_APPEND_LIMIT;
   }
 
   capabilityCode(): ResponseCode {

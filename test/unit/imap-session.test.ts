@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -369,6 +369,11 @@ describe('IMAP session: messages', () => {
     assert.match(await c.line(), /^a2 OK \[APPENDUID \d+ 2\]/);
     c.send('a3 APPEND Nowhere {10}\r\n');
     assert.match(await c.line(), /^a3 NO \[TRYCREATE\]/);
+    // RFC 7889 §4: past APPENDLIMIT the literal is refused before it is sent
+    c.send('a4 APPEND Drafts2 {52428801}\r\n');
+    assert.match(await c.line(), /^a4 NO \[TOOBIG\]/);
+    const st = await c.cmd('STATUS Drafts2 (MESSAGES APPENDLIMIT)');
+    assert.deepEqual(st.untagged, ['* STATUS Drafts2 (MESSAGES 2 APPENDLIMIT 52428800)']);
     await c.cmd('SELECT Drafts2');
     const f = await c.cmd('FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] ENVELOPE)');
     assert.equal(

@@ -5,7 +5,7 @@ import type { StatusItem } from '../codec/index.ts';
 import { type StatusValue, statusResponse, tagged } from '../codec/index.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
-function value(item: StatusItem, box: MailboxState): StatusValue | undefined {
+function value(item: StatusItem, box: MailboxState, appendLimit: number): StatusValue | undefined {
   switch (item) {
     case 'MESSAGES':
       return { item, value: box.messages };
@@ -19,6 +19,8 @@ function value(item: StatusItem, box: MailboxState): StatusValue | undefined {
       return { item, value: box.bytes };
     case 'RECENT':
       return { item, value: 0 };
+    case 'APPENDLIMIT':
+      return { item, value: appendLimit };
     default:
       return undefined;
   }
@@ -30,7 +32,7 @@ export default command({
   async run(session, cmd) {
     const box = await session.backend.mail.getMailbox(session.account!.accountId, cmd.mailbox);
     if (!box) return session.fail(cmd.tag, 'NO', 'no such mailbox', { code: 'NONEXISTENT' });
-    const values = cmd.items.map((i) => value(i, box));
+    const values = cmd.items.map((i) => value(i, box, session.appendLimit));
     if (values.some((v) => v === undefined)) return session.fail(cmd.tag, 'BAD', 'unsupported STATUS item');
     session.send(statusResponse(box.name, values as StatusValue[], session.writeOptions));
     session.send(tagged(cmd.tag, 'OK', 'STATUS completed'));
