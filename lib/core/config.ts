@@ -148,6 +148,8 @@ export interface ImapConfig {
   readonly maxErrors: number;
   /** Largest message APPEND takes, in octets (RFC 7889 APPENDLIMIT; default 50 MiB). */
   readonly appendLimit: number;
+  /** How often a session in IDLE checks the store itself, for changes no in-process notifier saw (30 s). */
+  readonly idlePollMs: number;
 }
 
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
@@ -301,6 +303,7 @@ function readImap(s: SettingsReader): ImapConfig {
     idleTimeoutMs: s.int('POSTERN_IMAP_IDLE_MS', 30 * 60_000, 1),
     maxErrors: s.int('POSTERN_IMAP_MAX_ERRORS', 10, 1),
     appendLimit: s.int('POSTERN_IMAP_APPEND_LIMIT', 50 * 1024 * 1024, 1),
+    idlePollMs: s.int('POSTERN_IMAP_IDLE_POLL_MS', 30_000, 10),
   };
 }
 

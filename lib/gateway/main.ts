@@ -10,6 +10,7 @@ import { createHandlers } from '../pipeline/handlers.ts';
 import { LocalInvoker } from '../pipeline/invoker.ts';
 import { LambdaInvoker } from '../storage/aws/lambdaInvoker.ts';
 import { createAwsStorage } from '../storage/aws/storage.ts';
+import { InProcessChangeNotifier } from '../storage/changeNotifier.ts';
 import { startGateway } from './gateway.ts';
 import { loadTls } from './tls.ts';
 
@@ -21,7 +22,9 @@ function createInvoker(config: Config, storage: Storage): Invoker {
 }
 
 async function main(log: Logger, config: Config): Promise<void> {
-  const storage = createAwsStorage(config.aws);
+  // One notifier for the process: the mail store tells it of each commit, IMAP sessions in IDLE listen.
+  const notifier = new InProcessChangeNotifier((err) => log.warn('change listener failed', { err }));
+  const storage = createAwsStorage(config.aws, { notifier });
   const tls = await loadTls(config.tls);
   const gateway = await startGateway({
     config,
@@ -30,6 +33,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     authenticator: createAuthenticator(storage.directory, config.auth, { log }),
     tls,
     log,
+    notifier,
   });
   log.info('ready', { ports: Object.fromEntries(gateway.listeners.map((l) => [l.name, l.port])) });
 

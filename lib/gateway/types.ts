@@ -1,6 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Config } from '../core/config.ts';
-import type { Invoker, Storage } from '../core/ports.ts';
+import type { ChangeNotifier, Invoker, Storage } from '../core/ports.ts';
 import type { ListenerContext } from '../net/types.ts';
 
 /** Everything the gateway's listeners are built from (each protocol takes the part it needs). */
@@ -9,4 +9,6 @@ export interface GatewayDeps extends ListenerContext {
   readonly storage: Storage;
   readonly invoker: Invoker;
   readonly authenticator: Authenticator;
+  /** The notifier the mail store publishes to, for IMAP IDLE (absent: sessions poll the store). */
+  readonly notifier?: ChangeNotifier;
 }

@@ -15,7 +15,7 @@ export interface ImapDeps extends ListenerContext {
   readonly config: Config;
   readonly storage: Storage;
   readonly authenticator: Authenticator;
-  /** Change hints for IDLE (not offered yet). */
+  /** Change hints for IDLE (absent: sessions in IDLE only poll the store). */
   readonly notifier?: ChangeNotifier;
 }
 
@@ -47,6 +47,7 @@ export function createImapListeners(deps: ImapDeps): Listener[] {
             idleTimeoutMs: config.imap.idleTimeoutMs,
             maxErrors: config.imap.maxErrors,
             appendLimit: config.imap.appendLimit,
+            idlePollMs: config.imap.idlePollMs,
             tls: deps.tls,
             tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs,
           });

@@ -13,7 +13,11 @@ import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type Delivered, deliverTo } from './imap-support.ts';
 import { makeMessage, run } from './pop3-support.ts';
 
-const tg: TestGateway = await startTestGateway();
+/** imapflow answers `false` for nothing. */
+const got = <T>(v: T | false): T | undefined => v || undefined;
+
+// IDLE polls often here: this gateway's store has no notifier, so the poll is what wakes a session.
+const tg: TestGateway = await startTestGateway({ env: { POSTERN_IMAP_IDLE_POLL_MS: '100' } });
 
 let seq = 0;
 async function newAccount(): Promise<{ account: Account; user: string; pass: string }> {
@@ -197,6 +201,53 @@ describe('IMAP with imapflow', () => {
       }
       const status = await client.status('INBOX', { messages: true, unseen: true });
       assert.deepEqual(status && { messages: status.messages, unseen: status.unseen }, { messages: 2, unseen: 1 });
+    } finally {
+      await client.logout();
+    }
+  });
+
+  it('APPENDs to Drafts, copies and moves to Trash, and hears a delivery in IDLE (RFC 4315, RFC 6851, RFC 2177)', async () => {
+    const { account, user, pass } = await newAccount();
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: tg.port('imaps'),
+      secure: true,
+      tls: { rejectUnauthorized: false },
+      auth: { user, pass },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      const draft = Buffer.from('From: me@example.com\r\nSubject: draft\r\n\r\nnot yet\r\n');
+      const appended = await client.append('Drafts', draft, ['\\Draft']);
+      assert.equal(got(appended)?.uid, 1);
+      const lock = await client.getMailboxLock('Drafts');
+      try {
+        const msg = await client.fetchOne('1', { source: true, flags: true });
+        assert.deepEqual(got(msg)?.source, draft);
+        const copied = await client.messageCopy('1', 'Archive');
+        assert.equal(got(copied)?.uidMap?.get(1), 1);
+        const moved = await client.messageMove('1', 'Trash');
+        assert.equal(got(moved)?.uidMap?.get(1), 1);
+        assert.equal((client.mailbox as { exists: number }).exists, 0);
+      } finally {
+        lock.release();
+      }
+      const inbox = await client.getMailboxLock('INBOX');
+      try {
+        const exists = new Promise<number>((resolve) =>
+          client.once('exists', (e: { count: number }) => resolve(e.count)),
+        );
+        const idling = client.idle();
+        await deliverTo(tg.storage, account.accountId, Buffer.from('Subject: new\r\n\r\nnews\r\n'));
+        assert.equal(await exists, 1);
+        await client.noop();
+        await idling;
+      } finally {
+        inbox.release();
+      }
+      const trash = await client.status('Trash', { messages: true });
+      assert.equal(got(trash)?.messages, 1);
     } finally {
       await client.logout();
     }

@@ -6,10 +6,13 @@ import { DynamoDirectory } from './directory.ts';
 import { DynamoLeaseStore } from './leases.ts';
 import { DynamoMailStore, type MailStoreOptions } from './mailStore.ts';
 
-/** The storage ports on DynamoDB and S3; `mail` overrides the mail store's blob grace (the admin CLI's sweep). */
+/**
+ * The storage ports on DynamoDB and S3; `mail` overrides the mail store's blob grace (the admin CLI's sweep)
+ * and gives it the notifier it tells of each commit (the gateway's, for IMAP IDLE).
+ */
 export function createAwsStorage(
   { endpoints, names }: AwsConfig,
-  mail: Pick<MailStoreOptions, 'blobGraceMs'> = {},
+  mail: Pick<MailStoreOptions, 'blobGraceMs' | 'notifier'> = {},
 ): Storage {
   const db = makeDynamoClient(endpoints);
   const s3 = makeS3Client(endpoints);
