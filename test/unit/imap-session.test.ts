@@ -144,6 +144,25 @@ describe('IMAP session: states and login', () => {
   });
 });
 
+describe('IMAP session: timers and literals', () => {
+  it('logs out an idle client with BYE (RFC 9051 §5.4 autologout)', async () => {
+    const port = await serve({ idleTimeoutMs: 200 });
+    const c = await ImapClient.connect(port);
+    await c.line();
+    assert.equal(await c.line(), '* BYE autologout: idle for too long');
+    await c.waitClosed();
+  });
+
+  it('a non-synchronising APPEND to a missing mailbox is read, then answered NO [TRYCREATE] (RFC 7888, RFC 9051 §6.3.12)', async () => {
+    const port = await serve();
+    const c = await loggedIn(port);
+    c.send('n1 APPEND Missing {22+}\r\nSubject: small\r\n\r\nhi\r\n\r\nn2 NOOP\r\n');
+    assert.match(await c.line(), /^n1 NO \[TRYCREATE\]/);
+    assert.match(await c.line(), /^n2 OK/);
+    c.destroy();
+  });
+});
+
 describe('IMAP session: mailboxes', () => {
   it('LIST shows special use and children; CREATE, RENAME, DELETE, SUBSCRIBE, LSUB, STATUS (RFC 9051 §6.3, RFC 6154)', async () => {
     const port = await serve();
