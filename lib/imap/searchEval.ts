@@ -11,6 +11,7 @@ export interface SearchSubject {
   readonly seq: number;
   readonly uid: number;
   readonly flags: readonly string[];
+  readonly modseq: number;
   readonly meta: MessageMeta | undefined;
 }
 
@@ -68,12 +69,15 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
         if (inner) return inner;
         break;
       }
+      case 'MODSEQ':
+        // per-flag entries (RFC 7162 §3.1.5 entry names) are not kept apart
+        if (k.entry) return 'MODSEQ with an entry';
+        break;
       case 'HEADER':
         if (!(k.field.toLowerCase() in SUMMARY_HEADERS)) return `HEADER ${k.field}`;
         break;
       case 'BODY':
       case 'TEXT':
-      case 'MODSEQ':
       case 'EMAILID':
       case 'THREADID':
       case 'SAVEDBEFORE':
@@ -94,8 +98,19 @@ export function needsMeta(keys: readonly SearchKey[]): boolean {
     if (k.type === 'AND') return needsMeta(k.keys);
     return (
       !(k.type in FLAG_KEYS) &&
-      !['ALL', 'UID', 'SEQUENCE', 'KEYWORD', 'UNKEYWORD', 'NEW', 'OLD', 'RECENT'].includes(k.type)
+      !['ALL', 'UID', 'SEQUENCE', 'KEYWORD', 'UNKEYWORD', 'NEW', 'OLD', 'RECENT', 'MODSEQ'].includes(k.type)
     );
+  });
+}
+
+/** Whether a MODSEQ key appears anywhere (the response then carries the highest mod-sequence found). */
+export function usesModseq(keys: readonly SearchKey[]): boolean {
+  return keys.some((k) => {
+    if (k.type === 'MODSEQ') return true;
+    if (k.type === 'NOT') return usesModseq([k.key]);
+    if (k.type === 'OR') return usesModseq([k.left, k.right]);
+    if (k.type === 'AND') return usesModseq(k.keys);
+    return false;
   });
 }
 
@@ -139,6 +154,8 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): b
       return matches(key.left, m, ctx) || matches(key.right, m, ctx);
     case 'AND':
       return key.keys.every((k) => matches(k, m, ctx));
+    case 'MODSEQ':
+      return BigInt(m.modseq) >= key.modSeq;
     case 'LARGER':
       return (m.meta?.size ?? 0) > key.size;
     case 'SMALLER':

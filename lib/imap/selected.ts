@@ -22,6 +22,8 @@ export class SelectedMailbox {
   /** UIDs in sequence-number order (index i is message i + 1). */
   private uids: number[] = [];
   private readonly flagsByUid = new Map<number, readonly string[]>();
+  /** Each message's MODSEQ (RFC 7162 §3.1.4) as this session last heard it. */
+  private readonly modseqByUid = new Map<number, number>();
   private highestModseq: number;
   private uidNext: number;
 
@@ -70,8 +72,15 @@ export class SelectedMailbox {
     return this.flagsByUid.get(uid) ?? [];
   }
 
-  setFlags(uid: number, flags: readonly string[]): void {
-    if (this.flagsByUid.has(uid)) this.flagsByUid.set(uid, flags);
+  modseqOf(uid: number): number {
+    return this.modseqByUid.get(uid) ?? 0;
+  }
+
+  /** This session's own change (STORE, \Seen by FETCH), with the message's new modseq. */
+  setFlags(uid: number, flags: readonly string[], modseq: number): void {
+    if (!this.flagsByUid.has(uid)) return;
+    this.flagsByUid.set(uid, flags);
+    this.modseqByUid.set(uid, modseq);
   }
 
   /** 1-based sequence number of a UID the session shows, or 0. */
@@ -136,6 +145,7 @@ export class SelectedMailbox {
         out.push(expunge(i + 1));
         this.uids.splice(i, 1);
         this.flagsByUid.delete(uid);
+        this.modseqByUid.delete(uid);
       }
     } else {
       this.pendingExpunge = this.uids.some((u) => !live.has(u));
@@ -146,11 +156,13 @@ export class SelectedMailbox {
       if (e.uid > top) {
         this.uids.push(e.uid);
         this.flagsByUid.set(e.uid, e.flags);
+        this.modseqByUid.set(e.uid, e.modseq);
       }
     }
     if (this.uids.length !== before) out.push(exists(this.uids.length));
     for (const e of index) {
       if (e.uid > top) continue;
+      if (this.modseqByUid.has(e.uid)) this.modseqByUid.set(e.uid, e.modseq);
       const old = this.flagsByUid.get(e.uid);
       if (old && !sameFlags(old, e.flags)) {
         this.flagsByUid.set(e.uid, e.flags);
@@ -170,6 +182,7 @@ export class SelectedMailbox {
       if (!gone.has(this.uids[i])) continue;
       seqs.push(i + 1);
       this.flagsByUid.delete(this.uids[i]);
+      this.modseqByUid.delete(this.uids[i]);
       this.uids.splice(i, 1);
     }
     return seqs;
@@ -179,7 +192,10 @@ export class SelectedMailbox {
 
   private load(index: readonly MessageIndexEntry[]): void {
     this.uids = index.map((e) => e.uid);
-    for (const e of index) this.flagsByUid.set(e.uid, e.flags);
+    for (const e of index) {
+      this.flagsByUid.set(e.uid, e.flags);
+      this.modseqByUid.set(e.uid, e.modseq);
+    }
   }
 
   private lowerBound(uid: number): number {

@@ -21,6 +21,7 @@ import {
   CommandReader,
   type CommandType,
   continuation,
+  type FetchResponseItem,
   fetchResponseBuffer,
   type LineEvent,
   type LiteralEvent,
@@ -66,6 +67,8 @@ export class ImapSession {
   state: ImapState = 'not-authenticated';
   secure: boolean;
   account: Account | undefined;
+  /** RFC 7162 §3.1: CONDSTORE enabled (ENABLE, SELECT (CONDSTORE) or a command using mod-sequences). */
+  condstore = false;
   selected: SelectedMailbox | undefined;
   readonly log: Logger;
   readonly cid: string;
@@ -144,6 +147,7 @@ export class ImapSession {
       'MOVE',
       'IDLE',
       'UIDPLUS',
+      'CONDSTORE',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
@@ -256,9 +260,13 @@ export class ImapSession {
     };
   }
 
-  /** `* n FETCH (FLAGS (...))` for a message whose flags another session changed. */
-  private flagsResponse(seq: number, uid: number): Buffer {
-    return fetchResponseBuffer(seq, [{ item: 'FLAGS', flags: this.selected!.flagsOf(uid) }], this.writeOptions);
+  /** `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked. */
+  flagsResponse(seq: number, uid: number, withUid = false): Buffer {
+    const box = this.selected!;
+    const items: FetchResponseItem[] = [{ item: 'FLAGS', flags: box.flagsOf(uid) }];
+    if (withUid) items.push({ item: 'UID', uid });
+    if (this.condstore) items.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
+    return fetchResponseBuffer(seq, items, this.writeOptions);
   }
 
   /** Checks the password and enters the authenticated state; answers the command either way. */

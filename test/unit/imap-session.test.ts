@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -122,7 +122,7 @@ describe('IMAP session: states and login', () => {
     const id = await c.cmd('ID ("name" "test")');
     assert.deepEqual(id.untagged, ['* ID ("name" "Postern")']);
     const en = await c.cmd('ENABLE CONDSTORE');
-    assert.deepEqual(en.untagged, ['* ENABLED']);
+    assert.deepEqual(en.untagged, ['* ENABLED CONDSTORE']);
     const ns = await c.cmd('NAMESPACE');
     assert.deepEqual(ns.untagged, ['* NAMESPACE (("" "/")) NIL NIL']);
     c.send('z LOGOUT\r\n');
@@ -218,6 +218,7 @@ describe('IMAP session: messages', () => {
       '* 0 RECENT',
       `* OK [UIDVALIDITY ${d1.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${d2.uid + 1}] predicted next UID`,
+      `* OK [HIGHESTMODSEQ ${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.highestModseq}] highest modseq`,
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags kept',
     ]);
     assert.match(sel.status, /OK \[READ-WRITE\]/);
@@ -401,6 +402,34 @@ describe('IMAP session: messages', () => {
         `BODY[] {${message.length}}\r\n${message.toString('latin1')} ENVELOPE (NIL "draft" (` +
         '(NIL NIL "alice" "example.com")) ((NIL NIL "alice" "example.com")) ((NIL NIL "alice" "example.com")) NIL NIL NIL NIL NIL))',
     );
+    c.destroy();
+  });
+
+  it('CONDSTORE: HIGHESTMODSEQ, FETCH MODSEQ and CHANGEDSINCE, STORE UNCHANGEDSINCE with MODIFIED, SEARCH MODSEQ (RFC 7162 §3.1)', async () => {
+    await storage.mail.createMailbox(account.accountId, 'Cond');
+    const d1 = await deliverTo(storage, account.accountId, Buffer.from('Subject: 1\r\n\r\n1\r\n'), { mailbox: 'Cond' });
+    const d2 = await deliverTo(storage, account.accountId, Buffer.from('Subject: 2\r\n\r\n2\r\n'), { mailbox: 'Cond' });
+    const [m1, m2] = await storage.mail.listIndex((await storage.mail.getMailbox(account.accountId, 'Cond'))!);
+    const port = await serve();
+    const c = await loggedIn(port);
+    const sel = await c.cmd('SELECT Cond (CONDSTORE)');
+    assert.ok(sel.untagged.includes(`* OK [HIGHESTMODSEQ ${m2.modseq}] highest modseq`), sel.untagged.join('\n'));
+    assert.deepEqual((await c.cmd('FETCH 1:* (FLAGS)')).untagged, [
+      `* 1 FETCH (FLAGS () MODSEQ (${m1.modseq}))`,
+      `* 2 FETCH (FLAGS () MODSEQ (${m2.modseq}))`,
+    ]);
+    const changed = await c.cmd(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${m1.modseq})`);
+    assert.deepEqual(changed.untagged, [`* 2 FETCH (UID ${d2.uid} FLAGS () MODSEQ (${m2.modseq}))`]);
+    const store = await c.cmd(`STORE 1:2 (UNCHANGEDSINCE ${m1.modseq}) +FLAGS.SILENT (\\Flagged)`);
+    assert.equal(store.untagged.length, 1);
+    assert.match(store.untagged[0], /^\* 1 FETCH \(FLAGS \(\\Flagged\) MODSEQ \((\d+)\)\)$/);
+    assert.match(store.status, /OK \[MODIFIED 2\]/);
+    const newModseq = Number(/MODSEQ \((\d+)\)/.exec(store.untagged[0])![1]);
+    assert.ok(newModseq > m2.modseq);
+    assert.deepEqual((await c.cmd(`SEARCH MODSEQ ${m2.modseq + 1}`)).untagged, [`* SEARCH 1 (MODSEQ ${newModseq})`]);
+    const st = await c.cmd('STATUS Cond (HIGHESTMODSEQ)');
+    assert.deepEqual(st.untagged, [`* STATUS Cond (HIGHESTMODSEQ ${newModseq})`]);
+    assert.notEqual(d1.uid, d2.uid);
     c.destroy();
   });
 });

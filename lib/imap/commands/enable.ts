@@ -1,17 +1,19 @@
 /**
- * ENABLE (RFC 5161): only extensions this server advertises can be enabled, and none of IMAP4rev2,
- * UTF8=ACCEPT or CONDSTORE is advertised yet, so the ENABLED response lists nothing (RFC 5161 §3.1).
+ * ENABLE (RFC 5161): only extensions this server advertises can be enabled: CONDSTORE (RFC 7162 §3.1).
+ * IMAP4rev2 and UTF8=ACCEPT are not offered yet and are left out of ENABLED (RFC 5161 §3.1).
  */
 import { enabled, tagged } from '../codec/index.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
-const ENABLEABLE = new Set<string>();
+const ENABLEABLE = new Set<string>(['CONDSTORE']);
 
 export default command({
   names: ['ENABLE'],
   states: AUTHENTICATED,
   async run(session, cmd) {
-    session.send(enabled(cmd.capabilities.filter((c) => ENABLEABLE.has(c))));
+    const now = cmd.capabilities.filter((c) => ENABLEABLE.has(c));
+    if (now.includes('CONDSTORE')) session.condstore = true;
+    session.send(enabled(now));
     session.send(tagged(cmd.tag, 'OK', 'ENABLE completed'));
   },
 });

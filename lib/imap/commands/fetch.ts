@@ -23,14 +23,23 @@ type Data = Buffer | { readonly length: number; readonly source: BodySource };
 
 /** Messages read from the index per storage call. */
 const BATCH = 100;
-const SUPPORTED = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY']);
+const SUPPORTED = new Set([
+  'UID',
+  'FLAGS',
+  'MODSEQ',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+]);
 const BODY_ITEMS = new Set(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
 /** RFC 9051 §6.4.5: BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen. */
 const setsSeen = (it: FetchItem): boolean =>
   (it.type === 'BODY[]' && !it.peek) || it.type === 'RFC822' || it.type === 'RFC822.TEXT';
 
-const needsMeta = (it: FetchItem): boolean => it.type !== 'UID' && it.type !== 'FLAGS';
+const needsMeta = (it: FetchItem): boolean => it.type !== 'UID' && it.type !== 'FLAGS' && it.type !== 'MODSEQ';
 
 /** The section an RFC822* item stands for. */
 function rfc822Section(type: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT'): Section {
@@ -88,6 +97,8 @@ async function items(
       case 'FLAGS':
         out.push({ item: 'FLAGS', flags: box.flagsOf(uid) });
         break;
+      case 'MODSEQ':
+        break;
       case 'INTERNALDATE':
         out.push({ item: 'INTERNALDATE', date: new Date(meta!.internalDate) });
         break;
@@ -114,6 +125,11 @@ async function items(
     }
   }
   if (addFlags) out.push({ item: 'FLAGS', flags: box.flagsOf(uid) });
+  // RFC 7162 §3.1.4: MODSEQ when asked, and with every FLAGS once CONDSTORE is on.
+  const flagsSent = addFlags || requested.some((it) => it.type === 'FLAGS');
+  if (requested.some((it) => it.type === 'MODSEQ') || (session.condstore && flagsSent)) {
+    out.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
+  }
   return out;
 }
 
@@ -142,7 +158,7 @@ async function markSeen(session: ImapSession, uids: readonly number[]): Promise<
   const unseen = uids.filter((u) => !box.flagsOf(u).includes('\\Seen'));
   if (unseen.length === 0) return new Set();
   const result = await session.backend.mail.updateFlags(box.ref, unseen, 'add', ['\\Seen']);
-  for (const u of result.updated) box.setFlags(u.uid, u.flags);
+  for (const u of result.updated) box.setFlags(u.uid, u.flags, u.modseq);
   return new Set(result.updated.map((u) => u.uid));
 }
 
@@ -153,11 +169,20 @@ export default command({
     const box = session.selected!;
     const unsupported = cmd.items.find((it) => !SUPPORTED.has(it.type) && !BODY_ITEMS.has(it.type));
     if (unsupported) return session.fail(cmd.tag, 'BAD', `FETCH ${unsupported.type} is not supported`);
-    const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
-    if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
-    const seen = !box.readOnly && cmd.items.some(setsSeen) ? await markSeen(session, uids) : new Set<number>();
-    const withMeta = cmd.items.some(needsMeta);
-    const flagsAsked = cmd.items.some((it) => it.type === 'FLAGS');
+    if (cmd.vanished) return session.fail(cmd.tag, 'BAD', 'VANISHED needs QRESYNC, which is not offered');
+    const resolved = box.resolve(cmd.set, cmd.uid);
+    if (resolved.outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    const since = cmd.changedSince;
+    if (since !== undefined || cmd.items.some((it) => it.type === 'MODSEQ')) session.condstore = true;
+    // RFC 7162 §3.1.4.1 CHANGEDSINCE: only messages changed after it; MODSEQ is then implied.
+    const uids = since === undefined ? resolved.uids : resolved.uids.filter((u) => BigInt(box.modseqOf(u)) > since);
+    const requested =
+      since === undefined || cmd.items.some((it) => it.type === 'MODSEQ')
+        ? cmd.items
+        : [...cmd.items, { type: 'MODSEQ' } as const];
+    const seen = !box.readOnly && requested.some(setsSeen) ? await markSeen(session, uids) : new Set<number>();
+    const withMeta = requested.some(needsMeta);
+    const flagsAsked = requested.some((it) => it.type === 'FLAGS');
     const opts = session.writeOptions;
     for (let i = 0; i < uids.length; i += BATCH) {
       const chunk = uids.slice(i, i + BATCH);
@@ -167,7 +192,7 @@ export default command({
         const meta = byUid.get(uid);
         // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
         if (withMeta && !meta) continue;
-        const list = await items(session, cmd.items, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
+        const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
         for (const seg of fetchResponse(box.seqOf(uid), list, opts)) {
           if (Buffer.isBuffer(seg)) await session.write(seg);
           else await streamLiteral(session, seg.source, seg.length);

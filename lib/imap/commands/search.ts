@@ -5,7 +5,7 @@
  */
 import type { MessageMeta } from '../../core/ports.ts';
 import { resolveSequenceSet, searchResponse, tagged } from '../codec/index.ts';
-import { matches, needsMeta, type SearchContext, unsupportedKey } from '../searchEval.ts';
+import { matches, needsMeta, type SearchContext, unsupportedKey, usesModseq } from '../searchEval.ts';
 import { command, SELECTED } from './types.ts';
 
 const BATCH = 100;
@@ -29,16 +29,28 @@ export default command({
     const uids = box.allUids();
     const withMeta = needsMeta(cmd.criteria);
     const found: number[] = [];
+    let highest = 0;
+    const byModseq = usesModseq(cmd.criteria);
+    if (byModseq) session.condstore = true;
     for (let i = 0; i < uids.length; i += BATCH) {
       const chunk = uids.slice(i, i + BATCH);
       const metas: MessageMeta[] = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
       const byUid = new Map(metas.map((m) => [m.uid, m] as const));
       chunk.forEach((uid, j) => {
-        const subject = { seq: i + j + 1, uid, flags: box.flagsOf(uid), meta: byUid.get(uid) };
-        if (cmd.criteria.every((k) => matches(k, subject, ctx))) found.push(cmd.uid ? uid : subject.seq);
+        const subject = {
+          seq: i + j + 1,
+          uid,
+          flags: box.flagsOf(uid),
+          modseq: box.modseqOf(uid),
+          meta: byUid.get(uid),
+        };
+        if (!cmd.criteria.every((k) => matches(k, subject, ctx))) return;
+        found.push(cmd.uid ? uid : subject.seq);
+        highest = Math.max(highest, subject.modseq);
       });
     }
-    session.send(searchResponse(found));
+    // RFC 7162 §3.1.5: a search with MODSEQ tells the highest mod-sequence of what it found.
+    session.send(searchResponse(found, byModseq ? BigInt(highest) : undefined));
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`));
   },
 });

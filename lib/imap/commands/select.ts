@@ -27,6 +27,9 @@ export default command({
     session.send(recent(0));
     session.send(untagged('OK', 'UIDs valid', { code: 'UIDVALIDITY', value: box.uidValidity }));
     session.send(untagged('OK', 'predicted next UID', { code: 'UIDNEXT', value: box.nextUid }));
+    // RFC 7162 §3.1.2.1: a CONDSTORE server tells every SELECT the mailbox's HIGHESTMODSEQ.
+    session.send(untagged('OK', 'highest modseq', { code: 'HIGHESTMODSEQ', value: BigInt(box.modseq) }));
+    if (cmd.condstore) session.condstore = true;
     session.send(
       untagged('OK', readOnly ? 'no permanent flags' : 'flags kept', {
         code: 'PERMANENTFLAGS',

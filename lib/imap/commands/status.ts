@@ -19,6 +19,8 @@ function value(item: StatusItem, box: MailboxState, appendLimit: number): Status
       return { item, value: box.bytes };
     case 'RECENT':
       return { item, value: 0 };
+    case 'HIGHESTMODSEQ':
+      return { item, value: BigInt(box.highestModseq) };
     case 'APPENDLIMIT':
       return { item, value: appendLimit };
     default:

@@ -3,7 +3,7 @@
  * really changes (ports.ts updateFlags); every named message then gets its FLAGS unless .SILENT.
  */
 import type { FlagOperation } from '../../core/ports.ts';
-import { fetchResponseBuffer, tagged } from '../codec/index.ts';
+import { tagged } from '../codec/index.ts';
 import { command, SELECTED } from './types.ts';
 
 const OPERATION: Record<'set' | 'add' | 'remove', FlagOperation> = { set: 'replace', add: 'add', remove: 'remove' };
@@ -14,23 +14,33 @@ export default command({
   async run(session, cmd) {
     const box = session.selected!;
     if (box.readOnly) return session.fail(cmd.tag, 'NO', 'mailbox is read-only', { code: 'READ-ONLY' });
-    if (cmd.unchangedSince !== undefined) return session.fail(cmd.tag, 'BAD', 'UNCHANGEDSINCE is not supported');
     // \Recent is the server's to set (RFC 3501 §2.3.2); it is not kept at all.
     const flags = cmd.flags.filter((f) => f.toLowerCase() !== '\\recent');
     const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
     if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    const since = cmd.unchangedSince;
+    if (since !== undefined) session.condstore = true;
+    const updated = new Set<number>();
+    let modified: readonly number[] = [];
     if (uids.length > 0) {
-      const result = await session.backend.mail.updateFlags(box.ref, uids, OPERATION[cmd.action], flags);
-      for (const u of result.updated) box.setFlags(u.uid, u.flags);
-    }
-    if (!cmd.silent) {
-      for (const uid of uids) {
-        const items = [
-          { item: 'FLAGS' as const, flags: box.flagsOf(uid) },
-          ...(cmd.uid ? [{ item: 'UID' as const, uid }] : []),
-        ];
-        session.send(fetchResponseBuffer(box.seqOf(uid), items, session.writeOptions));
+      const opts = since === undefined ? {} : { unchangedSince: Number(since) };
+      const result = await session.backend.mail.updateFlags(box.ref, uids, OPERATION[cmd.action], flags, opts);
+      for (const u of result.updated) {
+        box.setFlags(u.uid, u.flags, u.modseq);
+        updated.add(u.uid);
       }
+      modified = result.modified;
+    }
+    const failed = new Set(modified);
+    for (const uid of uids) {
+      if (failed.has(uid)) continue;
+      // RFC 7162 §3.1.3: with UNCHANGEDSINCE, the messages changed are told even when .SILENT.
+      if (cmd.silent && !(since !== undefined && updated.has(uid))) continue;
+      session.send(session.flagsResponse(box.seqOf(uid), uid, cmd.uid));
+    }
+    if (modified.length > 0) {
+      const set = cmd.uid ? modified : modified.map((u) => box.seqOf(u));
+      return session.send(tagged(cmd.tag, 'OK', 'conditional STORE failed for some', { code: 'MODIFIED', set }));
     }
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID STORE' : 'STORE'} completed`));
   },
