@@ -4,20 +4,7 @@
  * fits the grammar.
  */
 import type { MessageMeta } from '../core/ports.ts';
-import type { BodyPart, Envelope } from '../mime/summary.ts';
-
-const EMPTY_ENVELOPE: Envelope = {
-  date: null,
-  subject: null,
-  from: null,
-  sender: null,
-  replyTo: null,
-  to: null,
-  cc: null,
-  bcc: null,
-  inReplyTo: null,
-  messageId: null,
-};
+import { type BodyPart, EMPTY_ENVELOPE, type Envelope } from '../mime/summary.ts';
 
 export function envelopeOf(meta: MessageMeta): Envelope {
   return meta.summary?.envelope ?? EMPTY_ENVELOPE;

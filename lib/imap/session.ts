@@ -6,12 +6,12 @@
  * and reach storage only through the ImapBackend.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, TemporaryError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Account } from '../core/ports.ts';
 import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
+import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import { AppendUpload, type StoredUpload } from './appendUpload.ts';
 import type { ImapBackend } from './backend.ts';
@@ -56,7 +56,6 @@ export interface ImapSessionOptions {
   readonly appendLimit?: number;
 }
 
-const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_POLL_MS = 30_000;
 const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
@@ -298,29 +297,16 @@ export class ImapSession {
     plain.removeAllListeners('data');
     await new Promise<void>((resolve) => plain.write(tagged(tag, 'OK', 'begin TLS negotiation now'), () => resolve()));
     if (plain.destroyed) return this.end();
-    plain.setTimeout(0);
-    plain.removeAllListeners('timeout');
-    const secure = new TLSSocket(plain, { isServer: true, key: this.options.tls.key, cert: this.options.tls.cert });
-    secure.on('error', (e) => this.log.debug('imap tls error', { err: e }));
-    const done = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(
-        () => resolve(false),
-        this.options.tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
-      );
-      secure.once('secure', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      secure.once('close', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-    if (!done) {
+    const secure = await upgradeToTls(
+      plain,
+      this.options.tls,
+      (e) => this.log.debug('imap tls error', { err: e }),
+      this.options.tlsHandshakeTimeoutMs,
+    );
+    if (!secure) {
       this.log.info('imap tls handshake failed');
       this.closed = true;
       this.state = 'logout';
-      secure.destroy();
       return;
     }
     this.socket = secure as unknown as Socket;

@@ -35,6 +35,20 @@ export interface Envelope {
   readonly messageId: string | null;
 }
 
+/** The envelope of a message with no header fields to take one from (every field NIL). */
+export const EMPTY_ENVELOPE: Envelope = {
+  date: null,
+  subject: null,
+  from: null,
+  sender: null,
+  replyTo: null,
+  to: null,
+  cc: null,
+  bcc: null,
+  inReplyTo: null,
+  messageId: null,
+};
+
 export interface BodyPart {
   readonly type: string;
   readonly subtype: string;

@@ -6,12 +6,12 @@
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { NotFoundError, TemporaryError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type LineEvent, LineReader } from '../net/lineReader.ts';
 import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
+import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import type { Maildrop, Pop3Backend, Pop3Message } from './backend.ts';
 import {
@@ -43,7 +43,6 @@ export interface Pop3SessionOptions {
 
 /** Bytes gathered before a write while streaming a message (fewer, larger writes and TLS records). */
 const WRITE_BATCH = 64 * 1024;
-const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class Pop3Session {
   state: Pop3State = 'AUTHORIZATION';
@@ -280,28 +279,15 @@ export class Pop3Session {
     if (dropped > 0) this.log.warn('pop3 discarded plaintext pipelined after STLS', { bytes: dropped });
     await new Promise<void>((resolve) => plain.write(ok('Begin TLS negotiation'), () => resolve()));
     if (plain.destroyed) return this.end();
-    plain.setTimeout(0);
-    plain.removeAllListeners('timeout');
-    const secure = new TLSSocket(plain, { isServer: true, key: this.options.tls.key, cert: this.options.tls.cert });
-    secure.on('error', (e) => this.log.debug('pop3 tls error', { err: e }));
-    const done = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(
-        () => resolve(false),
-        this.options.tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
-      );
-      secure.once('secure', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      secure.once('close', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-    if (!done) {
+    const secure = await upgradeToTls(
+      plain,
+      this.options.tls,
+      (e) => this.log.debug('pop3 tls error', { err: e }),
+      this.options.tlsHandshakeTimeoutMs,
+    );
+    if (!secure) {
       this.log.info('pop3 tls handshake failed');
       this.closed = true;
-      secure.destroy();
       return;
     }
     this.socket = secure as unknown as Socket;

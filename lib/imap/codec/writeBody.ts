@@ -3,7 +3,7 @@
  * (lib/mime/summary.ts). BODY is BODYSTRUCTURE without extension data.
  */
 import type { EnvelopeAddress } from '../../mime/addresses.ts';
-import type { BodyPart, Envelope } from '../../mime/summary.ts';
+import { type BodyPart, EMPTY_ENVELOPE, type Envelope } from '../../mime/summary.ts';
 import { concat, list, NIL, nstr, num, str, type Value } from './encode.ts';
 
 function addressList(addresses: readonly EnvelopeAddress[] | null): Value {
@@ -26,19 +26,6 @@ export function envelopeValue(env: Envelope): Value {
     nstr(env.messageId),
   ]);
 }
-
-const EMPTY_ENVELOPE: Envelope = {
-  date: null,
-  subject: null,
-  from: null,
-  sender: null,
-  replyTo: null,
-  to: null,
-  cc: null,
-  bcc: null,
-  inReplyTo: null,
-  messageId: null,
-};
 
 /** Stands in for a body the summary does not describe (a truncated multipart has no parts). */
 const PLACEHOLDER_PART: BodyPart = {
