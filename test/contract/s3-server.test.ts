@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -223,7 +224,8 @@ describe('local S3 server', () => {
   let s3: S3Client;
 
   before(async () => {
-    dataDir = await tempDir();
+    // inside a private parent, so "nothing created next to dataDir" is not disturbed by other tests in /tmp
+    dataDir = join(await tempDir(), 'data');
     server = await startS3Server({ dataDir, port: 0, credentials: CREDENTIALS });
     s3 = client(server.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -232,7 +234,7 @@ describe('local S3 server', () => {
   after(async () => {
     s3.destroy();
     await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(join(dataDir, '..'), { recursive: true, force: true });
   });
 
   test('create bucket is idempotent; head bucket; missing bucket errors', async () => {
@@ -480,6 +482,7 @@ describe('local S3 server', () => {
       assert.ok(!/passwd|escape|windows/.test(file), `key used as a file name: ${file}`);
     }
     assert.deepEqual((await readdir(parent)).sort(), siblingsBefore, 'nothing created next to dataDir');
+    assert.equal(existsSync(join(tmpdir(), 'postern-escape')), false, 'nothing written where a key points');
     await assert.rejects(stat('/tmp/postern-escape'));
     for (const key of [...evil, '../../raw-escape'])
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
