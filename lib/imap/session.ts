@@ -13,6 +13,7 @@ import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
 import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
+import { writeDrained } from '../net/writeDrained.ts';
 import { AppendUpload, type StoredUpload } from './appendUpload.ts';
 import type { ImapBackend } from './backend.ts';
 import {
@@ -171,25 +172,7 @@ export class ImapSession {
 
   /** Writes and waits for the socket to take it (large FETCH responses). */
   write(chunk: Buffer): Promise<void> {
-    const socket = this.socket;
-    if (socket.destroyed) return Promise.reject(new Error('connection closed'));
-    if (socket.write(chunk)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        socket.off('drain', onDrain);
-        socket.off('close', onClose);
-      };
-      const onDrain = () => {
-        cleanup();
-        resolve();
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new Error('connection closed'));
-      };
-      socket.on('drain', onDrain);
-      socket.on('close', onClose);
-    });
+    return writeDrained(this.socket, chunk);
   }
 
   /** A tagged NO or BAD for something the client did wrong; past maxErrors the connection closes. */

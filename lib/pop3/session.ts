@@ -13,6 +13,7 @@ import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
 import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
+import { writeDrained } from '../net/writeDrained.ts';
 import type { Maildrop, Pop3Backend, Pop3Message } from './backend.ts';
 import {
   DotStuffing,
@@ -376,25 +377,7 @@ export class Pop3Session {
   }
 
   private write(chunk: Buffer): Promise<void> {
-    const socket = this.socket;
-    if (socket.destroyed) return Promise.reject(new Error('connection closed'));
-    if (socket.write(chunk)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        socket.off('drain', onDrain);
-        socket.off('close', onClose);
-      };
-      const onDrain = () => {
-        cleanup();
-        resolve();
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new Error('connection closed'));
-      };
-      socket.on('drain', onDrain);
-      socket.on('close', onClose);
-    });
+    return writeDrained(this.socket, chunk);
   }
 
   private async handle(ev: LineEvent): Promise<void> {
