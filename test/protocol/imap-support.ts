@@ -3,10 +3,9 @@
  * message delivery through the storage layer with the summary the store step would keep.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Storage } from '../../lib/core/ports.ts';
 import { boundSummary, forCopy, summarizeBuffer } from '../../lib/mime/summary.ts';
+import { openSocket, SocketClient } from '../support/socketClient.ts';
 
 /** One response: its lines, each with the literals it carried spliced in as raw bytes. */
 export interface Tagged {
@@ -16,78 +15,11 @@ export interface Tagged {
   readonly status: string;
 }
 
-export class ImapClient {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  closed = false;
+export class ImapClient extends SocketClient {
   private n = 0;
 
-  private constructor(public socket: Socket | TLSSocket) {
-    this.listen(socket);
-  }
-
   static async connect(port: number, opts: { tls?: boolean } = {}): Promise<ImapClient> {
-    const socket = opts.tls
-      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    return new ImapClient(socket);
-  }
-
-  private listen(socket: Socket | TLSSocket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  async startTls(): Promise<void> {
-    const plain = this.socket as Socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.listen(secure);
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-
-  private async waitFor<T>(take: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const got = take();
-      if (got !== undefined) return got;
-      if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.pending().slice(0, 300))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; unread: ${JSON.stringify(this.pending().slice(0, 300))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return new ImapClient(await openSocket(port, opts));
   }
 
   /** One whole response line: literals announced at line ends are read and kept inline. */
@@ -123,10 +55,6 @@ export class ImapClient {
       if (line.startsWith(`${tag} `)) return { untagged, status: line };
       untagged.push(line);
     }
-  }
-
-  pending(): string {
-    return this.buf.toString('latin1');
   }
 
   async waitClosed(): Promise<void> {

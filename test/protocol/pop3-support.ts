@@ -4,93 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Storage } from '../../lib/core/ports.ts';
+import { type ConnectOptions, openSocket, SocketClient } from '../support/socketClient.ts';
 
 /** A client that reads raw bytes and hands out whole lines or multi-line responses. */
-export class RawClient {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  closed = false;
-
-  private constructor(public socket: Socket | TLSSocket) {
-    this.listen(socket);
-  }
-
-  private listen(socket: Socket | TLSSocket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  static async connect(
-    port: number,
-    opts: {
-      tls?: boolean;
-      host?: string;
-      /** Plain connections only: the client address the server sees. */
-      localAddress?: string;
-    } = {},
-  ): Promise<RawClient> {
-    const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls
-      ? tlsConnect({ port, host, rejectUnauthorized: false })
-      : connect({ port, host, localAddress: opts.localAddress });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    return new RawClient(socket);
-  }
-
-  /** Upgrades to TLS on the same connection (after +OK to STLS). */
-  async startTls(): Promise<void> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tlsConnect({ socket: plain as Socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.listen(secure);
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-
-  private async waitFor<T>(take: () => T | undefined, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const got = take();
-      if (got !== undefined) return got;
-      if (this.closed)
-        throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+export class RawClient extends SocketClient {
+  static async connect(port: number, opts: ConnectOptions = {}): Promise<RawClient> {
+    return new RawClient(await openSocket(port, opts));
   }
 
   /** The next CRLF line, without its CRLF. */
@@ -127,11 +47,6 @@ export class RawClient {
   async cmd(text: string): Promise<string> {
     this.send(`${text}\r\n`);
     return this.line();
-  }
-
-  /** Whatever arrived and was not read yet. */
-  pending(): string {
-    return this.buf.toString('latin1');
   }
 
   /** Resolves once the server has closed the connection (rejects after the timeout). */
