@@ -69,6 +69,12 @@ export class ImapSession {
   account: Account | undefined;
   /** RFC 7162 §3.1: CONDSTORE enabled (ENABLE, SELECT (CONDSTORE) or a command using mod-sequences). */
   condstore = false;
+  /** RFC 7162 §3.2.3: QRESYNC enabled (ENABLE QRESYNC); implies CONDSTORE; expunges are told as VANISHED. */
+  qresync = false;
+  /** RFC 9051 §2.3: IMAP4rev2 enabled (ENABLE IMAP4rev2); responses follow RFC 9051 rather than RFC 3501. */
+  imap4rev2 = false;
+  /** RFC 6855 §3: UTF8=ACCEPT enabled: mailbox names and quoted strings in UTF-8. */
+  utf8Accept = false;
   selected: SelectedMailbox | undefined;
   readonly log: Logger;
   readonly cid: string;
@@ -124,9 +130,9 @@ export class ImapSession {
 
   // ---------------------------------------------------------------- what commands use
 
-  /** Response options: mailbox names in modified UTF-7 (UTF8=ACCEPT is not offered yet). */
+  /** Response options: mailbox names in modified UTF-7 unless UTF8=ACCEPT is enabled (RFC 6855 §3). */
   get writeOptions(): WriteOptions {
-    return { utf8: false };
+    return { utf8: this.utf8Accept };
   }
 
   /** Whether a password may be taken on this connection now (RFC 9051 §6.2.3 LOGINDISABLED). */
