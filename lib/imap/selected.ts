@@ -2,11 +2,21 @@
  * The selected mailbox as one session sees it (RFC 9051 §2.3.1): message sequence numbers mapped to UIDs,
  * flags, and the changes other sessions made, applied only where RFC 9051 §7.5.1 allows. New messages and
  * flag changes may be told after any command; an expunge changes sequence numbers, so it is held back while
- * a FETCH, STORE or SEARCH runs (no `* n EXPUNGE` then) and told at the next command that allows it.
+ * a FETCH, STORE or SEARCH runs (no `* n EXPUNGE` then) and told at the next command that allows it. Once
+ * QRESYNC is on, an expunge is told as `* VANISHED uid-set` under the same rule (RFC 7162 §3.2.10.2).
  */
 import type { MailboxRef, MailboxState, MessageIndexEntry } from '../core/ports.ts';
 import type { ImapMailStore } from './backend.ts';
-import { exists, expunge, rangeNumbers, resolveSequenceSet, type SequenceSet } from './codec/index.ts';
+import {
+  exists,
+  expunge,
+  type NumberRange,
+  rangeNumbers,
+  resolveSequenceSet,
+  type SequenceSet,
+  untagged,
+  vanished,
+} from './codec/index.ts';
 
 /** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -16,6 +26,14 @@ export interface Resolved {
   readonly uids: number[];
   /** A sequence number past the last message: the command is BAD (RFC 9051 §9 seq-number). */
   readonly outOfRange: boolean;
+}
+
+/** How a catch-up may tell expunges. */
+export interface SyncMode {
+  /** Expunges may be told now (RFC 9051 §7.5.1); otherwise they wait for a command that allows them. */
+  readonly expunges: boolean;
+  /** QRESYNC is enabled: expunges are told as one `* VANISHED` of UIDs (RFC 7162 §3.2.10.2). */
+  readonly vanished: boolean;
 }
 
 export class SelectedMailbox {
@@ -105,6 +123,14 @@ export class SelectedMailbox {
     return this.uids;
   }
 
+  /**
+   * The UID ranges a UID set names, whether or not the session shows those messages, up to the last UID the
+   * mailbox ever gave (`*` is UIDNEXT - 1): what QRESYNC asks about expunges of (RFC 7162 §3.2.6).
+   */
+  uidRanges(set: SequenceSet): NumberRange[] {
+    return resolveSequenceSet(set, { uid: true, count: this.count, maxUid: this.uidNext - 1 }).ranges;
+  }
+
   /** The UIDs a sequence set names (by UID or by number), ascending. */
   resolve(set: SequenceSet, uid: boolean): Resolved {
     const { ranges, outOfRange } = resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid });
@@ -120,14 +146,10 @@ export class SelectedMailbox {
   }
 
   /**
-   * Catches up with the store: returns the untagged responses to send (EXPUNGE only when `expunges` is
-   * allowed, then EXISTS and flag FETCHes). Messages expunged meanwhile stay visible until then.
+   * Catches up with the store: returns the untagged responses to send (EXPUNGE or VANISHED only when
+   * `mode.expunges` allows, then EXISTS and flag FETCHes). Messages expunged meanwhile stay visible until then.
    */
-  async sync(
-    mail: ImapMailStore,
-    expunges: boolean,
-    flagUpdate: (seq: number, uid: number) => Buffer,
-  ): Promise<Buffer[]> {
+  async sync(mail: ImapMailStore, mode: SyncMode, flagUpdate: (seq: number, uid: number) => Buffer): Promise<Buffer[]> {
     const state = await mail.getMailboxById(this.ref.accountId, this.ref.mailboxId);
     if (!state) return [];
     this.keywords = state.keywords;
@@ -136,19 +158,16 @@ export class SelectedMailbox {
     const index = await mail.listIndex(this.ref);
     const live = new Map(index.map((e) => [e.uid, e] as const));
     const out: Buffer[] = [];
-    this.pendingExpunge = false;
-    if (expunges) {
-      // Highest sequence number first, so each number is still right when the client applies it.
-      for (let i = this.uids.length - 1; i >= 0; i--) {
-        const uid = this.uids[i];
-        if (live.has(uid)) continue;
-        out.push(expunge(i + 1));
-        this.uids.splice(i, 1);
-        this.flagsByUid.delete(uid);
-        this.modseqByUid.delete(uid);
-      }
-    } else {
-      this.pendingExpunge = this.uids.some((u) => !live.has(u));
+    const gone = this.uids.filter((u) => !live.has(u));
+    this.pendingExpunge = gone.length > 0 && !mode.expunges;
+    if (mode.expunges) {
+      const seqs = this.removeExpunged(gone);
+      if (mode.vanished) {
+        if (gone.length > 0) out.push(vanished(gone, false));
+      } else for (const seq of seqs) out.push(expunge(seq));
+      this.toldUpTo = undefined;
+    } else if (this.pendingExpunge) {
+      this.toldUpTo ??= this.highestModseq;
     }
     const before = this.uids.length;
     const top = this.maxUid;
@@ -160,6 +179,7 @@ export class SelectedMailbox {
       }
     }
     if (this.uids.length !== before) out.push(exists(this.uids.length));
+    let flagsTold = false;
     for (const e of index) {
       if (e.uid > top) continue;
       if (this.modseqByUid.has(e.uid)) this.modseqByUid.set(e.uid, e.modseq);
@@ -167,7 +187,13 @@ export class SelectedMailbox {
       if (old && !sameFlags(old, e.flags)) {
         this.flagsByUid.set(e.uid, e.flags);
         out.push(flagUpdate(this.seqOf(e.uid), e.uid));
+        flagsTold = true;
       }
+    }
+    // RFC 7162 §3.2: MODSEQs told while an expunge waits must come with a HIGHESTMODSEQ below that
+    // expunge's, or a client that disconnects now would resynchronise past it.
+    if (flagsTold && mode.vanished && this.toldUpTo !== undefined) {
+      out.push(untagged('OK', 'expunges pending', { code: 'HIGHESTMODSEQ', value: BigInt(this.toldUpTo) }));
     }
     this.highestModseq = state.highestModseq;
     this.uidNext = state.uidNext;
@@ -189,6 +215,8 @@ export class SelectedMailbox {
   }
 
   private pendingExpunge = false;
+  /** While expunges wait: the modseq up to which this session has told everything (RFC 7162 §3.2). */
+  private toldUpTo: number | undefined;
 
   private load(index: readonly MessageIndexEntry[]): void {
     this.uids = index.map((e) => e.uid);

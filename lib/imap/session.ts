@@ -154,6 +154,7 @@ export class ImapSession {
       'IDLE',
       'UIDPLUS',
       'CONDSTORE',
+      'QRESYNC',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
@@ -230,9 +231,7 @@ export class ImapSession {
         queued = false;
         if (this.selected !== box || this.closed) return;
         try {
-          for (const r of await box.sync(this.backend.mail, true, (seq, uid) => this.flagsResponse(seq, uid))) {
-            this.send(r);
-          }
+          await this.tellChanges(true);
         } catch (e) {
           this.log.warn('imap idle catch-up failed', { err: e });
         }
@@ -248,11 +247,24 @@ export class ImapSession {
     };
   }
 
-  /** `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked. */
+  /**
+   * Tells what other sessions changed in the selected mailbox; expunges (as EXPUNGE, or VANISHED once QRESYNC
+   * is on) only when `expunges` allows them now.
+   */
+  async tellChanges(expunges: boolean): Promise<void> {
+    const mode = { expunges, vanished: this.qresync };
+    const flagUpdate = (seq: number, uid: number) => this.flagsResponse(seq, uid);
+    for (const r of await this.selected!.sync(this.backend.mail, mode, flagUpdate)) this.send(r);
+  }
+
+  /**
+   * `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked or once
+   * QRESYNC is on (RFC 7162 §3.2.4).
+   */
   flagsResponse(seq: number, uid: number, withUid = false): Buffer {
     const box = this.selected!;
     const items: FetchResponseItem[] = [{ item: 'FLAGS', flags: box.flagsOf(uid) }];
-    if (withUid) items.push({ item: 'UID', uid });
+    if (withUid || this.qresync) items.push({ item: 'UID', uid });
     if (this.condstore) items.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
     return fetchResponseBuffer(seq, items, this.writeOptions);
   }
@@ -487,11 +499,8 @@ export class ImapSession {
   private async catchUp(command: Command): Promise<void> {
     // Commands that leave the mailbox have nothing to gain from its news.
     if (LEAVING.has(command.type)) return;
-    const box = this.selected!;
     const bySequence = 'uid' in command && command.uid === false;
-    const expunges = !bySequence;
-    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) => this.flagsResponse(seq, uid));
-    for (const r of responses) this.send(r);
+    await this.tellChanges(!bySequence);
   }
 
   private async execute(command: Command): Promise<void> {

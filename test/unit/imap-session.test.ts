@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)

@@ -1,11 +1,13 @@
 /**
  * COPY, MOVE and their UID forms (RFC 9051 §6.4.7, §6.4.8, RFC 6851). The answer carries COPYUID (RFC 4315
  * §3); MOVE sends, per committed chunk, `* OK [COPYUID ...]` and the EXPUNGE responses of the moved
- * messages, so a failure of a later chunk still leaves the client knowing what moved (RFC 6851 §3.3).
+ * messages (one VANISHED once QRESYNC is on, RFC 7162 §3.2.10.2), so a failure of a later chunk still
+ * leaves the client knowing what moved (RFC 6851 §3.3).
  */
 import { QuotaExceededError } from '../../core/errors.ts';
 import type { UidMap } from '../../core/ports.ts';
-import { expunge, tagged, untagged } from '../codec/index.ts';
+import { tagged, untagged } from '../codec/index.ts';
+import { tellExpunged } from '../qresync.ts';
 import { command, SELECTED } from './types.ts';
 
 const copyUid = (map: UidMap) =>
@@ -37,7 +39,7 @@ export default command({
         ...quota,
         onChunk: (chunk) => {
           session.send(untagged('OK', 'moved', copyUid(chunk)));
-          for (const seq of box.removeExpunged(chunk.sourceUids)) session.send(expunge(seq));
+          tellExpunged(session, chunk.sourceUids);
         },
       });
       session.send(tagged(cmd.tag, 'OK', `${name} completed`));

@@ -1,8 +1,10 @@
 /**
  * EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1): removes the messages marked \Deleted (only
- * those of the UID set for UID EXPUNGE) and tells each removal as `* n EXPUNGE`.
+ * those of the UID set for UID EXPUNGE) and tells each removal as `* n EXPUNGE`, or, once QRESYNC is on, all
+ * of them as one `* VANISHED uid-set` with the new HIGHESTMODSEQ on the tagged OK (RFC 7162 §3.2.7, §3.2.9).
  */
-import { expunge, rangesContain, resolveSequenceSet, tagged } from '../codec/index.ts';
+import { rangesContain, resolveSequenceSet, tagged } from '../codec/index.ts';
+import { tellExpunged } from '../qresync.ts';
 import { command, SELECTED } from './types.ts';
 
 export default command({
@@ -18,7 +20,11 @@ export default command({
       .filter((e) => !only || rangesContain(only, e.uid))
       .map((e) => e.uid);
     const removed = deleted.length > 0 ? await session.backend.mail.expunge(box.ref, deleted) : [];
-    for (const seq of box.removeExpunged(removed)) session.send(expunge(seq));
-    session.send(tagged(cmd.tag, 'OK', `${cmd.uids ? 'UID EXPUNGE' : 'EXPUNGE'} completed`));
+    tellExpunged(session, removed);
+    const done = `${cmd.uids ? 'UID EXPUNGE' : 'EXPUNGE'} completed`;
+    if (!session.qresync || removed.length === 0) return session.send(tagged(cmd.tag, 'OK', done));
+    // Caught up first, so the HIGHESTMODSEQ told covers nothing this session has not heard (RFC 7162 §3.2).
+    await session.tellChanges(true);
+    session.send(tagged(cmd.tag, 'OK', done, { code: 'HIGHESTMODSEQ', value: BigInt(box.modseq) }));
   },
 });

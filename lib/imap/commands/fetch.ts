@@ -6,8 +6,9 @@
  */
 import type { MessageMeta } from '../../core/ports.ts';
 import type { FetchItem, FetchResponseItem, Section } from '../codec/index.ts';
-import { fetchResponse, tagged } from '../codec/index.ts';
+import { fetchResponse, tagged, vanished } from '../codec/index.ts';
 import { envelopeOf, structureOf } from '../messageInfo.ts';
+import { modseqNumber, vanishedSince } from '../qresync.ts';
 import { filterHeader, MAX_FILTERED_HEADER, type OctetRange, sectionRange } from '../sections.ts';
 import type { ImapSession } from '../session.ts';
 import { command, SELECTED } from './types.ts';
@@ -169,7 +170,8 @@ export default command({
     const box = session.selected!;
     const unsupported = cmd.items.find((it) => !SUPPORTED.has(it.type) && !BODY_ITEMS.has(it.type));
     if (unsupported) return session.fail(cmd.tag, 'BAD', `FETCH ${unsupported.type} is not supported`);
-    if (cmd.vanished) return session.fail(cmd.tag, 'BAD', 'VANISHED needs QRESYNC, which is not offered');
+    // RFC 7162 §3.2.3: the VANISHED modifier without ENABLE QRESYNC first is BAD.
+    if (cmd.vanished && !session.qresync) return session.fail(cmd.tag, 'BAD', 'VANISHED needs ENABLE QRESYNC first');
     const resolved = box.resolve(cmd.set, cmd.uid);
     if (resolved.outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
     const since = cmd.changedSince;
@@ -180,6 +182,11 @@ export default command({
       since === undefined || cmd.items.some((it) => it.type === 'MODSEQ')
         ? cmd.items
         : [...cmd.items, { type: 'MODSEQ' } as const];
+    // RFC 7162 §3.2.6: the set's UIDs expunged since CHANGEDSINCE, before any FETCH response.
+    if (cmd.vanished && since !== undefined) {
+      const gone = await vanishedSince(session.backend.mail, box, modseqNumber(since), box.uidRanges(cmd.set));
+      session.send(vanished(gone, true));
+    }
     const seen = !box.readOnly && requested.some(setsSeen) ? await markSeen(session, uids) : new Set<number>();
     const withMeta = requested.some(needsMeta);
     const flagsAsked = requested.some((it) => it.type === 'FLAGS');

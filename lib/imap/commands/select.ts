@@ -1,16 +1,59 @@
 /**
  * SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3): the mailbox's FLAGS, EXISTS, UIDVALIDITY, UIDNEXT,
  * PERMANENTFLAGS (none for EXAMINE) and READ-WRITE / READ-ONLY. A failed SELECT leaves no mailbox selected.
+ * With `(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))` (RFC 7162 §3.2.5), once ENABLE QRESYNC was
+ * given, the client also hears what it missed: `* VANISHED (EARLIER)`, then a FETCH of each changed message.
  */
-import { exists, flags, recent, tagged, untagged } from '../codec/index.ts';
+import {
+  exists,
+  flags,
+  type NumberRange,
+  type QresyncParams,
+  rangesContain,
+  recent,
+  tagged,
+  untagged,
+  vanished,
+} from '../codec/index.ts';
+import { matchedUid, modseqNumber, seqMatchPairs, vanishedSince } from '../qresync.ts';
 import { SelectedMailbox } from '../selected.ts';
+import type { ImapSession } from '../session.ts';
 import { AUTHENTICATED, command } from './types.ts';
+
+const EVERY_UID = { kind: 'ranges', ranges: [{ start: 1, end: '*' }] } as const;
+
+/**
+ * RFC 7162 §3.2.5.1: what changed since the client's modseq, as `UID FETCH known-uids (FLAGS) (CHANGEDSINCE
+ * modseq VANISHED)` would tell it; seq-match-data narrows the expunges to UIDs above its last matching pair.
+ * Nothing when UIDVALIDITY differs: the client's UIDs mean nothing here and it must start over.
+ */
+async function resync(session: ImapSession, box: SelectedMailbox, params: QresyncParams): Promise<void> {
+  if (params.uidValidity !== box.uidValidity) return;
+  const since = modseqNumber(params.modSeq);
+  const known = box.uidRanges(params.knownUids ?? EVERY_UID);
+  const matched = params.seqMatch ? matchedUid(box, params.seqMatch) : 0;
+  const unmatched = known
+    .filter(([, last]) => last > matched)
+    .map(([first, last]): NumberRange => [Math.max(first, matched + 1), last]);
+  session.send(vanished(await vanishedSince(session.backend.mail, box, since, unmatched), true));
+  for (const uid of box.allUids()) {
+    if (box.modseqOf(uid) > since && rangesContain(known, uid)) {
+      session.send(session.flagsResponse(box.seqOf(uid), uid, true));
+    }
+  }
+}
 
 export default command({
   names: ['SELECT', 'EXAMINE'],
   states: AUTHENTICATED,
   async run(session, cmd) {
     const mail = session.backend.mail;
+    const qresync = cmd.qresync;
+    // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC first is BAD.
+    if (qresync && !session.qresync) return session.fail(cmd.tag, 'BAD', 'QRESYNC needs ENABLE QRESYNC first');
+    if (qresync?.seqMatch && !seqMatchPairs(qresync.seqMatch)) {
+      return session.fail(cmd.tag, 'BAD', 'QRESYNC known sequence set and UID set differ in size');
+    }
     if (session.selected) {
       session.selected = undefined;
       session.state = 'authenticated';
@@ -38,6 +81,7 @@ export default command({
     );
     session.selected = box;
     session.state = 'selected';
+    if (qresync) await resync(session, box, qresync);
     const done = readOnly ? 'EXAMINE completed' : 'SELECT completed';
     session.send(tagged(cmd.tag, 'OK', done, { code: readOnly ? 'READ-ONLY' : 'READ-WRITE' }));
   },
