@@ -86,6 +86,17 @@ async function modseqOf(box: MailboxState, uid: number): Promise<number> {
   return (await f.storage.mail.listIndex(box)).find((e) => e.uid === uid)!.modseq;
 }
 
+/** Runs commands in another session without QRESYNC, each answered OK. */
+async function elsewhere(name: string, ...commands: string[]): Promise<void> {
+  const b = await client(false);
+  await b.cmd(`SELECT ${name}`);
+  for (const command of commands) assert.match((await b.cmd(command)).status, /^a\d+ OK/, command);
+  b.destroy();
+}
+
+/** The commands that expunge these UIDs. */
+const expungeUids = (uids: string): string[] => [`UID STORE ${uids} +FLAGS.SILENT (\\Deleted)`, 'EXPUNGE'];
+
 /** What a TTL deletion of the change log does: every record of the mailbox above `from` goes. */
 async function expireHistory(box: MailboxState, from: number): Promise<void> {
   const { highestModseq } = await state(box.name);
@@ -186,11 +197,7 @@ describe('QRESYNC: SELECT/EXAMINE (QRESYNC ...) (RFC 7162 §3.2.5)', () => {
 
   it('a different UIDVALIDITY: the rest is ignored, the answer is a plain SELECT (§3.2.5)', async () => {
     const box = await mailbox(2);
-    const b = await client(false);
-    await b.cmd(`SELECT ${box.name}`);
-    await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted \\Seen)');
-    await b.cmd('EXPUNGE');
-    b.destroy();
+    await elsewhere(box.name, ...expungeUids('1'));
     const c = await client();
     const r = await c.cmd(`SELECT ${box.name} (QRESYNC (${box.uidValidity + 1} 1 1:2))`);
     assert.deepEqual(r.untagged, selected(await state(box.name)));
@@ -199,15 +206,9 @@ describe('QRESYNC: SELECT/EXAMINE (QRESYNC ...) (RFC 7162 §3.2.5)', () => {
 
   it('history gone (records expired, the floor rises): VANISHED (EARLIER) of every known UID no longer there, from the index', async () => {
     const box = await mailbox(5);
-    const b = await client(false);
-    await b.cmd(`SELECT ${box.name}`);
-    await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
-    await b.cmd('EXPUNGE'); // before the client's modseq: it knows of this one
+    await elsewhere(box.name, ...expungeUids('1')); // before the client's modseq: it knows of this one
     const known = (await state(box.name)).highestModseq;
-    await b.cmd('UID STORE 2,4 +FLAGS.SILENT (\\Deleted)');
-    await b.cmd('EXPUNGE');
-    await b.cmd('UID STORE 3 +FLAGS.SILENT (\\Flagged)');
-    b.destroy();
+    await elsewhere(box.name, ...expungeUids('2,4'), 'UID STORE 3 +FLAGS.SILENT (\\Flagged)');
     await expireHistory(box, known);
     const m3 = await modseqOf(box, 3);
     const c = await client();
@@ -233,15 +234,10 @@ describe('QRESYNC: SELECT/EXAMINE (QRESYNC ...) (RFC 7162 §3.2.5)', () => {
 
   it('seq-match data: expunges below the last matching (number, UID) pair are not told again (§3.2.5.2)', async () => {
     const box = await mailbox(6);
-    const b = await client(false);
-    await b.cmd(`SELECT ${box.name}`);
-    await b.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await b.cmd('EXPUNGE');
+    await elsewhere(box.name, ...expungeUids('2'));
     // the client's view now: 1→1, 2→3, 3→4, 4→5, 5→6
     const known = (await state(box.name)).highestModseq;
-    await b.cmd('UID STORE 5 +FLAGS.SILENT (\\Deleted)');
-    await b.cmd('EXPUNGE');
-    b.destroy();
+    await elsewhere(box.name, ...expungeUids('5'));
     await expireHistory(box, known); // the fallback, where seq-match data saves the most
     const c = await client();
     const qr = (extra: string) => `SELECT ${box.name} (QRESYNC (${box.uidValidity} ${known} 1:6${extra}))`;
@@ -264,12 +260,7 @@ describe('QRESYNC: UID FETCH (CHANGEDSINCE n VANISHED) (RFC 7162 §3.2.6)', () =
     const c = await client();
     await c.cmd(`SELECT ${box.name}`);
     const known = box.highestModseq;
-    const b = await client(false);
-    await b.cmd(`SELECT ${box.name}`);
-    await b.cmd('STORE 1,4 +FLAGS.SILENT (\\Deleted)');
-    await b.cmd('EXPUNGE');
-    await b.cmd('STORE 1 +FLAGS.SILENT (\\Answered)'); // UID 2
-    b.destroy();
+    await elsewhere(box.name, ...expungeUids('1,4'), 'UID STORE 2 +FLAGS.SILENT (\\Answered)');
     const m2 = await modseqOf(box, 2);
     const r = await c.cmd(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${known} VANISHED)`);
     // the catch-up before a UID command tells the expunges (VANISHED) and the flag change first
