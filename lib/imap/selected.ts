@@ -179,7 +179,6 @@ export class SelectedMailbox {
       }
     }
     if (this.uids.length !== before) out.push(exists(this.uids.length));
-    let flagsTold = false;
     for (const e of index) {
       if (e.uid > top) continue;
       if (this.modseqByUid.has(e.uid)) this.modseqByUid.set(e.uid, e.modseq);
@@ -187,12 +186,11 @@ export class SelectedMailbox {
       if (old && !sameFlags(old, e.flags)) {
         this.flagsByUid.set(e.uid, e.flags);
         out.push(flagUpdate(this.seqOf(e.uid), e.uid));
-        flagsTold = true;
       }
     }
-    // RFC 7162 §3.2: MODSEQs told while an expunge waits must come with a HIGHESTMODSEQ below that
-    // expunge's, or a client that disconnects now would resynchronise past it.
-    if (flagsTold && mode.vanished && this.toldUpTo !== undefined) {
+    // RFC 7162 §3.2: MODSEQs told while an expunge waits (these, or the command's own) must come with a
+    // HIGHESTMODSEQ below that expunge's, or a client that disconnects now would resynchronise past it.
+    if (mode.vanished && this.toldUpTo !== undefined) {
       out.push(untagged('OK', 'expunges pending', { code: 'HIGHESTMODSEQ', value: BigInt(this.toldUpTo) }));
     }
     this.highestModseq = state.highestModseq;

@@ -326,6 +326,9 @@ describe('QRESYNC: VANISHED instead of EXPUNGE (RFC 7162 §3.2.10.2)', () => {
       `* OK [HIGHESTMODSEQ ${told}] expunges pending`,
       `* 2 FETCH (FLAGS (\\Flagged) MODSEQ (${m3}))`,
     ]);
+    // still waiting at the next FETCH by number: the low HIGHESTMODSEQ again, before its MODSEQs
+    const still = await c.cmd('FETCH 1 (FLAGS)');
+    assert.deepEqual([still.untagged.length, still.untagged[0]], [2, `* OK [HIGHESTMODSEQ ${told}] expunges pending`]);
     assert.deepEqual((await c.cmd('UID SEARCH ALL')).untagged, ['* VANISHED 2', '* SEARCH 3']);
     // IDLE: the poll hears the next expunge and tells it as VANISHED
     await b.cmd('UID STORE 3 +FLAGS.SILENT (\\Deleted)');
