@@ -301,6 +301,13 @@ describe('QRESYNC: VANISHED instead of EXPUNGE (RFC 7162 §3.2.10.2)', () => {
     assert.match(none.status, /^a\d+ OK EXPUNGE completed$/);
     const move = await c.cmd(`MOVE 1:2 ${to.name}`);
     assert.deepEqual(move.untagged, [`* OK [COPYUID ${to.uidValidity} 4:5 1:2] moved`, '* VANISHED 4:5']);
+    // CLOSE expunges silently, QRESYNC or not (RFC 9051 §6.4.1)
+    await c.cmd(`SELECT ${to.name}`);
+    await c.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    const close = await c.cmd('CLOSE');
+    assert.deepEqual(close.untagged, []);
+    assert.match(close.status, /^a\d+ OK CLOSE completed$/);
+    assert.equal((await state(to.name)).messages, 1);
     c.destroy();
   });
 
