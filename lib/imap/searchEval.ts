@@ -1,7 +1,9 @@
 /**
  * SEARCH criteria (RFC 9051 §6.4.4) evaluated against one message: flags from the session's view, sizes,
- * dates and header keys from the stored index item (its summary's search headers), never the body. Keys
- * this server cannot answer from the index are reported by `unsupportedKey` before anything runs.
+ * dates and header keys from the stored index item (its summary's search headers). BODY and TEXT are
+ * answered from `SearchSubject.text` once the body was read (searchText.ts); until then they are unknown,
+ * and so is any combination they decide, so only the messages the cheaper keys leave open are read.
+ * Keys this server cannot answer at all are reported by `unsupportedKey` before anything runs.
  */
 import type { MessageMeta } from '../core/ports.ts';
 import type { ImapDate, NumberRange, SearchKey } from './codec/index.ts';
@@ -13,7 +15,18 @@ export interface SearchSubject {
   readonly flags: readonly string[];
   readonly modseq: number;
   readonly meta: MessageMeta | undefined;
+  /** BODY and TEXT keys' answers, once the message's text was read. */
+  readonly text?: ReadonlyMap<TextSearchKey, boolean>;
 }
+
+/** A BODY or TEXT key (the very object in the parsed criteria: its answers are looked up by identity). */
+export interface TextSearchKey {
+  readonly type: 'BODY' | 'TEXT';
+  readonly value: string;
+}
+
+/** true, false, or undefined: not known without reading the body. */
+export type Verdict = boolean | undefined;
 
 export interface SearchContext {
   /** Resolves a UID or SEQUENCE key's set, in the same kind of numbers. */
@@ -56,17 +69,24 @@ const SUMMARY_HEADERS: Record<string, string> = {
   'list-id': 'listId',
 };
 
+/** The keys inside NOT, OR and a parenthesised list; undefined for any other key. */
+function inner(k: SearchKey): readonly SearchKey[] | undefined {
+  if (k.type === 'NOT') return [k.key];
+  if (k.type === 'OR') return [k.left, k.right];
+  if (k.type === 'AND') return k.keys;
+  return undefined;
+}
+
 /** The first key this evaluator cannot answer, if any. */
 export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
   for (const k of keys) {
     switch (k.type) {
       case 'NOT':
-        return unsupportedKey([k.key]);
       case 'OR':
-        return unsupportedKey([k.left, k.right]);
       case 'AND': {
-        const inner = unsupportedKey(k.keys);
-        if (inner) return inner;
+        // every key inside counts, not just the first (`NOT SEEN HEADER X-Foo y`)
+        const found = unsupportedKey(inner(k) ?? []);
+        if (found) return found;
         break;
       }
       case 'MODSEQ':
@@ -76,8 +96,6 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
       case 'HEADER':
         if (!(k.field.toLowerCase() in SUMMARY_HEADERS)) return `HEADER ${k.field}`;
         break;
-      case 'BODY':
-      case 'TEXT':
       case 'EMAILID':
       case 'THREADID':
       case 'SAVEDBEFORE':
@@ -93,9 +111,8 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
 /** Whether any key needs the index item (headers, sizes, dates) rather than flags and numbers alone. */
 export function needsMeta(keys: readonly SearchKey[]): boolean {
   return keys.some((k) => {
-    if (k.type === 'NOT') return needsMeta([k.key]);
-    if (k.type === 'OR') return needsMeta([k.left, k.right]);
-    if (k.type === 'AND') return needsMeta(k.keys);
+    const sub = inner(k);
+    if (sub) return needsMeta(sub);
     return (
       !(k.type in FLAG_KEYS) &&
       !['ALL', 'UID', 'SEQUENCE', 'KEYWORD', 'UNKEYWORD', 'NEW', 'OLD', 'RECENT', 'MODSEQ'].includes(k.type)
@@ -105,13 +122,14 @@ export function needsMeta(keys: readonly SearchKey[]): boolean {
 
 /** Whether a MODSEQ key appears anywhere (the response then carries the highest mod-sequence found). */
 export function usesModseq(keys: readonly SearchKey[]): boolean {
-  return keys.some((k) => {
-    if (k.type === 'MODSEQ') return true;
-    if (k.type === 'NOT') return usesModseq([k.key]);
-    if (k.type === 'OR') return usesModseq([k.left, k.right]);
-    if (k.type === 'AND') return usesModseq(k.keys);
-    return false;
-  });
+  return keys.some((k) => k.type === 'MODSEQ' || usesModseq(inner(k) ?? []));
+}
+
+/** Every BODY and TEXT key, nested ones included. */
+export function textKeys(keys: readonly SearchKey[]): TextSearchKey[] {
+  return keys.flatMap((k) =>
+    k.type === 'BODY' || k.type === 'TEXT' ? [k as TextSearchKey] : textKeys(inner(k) ?? []),
+  );
 }
 
 /** Midnight UTC of a SEARCH date (dates compare in UTC, ignoring time and zone, RFC 9051 §6.4.4). */
@@ -131,7 +149,23 @@ function contains(haystack: string | undefined, needle: string): boolean {
   return (haystack ?? '').toLowerCase().includes(needle.toLowerCase());
 }
 
-export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): boolean {
+/** The keys ANDed (RFC 9051 §6.4.4): false as soon as one is false, unknown while one is unknown. */
+export function matchesAll(keys: readonly SearchKey[], m: SearchSubject, ctx: SearchContext): Verdict {
+  let known = true;
+  for (const k of keys) {
+    const v = matches(k, m, ctx);
+    if (v === false) return false;
+    if (v === undefined) known = false;
+  }
+  return known ? true : undefined;
+}
+
+function either(left: Verdict, right: Verdict): Verdict {
+  if (left === true || right === true) return true;
+  return left === undefined || right === undefined ? undefined : false;
+}
+
+export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): Verdict {
   const headers = m.meta?.summary?.headers as Record<string, string | undefined> | undefined;
   switch (key.type) {
     case 'ALL':
@@ -148,12 +182,17 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): b
       return rangesContain(ctx.ranges(key), m.uid);
     case 'SEQUENCE':
       return rangesContain(ctx.ranges(key), m.seq);
-    case 'NOT':
-      return !matches(key.key, m, ctx);
+    case 'NOT': {
+      const v = matches(key.key, m, ctx);
+      return v === undefined ? undefined : !v;
+    }
     case 'OR':
-      return matches(key.left, m, ctx) || matches(key.right, m, ctx);
+      return either(matches(key.left, m, ctx), matches(key.right, m, ctx));
     case 'AND':
-      return key.keys.every((k) => matches(k, m, ctx));
+      return matchesAll(key.keys, m, ctx);
+    case 'BODY':
+    case 'TEXT':
+      return m.text?.get(key as TextSearchKey);
     case 'MODSEQ':
       return BigInt(m.modseq) >= key.modSeq;
     case 'LARGER':

@@ -6,7 +6,14 @@
  */
 import type { MailboxRef, MailboxState, MessageIndexEntry } from '../core/ports.ts';
 import type { ImapMailStore } from './backend.ts';
-import { exists, expunge, rangeNumbers, resolveSequenceSet, type SequenceSet } from './codec/index.ts';
+import {
+  exists,
+  expunge,
+  type NumberRange,
+  rangeNumbers,
+  resolveSequenceSet,
+  type SequenceSet,
+} from './codec/index.ts';
 
 /** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -105,9 +112,21 @@ export class SelectedMailbox {
     return this.uids;
   }
 
-  /** The UIDs a sequence set names (by UID or by number), ascending. */
+  /**
+   * RFC 5182 §2.1: the search result variable, as UIDs (SEARCH ... RETURN (SAVE)). It lives and dies with
+   * this selection (SELECT, EXAMINE, CLOSE, UNSELECT start empty); `$` names those still shown, so an
+   * expunged message drops out of it and new messages never join it.
+   */
+  savedSearch: readonly number[] = [];
+
+  /** A set as ranges of UIDs or of message numbers, `$` included (SEARCH's UID and sequence keys). */
+  ranges(set: SequenceSet, uid: boolean): NumberRange[] {
+    return this.resolveRanges(set, uid).ranges;
+  }
+
+  /** The UIDs a sequence set names (by UID or by number, `$` being the saved search), ascending. */
   resolve(set: SequenceSet, uid: boolean): Resolved {
-    const { ranges, outOfRange } = resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid });
+    const { ranges, outOfRange } = this.resolveRanges(set, uid);
     const uids: number[] = [];
     if (uid) {
       for (const [first, last] of ranges) {
@@ -189,6 +208,17 @@ export class SelectedMailbox {
   }
 
   private pendingExpunge = false;
+
+  private resolveRanges(set: SequenceSet, uid: boolean) {
+    const saved: NumberRange[] = [];
+    if (set.kind === 'saved') {
+      for (const u of this.savedSearch) {
+        const seq = this.seqOf(u);
+        if (seq > 0) saved.push(uid ? [u, u] : [seq, seq]);
+      }
+    }
+    return resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid, saved });
+  }
 
   private load(index: readonly MessageIndexEntry[]): void {
     this.uids = index.map((e) => e.uid);

@@ -154,6 +154,8 @@ export class ImapSession {
       'IDLE',
       'UIDPLUS',
       'CONDSTORE',
+      'ESEARCH',
+      'SEARCHRES',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {

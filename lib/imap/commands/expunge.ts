@@ -2,7 +2,7 @@
  * EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1): removes the messages marked \Deleted (only
  * those of the UID set for UID EXPUNGE) and tells each removal as `* n EXPUNGE`.
  */
-import { expunge, rangesContain, resolveSequenceSet, tagged } from '../codec/index.ts';
+import { expunge, rangesContain, tagged } from '../codec/index.ts';
 import { command, SELECTED } from './types.ts';
 
 export default command({
@@ -12,7 +12,7 @@ export default command({
     const box = session.selected!;
     if (box.readOnly) return session.fail(cmd.tag, 'NO', 'mailbox is read-only', { code: 'READ-ONLY' });
     const index = await session.backend.mail.listIndex(box.ref);
-    const only = cmd.uids && resolveSequenceSet(cmd.uids, { uid: true, count: box.count, maxUid: box.maxUid }).ranges;
+    const only = cmd.uids && box.ranges(cmd.uids, true);
     const deleted = index
       .filter((e) => e.flags.includes('\\Deleted') && box.seqOf(e.uid) > 0)
       .filter((e) => !only || rangesContain(only, e.uid))
