@@ -18,21 +18,16 @@ import { type Delivered, deliverTo, ImapClient } from '../protocol/imap-support.
 import { testTls } from '../support/gateway.ts';
 import { freshStorage } from '../support/storage.ts';
 
+const storage: Storage = await freshStorage();
+await storage.directory.addDomain('example.com');
+const account: Account = await storage.directory.addAccount({ address: 'alice@example.com', passwordHash: 'x' });
+await storage.mail.ensureDefaultMailboxes(account.accountId);
+
 const servers: Server[] = [];
 const clients: ImapClient[] = [];
 after(() => {
   for (const c of clients) c.destroy();
   for (const s of servers) s.close();
-});
-
-let storage: Storage;
-let account: Account;
-
-before(async () => {
-  storage = await freshStorage();
-  await storage.directory.addDomain('example.com');
-  account = await storage.directory.addAccount({ address: 'alice@example.com', passwordHash: 'x' });
-  await storage.mail.ensureDefaultMailboxes(account.accountId);
 });
 
 interface Served {
@@ -128,6 +123,17 @@ const MULTIPART =
 /** the word only in an RFC 2047 encoded subject: TEXT finds it, BODY does not. */
 const HEADER_ONLY = `Subject: =?UTF-8?B?${Buffer.from('Überraschung').toString('base64')}?=\r\n\r\nnothing here\r\n`;
 
+/** The five test messages in a new mailbox (1 and 3 \\Flagged when `flagged`). */
+async function deliverAll(mailbox: string, flagged = false): Promise<Delivered[]> {
+  await storage.mail.createMailbox(account.accountId, mailbox);
+  const out: Delivered[] = [];
+  for (const [i, m] of [PLAIN, BASE64, QP, MULTIPART, HEADER_ONLY].entries()) {
+    const flags = flagged && (i === 0 || i === 2) ? ['\\Flagged'] : [];
+    out.push(await deliverTo(storage, account.accountId, Buffer.from(m, 'utf8'), { mailbox, flags }));
+  }
+  return out;
+}
+
 for (const chunk of [undefined, 7]) {
   describe(`IMAP SEARCH BODY and TEXT (RFC 9051 §6.4.4)${chunk ? `, bodies read ${chunk} octets at a time` : ''}`, () => {
     let port: number;
@@ -135,11 +141,7 @@ for (const chunk of [undefined, 7]) {
     let d: Delivered[];
     const box = `Text${chunk ?? ''}`;
     before(async () => {
-      await storage.mail.createMailbox(account.accountId, box);
-      d = [];
-      for (const m of [PLAIN, BASE64, QP, MULTIPART, HEADER_ONLY]) {
-        d.push(await deliverTo(storage, account.accountId, Buffer.from(m, 'utf8'), { mailbox: box }));
-      }
+      d = await deliverAll(box);
       ({ port, reads } = await serve({ chunk }));
     });
 
@@ -226,11 +228,7 @@ describe('ESEARCH (RFC 4731)', () => {
   let port: number;
   let d: Delivered[];
   before(async () => {
-    await storage.mail.createMailbox(account.accountId, 'Es');
-    d = [];
-    for (const m of [PLAIN, BASE64, QP, MULTIPART, HEADER_ONLY]) {
-      d.push(await deliverTo(storage, account.accountId, Buffer.from(m, 'utf8'), { mailbox: 'Es' }));
-    }
+    d = await deliverAll('Es');
     ({ port } = await serve());
   });
 
@@ -308,15 +306,10 @@ describe('SEARCHRES (RFC 5182)', () => {
   let port: number;
   let d: Delivered[];
   let mailbox = 0;
-  /** A fresh mailbox of five messages, message 1 and 3 flagged. */
+  /** A fresh mailbox of the five messages, 1 and 3 flagged. */
   async function fresh(): Promise<string> {
     const name = `Res${++mailbox}`;
-    await storage.mail.createMailbox(account.accountId, name);
-    d = [];
-    for (const [i, m] of [PLAIN, BASE64, QP, MULTIPART, HEADER_ONLY].entries()) {
-      const flags = i % 2 === 0 && i < 4 ? ['\\Flagged'] : [];
-      d.push(await deliverTo(storage, account.accountId, Buffer.from(m, 'utf8'), { mailbox: name, flags }));
-    }
+    d = await deliverAll(name, true);
     return name;
   }
   before(async () => {
