@@ -1,7 +1,8 @@
 /**
  * SEARCH criteria (RFC 9051 §6.4.4) evaluated against one message: flags from the session's view, sizes,
- * dates and header keys from the stored index item (its summary's search headers). BODY and TEXT are
- * answered from `SearchSubject.text` once the body was read (searchText.ts); until then they are unknown,
+ * dates and header keys from the stored index item (its summary's search headers). BODY, TEXT and HEADER
+ * fields the summary does not keep are answered from `SearchSubject.text` once the message was read
+ * (searchText.ts); until then they are unknown,
  * and so is any combination they decide, so only the messages the cheaper keys leave open are read.
  * Keys this server cannot answer at all are reported by `unsupportedKey` before anything runs.
  */
@@ -15,15 +16,17 @@ export interface SearchSubject {
   readonly flags: readonly string[];
   readonly modseq: number;
   readonly meta: MessageMeta | undefined;
-  /** BODY and TEXT keys' answers, once the message's text was read. */
+  /** The answers of the keys that read the message (textKeys), once it was read. */
   readonly text?: ReadonlyMap<TextSearchKey, boolean>;
 }
 
-/** A BODY or TEXT key (the very object in the parsed criteria: its answers are looked up by identity). */
-export interface TextSearchKey {
-  readonly type: 'BODY' | 'TEXT';
-  readonly value: string;
-}
+/**
+ * A key answered by reading the message: BODY, TEXT, or HEADER with a field the summary does not keep (the
+ * very object in the parsed criteria: its answer is looked up by identity).
+ */
+export type TextSearchKey =
+  | { readonly type: 'BODY' | 'TEXT'; readonly value: string }
+  | { readonly type: 'HEADER'; readonly field: string; readonly value: string };
 
 /** true, false, or undefined: not known without reading the body. */
 export type Verdict = boolean | undefined;
@@ -93,9 +96,6 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
         // per-flag entries (RFC 7162 §3.1.5 entry names) are not kept apart
         if (k.entry) return 'MODSEQ with an entry';
         break;
-      case 'HEADER':
-        if (!(k.field.toLowerCase() in SUMMARY_HEADERS)) return `HEADER ${k.field}`;
-        break;
       case 'EMAILID':
       case 'THREADID':
       case 'SAVEDBEFORE':
@@ -125,11 +125,15 @@ export function usesModseq(keys: readonly SearchKey[]): boolean {
   return keys.some((k) => k.type === 'MODSEQ' || usesModseq(inner(k) ?? []));
 }
 
-/** Every BODY and TEXT key, nested ones included. */
+const inSummary = (field: string): boolean => field.toLowerCase() in SUMMARY_HEADERS;
+
+/** Every key that reads the message (TextSearchKey), nested ones included. */
 export function textKeys(keys: readonly SearchKey[]): TextSearchKey[] {
-  return keys.flatMap((k) =>
-    k.type === 'BODY' || k.type === 'TEXT' ? [k as TextSearchKey] : textKeys(inner(k) ?? []),
-  );
+  return keys.flatMap((k): TextSearchKey[] => {
+    if (k.type === 'BODY' || k.type === 'TEXT') return [k as TextSearchKey];
+    if (k.type === 'HEADER' && !inSummary(k.field)) return [k];
+    return textKeys(inner(k) ?? []);
+  });
 }
 
 /** Midnight UTC of a SEARCH date (dates compare in UTC, ignoring time and zone, RFC 9051 §6.4.4). */
@@ -218,6 +222,7 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): V
     case 'SUBJECT':
       return contains(headers?.[HEADER_FIELDS[key.type]], key.value);
     case 'HEADER': {
+      if (!inSummary(key.field)) return m.text?.get(key);
       const value = headers?.[SUMMARY_HEADERS[key.field.toLowerCase()]];
       return key.value === '' ? value !== undefined : contains(value, key.value);
     }

@@ -1,10 +1,10 @@
 /**
- * SEARCH BODY and TEXT (RFC 9051 §6.4.4) over one stored message. The stored summary says where the text
+ * SEARCH BODY, TEXT and HEADER (RFC 9051 §6.4.4) over one stored message. The stored summary says where the text
  * parts lie, so only they are read (ranged reads, streamed, never the whole message in memory), with their
  * Content-Transfer-Encoding (base64, quoted-printable) and charset decoded and compared case-insensitively
  * as substrings. BODY looks at the body's text parts and the headers of messages inside it; TEXT also at
- * the top-level header (fields unfolded, RFC 2047 encoded words decoded). Non-text parts (images,
- * archives) are not searched.
+ * the top-level header (fields unfolded, RFC 2047 encoded words decoded), where HEADER finds the fields
+ * the stored summary does not keep. Non-text parts (images, archives) are not searched.
  *
  * Bounds: at most MAX_SEARCH_OCTETS stored octets and MAX_TEXT_PARTS parts per message; past them the text
  * is not searched (a match there is not found). A message without a summary, or whose summary a limit cut
@@ -13,7 +13,7 @@
 import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import type { MessageMeta } from '../core/ports.ts';
-import { decodeWords, parseHeaderBlock } from '../mime/headers.ts';
+import { decodeWords, type HeaderField, parseHeaderBlock } from '../mime/headers.ts';
 import type { BodyPart } from '../mime/summary.ts';
 import type { ImapBackend } from './backend.ts';
 import type { TextSearchKey } from './searchEval.ts';
@@ -36,14 +36,13 @@ interface TextSource {
   readonly charset?: string;
 }
 
-/** Where the searchable text of a message lies, in the octets clients see. */
-export function textSources(meta: MessageMeta, withHeader: boolean): TextSource[] {
+/** Where the searchable text of a message lies, in the octets clients see; the top-level header first. */
+export function textSources(meta: MessageMeta): TextSource[] {
   const summary = meta.summary;
   if (!summary) return [{ range: { start: 0, end: meta.size }, kind: 'body' }];
   const shift = meta.size - summary.size;
   const headerEnd = summary.headerSize + shift;
-  const out: TextSource[] = [];
-  if (withHeader) out.push({ range: { start: 0, end: headerEnd }, kind: 'header', top: true });
+  const out: TextSource[] = [{ range: { start: 0, end: headerEnd }, kind: 'header', top: true }];
   if (summary.truncated) out.push({ range: { start: headerEnd, end: meta.size }, kind: 'body' });
   else collectParts(summary.body, shift, out);
   return out.slice(0, MAX_TEXT_PARTS);
@@ -172,11 +171,18 @@ function charsetDecoder(charset: string | undefined): TextDecoder {
   }
 }
 
-/** A header block as searchable text: one line per field, unfolded, encoded words decoded. */
-function headerText(block: Buffer): string {
-  return parseHeaderBlock(block)
-    .map((f) => `${f.name}: ${decodeWords(f.value)}`)
-    .join('\n');
+/** A header block's fields as searchable text: one line per field, unfolded, encoded words decoded. */
+function fieldsText(fields: readonly HeaderField[]): string {
+  return fields.map((f) => `${f.name}: ${decodeWords(f.value)}`).join('\n');
+}
+
+type HeaderKey = Extract<TextSearchKey, { type: 'HEADER' }>;
+
+/** RFC 9051 §6.4.4 HEADER: a field of that name whose (decoded) value contains the string; "" matches any. */
+function hasField(fields: readonly HeaderField[], key: HeaderKey): boolean {
+  const name = key.field.toLowerCase();
+  const needle = foldCase(key.value);
+  return fields.some((f) => f.name === name && foldCase(decodeWords(f.value)).includes(needle));
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -185,11 +191,20 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function scan(stream: Readable, source: TextSource, targets: readonly Needles[]): Promise<void> {
+async function scan(
+  stream: Readable,
+  source: TextSource,
+  targets: readonly Needles[],
+  onFields?: (fields: readonly HeaderField[]) => void,
+): Promise<void> {
   const feed = (text: string) => {
     for (const t of targets) t.feed(text);
   };
-  if (source.kind === 'header') return feed(headerText(await readAll(stream)));
+  if (source.kind === 'header') {
+    const fields = parseHeaderBlock(await readAll(stream));
+    onFields?.(fields);
+    return feed(fieldsText(fields));
+  }
   const bytes = transferDecoder(source.encoding);
   const chars = charsetDecoder(source.charset);
   for await (const chunk of stream) {
@@ -200,29 +215,45 @@ async function scan(stream: Readable, source: TextSource, targets: readonly Need
   feed(chars.decode(bytes.end()));
 }
 
-/** Whether each BODY and TEXT key matches this message, reading only as much of it as it takes. */
+/** Whether each key matches this message, reading only as much of it as it takes. */
 export async function searchText(
   backend: ImapBackend,
   meta: MessageMeta,
   keys: readonly TextSearchKey[],
 ): Promise<Map<TextSearchKey, boolean>> {
-  const body = new Needles(keys.filter((k) => k.type === 'BODY').map((k) => foldCase(k.value)));
-  const text = new Needles(keys.filter((k) => k.type === 'TEXT').map((k) => foldCase(k.value)));
+  const needles = (type: 'BODY' | 'TEXT') =>
+    new Needles(keys.flatMap((k) => (k.type === type ? [foldCase(k.value)] : [])));
+  const body = needles('BODY');
+  const text = needles('TEXT');
+  const headerKeys = keys.filter((k): k is HeaderKey => k.type === 'HEADER');
+  // no header read (no summary, or a header past the budget): no such field
+  const answers = new Map<TextSearchKey, boolean>(headerKeys.map((k) => [k, false]));
+  const onFields = (fields: readonly HeaderField[]) => {
+    for (const k of headerKeys) answers.set(k, hasField(fields, k));
+  };
   let budget = MAX_SEARCH_OCTETS;
-  for (const source of textSources(meta, !text.done)) {
+  for (const source of textSources(meta)) {
     const targets = (source.top ? [text] : [body, text]).filter((t) => !t.done);
-    if (body.done && text.done) break;
+    const fields = source.top && headerKeys.length > 0 ? onFields : undefined;
+    if (targets.length === 0 && !fields) {
+      // the top-level header comes first; past it, nothing left to look for
+      if (source.top) continue;
+      break;
+    }
     const cap = Math.min(budget, source.kind === 'header' ? MAX_HEADER_OCTETS : budget);
     const end = Math.min(source.range.end, source.range.start + cap);
-    if (targets.length === 0 || end <= source.range.start) continue;
+    if (end <= source.range.start) continue;
     budget -= end - source.range.start;
     const stream = await backend.openMessage(meta, { start: source.range.start, end: end - 1 });
     try {
-      await scan(stream, source, targets);
+      await scan(stream, source, targets, fields);
     } finally {
       stream.destroy();
       for (const t of targets) t.end();
     }
   }
-  return new Map(keys.map((k) => [k, (k.type === 'BODY' ? body : text).found(foldCase(k.value))]));
+  for (const k of keys) {
+    if (k.type !== 'HEADER') answers.set(k, (k.type === 'BODY' ? body : text).found(foldCase(k.value)));
+  }
+  return answers;
 }

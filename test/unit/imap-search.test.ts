@@ -103,14 +103,15 @@ const base64Lines = (text: string, charset = 'utf-8'): string =>
       .match(/.{1,76}/g) ?? []
   ).join('\r\n');
 
-const PLAIN = 'From: bob@example.org\r\nSubject: plain one\r\n\r\nThe quick brown fox jumps\r\nover the lazy dog\r\n';
+const PLAIN =
+  'From: bob@example.org\r\nSubject: plain one\r\nX-Tracker: Alpha-7\r\n\r\nThe quick brown fox jumps\r\nover the lazy dog\r\n';
 /** base64 UTF-8: "ZEBRA crossing" (octets 51 to 64) lands across the first base64 line break (57 octets a line). */
 const BASE64 =
   'Subject: two\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
   `${base64Lines(`${'x'.repeat(50)} ZEBRA crossing, Grüße aus Köln\r\n`)}\r\n`;
 /** quoted-printable Latin-1 HTML with a soft line break inside a word. */
 const QP =
-  'Subject: three\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\n' +
+  'Subject: three\r\nX-Tracker: beta\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\n' +
   'Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=E9 au lait, soft=\r\nbreak</p>\r\n';
 /** multipart: a text part, a base64 attachment (not searched) and a message/rfc822 inside. */
 const MULTIPART =
@@ -118,12 +119,12 @@ const MULTIPART =
   '--b1\r\nContent-Type: text/plain\r\n\r\nintro text\r\n' +
   '--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
   `${Buffer.from('secretword inside a binary').toString('base64')}\r\n` +
-  '--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner tango\r\n\r\nnested body words\r\n' +
+  '--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner tango\r\nX-Tracker: inner\r\n\r\nnested body words\r\n' +
   '--b1--\r\n';
 /** the word only in an RFC 2047 encoded subject: TEXT finds it, BODY does not. */
 const HEADER_ONLY = `Subject: =?UTF-8?B?${Buffer.from('Überraschung').toString('base64')}?=\r\n\r\nnothing here\r\n`;
 
-/** The five test messages in a new mailbox (1 and 3 \\Flagged when `flagged`). */
+/** The five test messages in a new mailbox (1 and 3 \Flagged when `flagged`). */
 async function deliverAll(mailbox: string, flagged = false): Promise<Delivered[]> {
   await storage.mail.createMailbox(account.accountId, mailbox);
   const out: Delivered[] = [];
@@ -180,6 +181,17 @@ for (const chunk of [undefined, 7]) {
       assert.deepEqual((await c.cmd('SEARCH TEXT fox')).untagged, ['* SEARCH 1']);
       assert.deepEqual((await c.cmd('SEARCH BODY "plain one"')).untagged, ['* SEARCH']);
       assert.deepEqual((await c.cmd('SEARCH BODY ""')).untagged, ['* SEARCH 1 2 3 4 5']);
+    });
+
+    it('HEADER with a field the summary does not keep reads the top-level header (RFC 9051 §6.4.4)', async () => {
+      const c = await open(port, box);
+      assert.deepEqual((await c.cmd('SEARCH HEADER X-Tracker ALPHA')).untagged, ['* SEARCH 1']);
+      // an empty string matches every message that has the field
+      assert.deepEqual((await c.cmd('SEARCH HEADER x-tracker ""')).untagged, ['* SEARCH 1 3']);
+      assert.deepEqual((await c.cmd('SEARCH NOT HEADER X-Tracker ""')).untagged, ['* SEARCH 2 4 5']);
+      // the inner message's field is not the message's
+      assert.deepEqual((await c.cmd('SEARCH HEADER X-Tracker inner')).untagged, ['* SEARCH']);
+      assert.deepEqual((await c.cmd('SEARCH OR HEADER X-Tracker beta BODY fox')).untagged, ['* SEARCH 1 3']);
     });
 
     it('combines with NOT and OR; bodies are read only for messages the other keys leave open', async () => {
