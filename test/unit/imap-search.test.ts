@@ -385,6 +385,11 @@ describe('SEARCHRES (RFC 5182)', () => {
     assert.deepEqual((await c.cmd('SEARCH $')).untagged, ['* SEARCH 1 3'], 'NO without SAVE changes nothing');
     assert.match((await c.cmd('SEARCH RETURN (SAVE) CHARSET ISO-8859-1 BODY x')).status, /NO \[BADCHARSET/);
     assert.deepEqual((await c.cmd('SEARCH $')).untagged, ['* SEARCH']);
+    // a charset the parser does not know is refused before the command runs: $ is emptied all the same
+    await c.cmd('UID SEARCH RETURN (SAVE) FLAGGED');
+    assert.deepEqual((await c.cmd('SEARCH $')).untagged, ['* SEARCH 1 3']);
+    assert.match((await c.cmd('UID SEARCH RETURN (SAVE) CHARSET X-KLINGON BODY x')).status, /NO \[BADCHARSET/);
+    assert.deepEqual((await c.cmd('SEARCH $')).untagged, ['* SEARCH']);
   });
 
   it('an expunge removes messages from $ and renumbers the rest (§2.1); UID EXPUNGE $', async () => {

@@ -9,6 +9,7 @@
  */
 import type { MessageMeta } from '../../core/ports.ts';
 import {
+  type CommandEvent,
   esearchResponse,
   type ResponseCode,
   SEARCH_CHARSETS,
@@ -16,6 +17,7 @@ import {
   type SearchKey,
   type SearchReturn,
   searchResponse,
+  type Token,
   tagged,
 } from '../codec/index.ts';
 import {
@@ -148,6 +150,19 @@ function refusal(cmd: SearchCommand): { text: string; code: ResponseCode } | und
   const unsupported = unsupportedKey(cmd.criteria);
   if (unsupported) return { text: `SEARCH ${unsupported} is not supported`, code: { code: 'CANNOT' } };
   return undefined;
+}
+
+const isAtom = (t: Token | undefined, value: string): boolean => t?.type === 'atom' && t.value.toUpperCase() === value;
+
+/**
+ * Whether a command the parser refused is a SEARCH ... RETURN (... SAVE ...): RFC 5182 §2.1 has a SAVE
+ * search answered NO empty the search result variable, an unknown CHARSET (refused while parsing) too.
+ */
+export function isSaveSearch(ev: CommandEvent): boolean {
+  const uid = ev.name === 'UID' && isAtom(ev.args[0], 'SEARCH');
+  if (ev.name !== 'SEARCH' && !uid) return false;
+  const [keyword, options] = uid ? ev.args.slice(1) : ev.args;
+  return isAtom(keyword, 'RETURN') && options?.type === 'list' && options.items.some((t) => isAtom(t, 'SAVE'));
 }
 
 export default command({
