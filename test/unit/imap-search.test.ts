@@ -207,6 +207,20 @@ for (const chunk of [undefined, 7]) {
       assert.deepEqual(reads(), [], 'nothing flagged: no body read');
     });
 
+    it('a message whose octets are gone matches nothing; the search still completes', {
+      skip: chunk !== undefined,
+    }, async () => {
+      const [lost] = await deliverAll('Lost');
+      const mailboxId = (await storage.mail.getMailbox(account.accountId, 'Lost'))!.mailboxId;
+      const [meta] = await storage.mail.getMessages({ accountId: account.accountId, mailboxId }, [lost.uid]);
+      await storage.blobs.delete(meta.blobKey);
+      const c = await open(port, 'Lost');
+      assert.deepEqual(await c.cmd('SEARCH OR BODY fox BODY zebra', 'g1'), {
+        untagged: ['* SEARCH 2'],
+        status: 'g1 OK SEARCH completed',
+      });
+    });
+
     it(`reads at most ${MAX_SEARCH_OCTETS} octets of a message`, { skip: chunk !== undefined }, async () => {
       await storage.mail.createMailbox(account.accountId, 'Big');
       const filler = `${'lorem ipsum dolor '.repeat(4)}\r\n`;

@@ -7,6 +7,7 @@
  * under IMAP4rev2 (RFC 9051 §7.3.4: no `* SEARCH` there). RETURN (SAVE) keeps the result for `$` (RFC 5182
  * §2.1, the reduction of §2.4); a SAVE search answered NO leaves it empty.
  */
+import { NotFoundError } from '../../core/errors.ts';
 import type { MessageMeta } from '../../core/ports.ts';
 import {
   type CommandEvent,
@@ -88,7 +89,12 @@ async function findMatches(session: ImapSession, cmd: SearchCommand): Promise<Fo
     const open = subjects.flatMap((s, j) => (verdicts[j] === undefined && s.meta ? [j] : []));
     await eachLimited(open, BODY_CONCURRENCY, async (j) => {
       const s = subjects[j];
-      const text = await searchText(session.backend, s.meta!, texts);
+      const text = await searchText(session.backend, s.meta!, texts).catch((e: unknown) => {
+        // octets gone (the message expunged and its blob deleted meanwhile): it matches nothing
+        if (!(e instanceof NotFoundError)) throw e;
+        session.log.warn('imap search: message octets missing', { uid: s.uid });
+        return undefined;
+      });
       verdicts[j] = matchesAll(cmd.criteria, { ...s, text }, ctx);
     });
     subjects.forEach((s, j) => {
