@@ -1,7 +1,10 @@
 /**
  * SEARCH criteria (RFC 9051 §6.4.4) evaluated against one message: flags from the session's view, sizes,
- * dates and header keys from the stored index item (its summary's search headers), never the body. Keys
- * this server cannot answer from the index are reported by `unsupportedKey` before anything runs.
+ * dates and header keys from the stored index item (its summary's search headers). BODY, TEXT and HEADER
+ * fields the summary does not keep are answered from `SearchSubject.text` once the message was read
+ * (searchText.ts); until then they are unknown,
+ * and so is any combination they decide, so only the messages the cheaper keys leave open are read.
+ * Keys this server cannot answer at all are reported by `unsupportedKey` before anything runs.
  */
 import type { MessageMeta } from '../core/ports.ts';
 import type { ImapDate, NumberRange, SearchKey } from './codec/index.ts';
@@ -13,7 +16,20 @@ export interface SearchSubject {
   readonly flags: readonly string[];
   readonly modseq: number;
   readonly meta: MessageMeta | undefined;
+  /** The answers of the keys that read the message (textKeys), once it was read. */
+  readonly text?: ReadonlyMap<TextSearchKey, boolean>;
 }
+
+/**
+ * A key answered by reading the message: BODY, TEXT, or HEADER with a field the summary does not keep (the
+ * very object in the parsed criteria: its answer is looked up by identity).
+ */
+export type TextSearchKey =
+  | { readonly type: 'BODY' | 'TEXT'; readonly value: string }
+  | { readonly type: 'HEADER'; readonly field: string; readonly value: string };
+
+/** true, false, or undefined: not known without reading the body. */
+export type Verdict = boolean | undefined;
 
 export interface SearchContext {
   /** Resolves a UID or SEQUENCE key's set, in the same kind of numbers. */
@@ -56,28 +72,30 @@ const SUMMARY_HEADERS: Record<string, string> = {
   'list-id': 'listId',
 };
 
+/** The keys inside NOT, OR and a parenthesised list; undefined for any other key. */
+function inner(k: SearchKey): readonly SearchKey[] | undefined {
+  if (k.type === 'NOT') return [k.key];
+  if (k.type === 'OR') return [k.left, k.right];
+  if (k.type === 'AND') return k.keys;
+  return undefined;
+}
+
 /** The first key this evaluator cannot answer, if any. */
 export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
   for (const k of keys) {
     switch (k.type) {
       case 'NOT':
-        return unsupportedKey([k.key]);
       case 'OR':
-        return unsupportedKey([k.left, k.right]);
       case 'AND': {
-        const inner = unsupportedKey(k.keys);
-        if (inner) return inner;
+        // every key inside counts, not just the first (`NOT SEEN HEADER X-Foo y`)
+        const found = unsupportedKey(inner(k) ?? []);
+        if (found) return found;
         break;
       }
       case 'MODSEQ':
         // per-flag entries (RFC 7162 §3.1.5 entry names) are not kept apart
         if (k.entry) return 'MODSEQ with an entry';
         break;
-      case 'HEADER':
-        if (!(k.field.toLowerCase() in SUMMARY_HEADERS)) return `HEADER ${k.field}`;
-        break;
-      case 'BODY':
-      case 'TEXT':
       case 'EMAILID':
       case 'THREADID':
       case 'SAVEDBEFORE':
@@ -93,9 +111,8 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
 /** Whether any key needs the index item (headers, sizes, dates) rather than flags and numbers alone. */
 export function needsMeta(keys: readonly SearchKey[]): boolean {
   return keys.some((k) => {
-    if (k.type === 'NOT') return needsMeta([k.key]);
-    if (k.type === 'OR') return needsMeta([k.left, k.right]);
-    if (k.type === 'AND') return needsMeta(k.keys);
+    const sub = inner(k);
+    if (sub) return needsMeta(sub);
     return (
       !(k.type in FLAG_KEYS) &&
       !['ALL', 'UID', 'SEQUENCE', 'KEYWORD', 'UNKEYWORD', 'NEW', 'OLD', 'RECENT', 'MODSEQ'].includes(k.type)
@@ -105,12 +122,17 @@ export function needsMeta(keys: readonly SearchKey[]): boolean {
 
 /** Whether a MODSEQ key appears anywhere (the response then carries the highest mod-sequence found). */
 export function usesModseq(keys: readonly SearchKey[]): boolean {
-  return keys.some((k) => {
-    if (k.type === 'MODSEQ') return true;
-    if (k.type === 'NOT') return usesModseq([k.key]);
-    if (k.type === 'OR') return usesModseq([k.left, k.right]);
-    if (k.type === 'AND') return usesModseq(k.keys);
-    return false;
+  return keys.some((k) => k.type === 'MODSEQ' || usesModseq(inner(k) ?? []));
+}
+
+const inSummary = (field: string): boolean => field.toLowerCase() in SUMMARY_HEADERS;
+
+/** Every key that reads the message (TextSearchKey), nested ones included. */
+export function textKeys(keys: readonly SearchKey[]): TextSearchKey[] {
+  return keys.flatMap((k): TextSearchKey[] => {
+    if (k.type === 'BODY' || k.type === 'TEXT') return [k as TextSearchKey];
+    if (k.type === 'HEADER' && !inSummary(k.field)) return [k];
+    return textKeys(inner(k) ?? []);
   });
 }
 
@@ -131,7 +153,23 @@ function contains(haystack: string | undefined, needle: string): boolean {
   return (haystack ?? '').toLowerCase().includes(needle.toLowerCase());
 }
 
-export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): boolean {
+/** The keys ANDed (RFC 9051 §6.4.4): false as soon as one is false, unknown while one is unknown. */
+export function matchesAll(keys: readonly SearchKey[], m: SearchSubject, ctx: SearchContext): Verdict {
+  let known = true;
+  for (const k of keys) {
+    const v = matches(k, m, ctx);
+    if (v === false) return false;
+    if (v === undefined) known = false;
+  }
+  return known ? true : undefined;
+}
+
+function either(left: Verdict, right: Verdict): Verdict {
+  if (left === true || right === true) return true;
+  return left === undefined || right === undefined ? undefined : false;
+}
+
+export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): Verdict {
   const headers = m.meta?.summary?.headers as Record<string, string | undefined> | undefined;
   switch (key.type) {
     case 'ALL':
@@ -148,12 +186,17 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): b
       return rangesContain(ctx.ranges(key), m.uid);
     case 'SEQUENCE':
       return rangesContain(ctx.ranges(key), m.seq);
-    case 'NOT':
-      return !matches(key.key, m, ctx);
+    case 'NOT': {
+      const v = matches(key.key, m, ctx);
+      return v === undefined ? undefined : !v;
+    }
     case 'OR':
-      return matches(key.left, m, ctx) || matches(key.right, m, ctx);
+      return either(matches(key.left, m, ctx), matches(key.right, m, ctx));
     case 'AND':
-      return key.keys.every((k) => matches(k, m, ctx));
+      return matchesAll(key.keys, m, ctx);
+    case 'BODY':
+    case 'TEXT':
+      return m.text?.get(key as TextSearchKey);
     case 'MODSEQ':
       return BigInt(m.modseq) >= key.modSeq;
     case 'LARGER':
@@ -179,6 +222,7 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): b
     case 'SUBJECT':
       return contains(headers?.[HEADER_FIELDS[key.type]], key.value);
     case 'HEADER': {
+      if (!inSummary(key.field)) return m.text?.get(key);
       const value = headers?.[SUMMARY_HEADERS[key.field.toLowerCase()]];
       return key.value === '' ? value !== undefined : contains(value, key.value);
     }

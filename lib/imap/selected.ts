@@ -131,9 +131,21 @@ export class SelectedMailbox {
     return resolveSequenceSet(set, { uid: true, count: this.count, maxUid: this.uidNext - 1 }).ranges;
   }
 
-  /** The UIDs a sequence set names (by UID or by number), ascending. */
+  /**
+   * RFC 5182 §2.1: the search result variable, as UIDs (SEARCH ... RETURN (SAVE)). It lives and dies with
+   * this selection (SELECT, EXAMINE, CLOSE, UNSELECT start empty); `$` names those still shown, so an
+   * expunged message drops out of it and new messages never join it.
+   */
+  savedSearch: readonly number[] = [];
+
+  /** A set as ranges of UIDs or of message numbers, `$` included (SEARCH's UID and sequence keys). */
+  ranges(set: SequenceSet, uid: boolean): NumberRange[] {
+    return this.resolveRanges(set, uid).ranges;
+  }
+
+  /** The UIDs a sequence set names (by UID or by number, `$` being the saved search), ascending. */
   resolve(set: SequenceSet, uid: boolean): Resolved {
-    const { ranges, outOfRange } = resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid });
+    const { ranges, outOfRange } = this.resolveRanges(set, uid);
     const uids: number[] = [];
     if (uid) {
       for (const [first, last] of ranges) {
@@ -215,6 +227,17 @@ export class SelectedMailbox {
   private pendingExpunge = false;
   /** While expunges wait: the modseq up to which this session has told everything (RFC 7162 §3.2). */
   private toldUpTo: number | undefined;
+
+  private resolveRanges(set: SequenceSet, uid: boolean) {
+    const saved: NumberRange[] = [];
+    if (set.kind === 'saved') {
+      for (const u of this.savedSearch) {
+        const seq = this.seqOf(u);
+        if (seq > 0) saved.push(uid ? [u, u] : [seq, seq]);
+      }
+    }
+    return resolveSequenceSet(set, { uid, count: this.count, maxUid: this.maxUid, saved });
+  }
 
   private load(index: readonly MessageIndexEntry[]): void {
     this.uids = index.map((e) => e.uid);

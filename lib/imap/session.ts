@@ -35,6 +35,7 @@ import {
   type WriteOptions,
 } from './codec/index.ts';
 import { COMMANDS, type ImapState } from './commands/index.ts';
+import { isSaveSearch } from './commands/search.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 export interface ImapSessionOptions {
@@ -155,6 +156,8 @@ export class ImapSession {
       'UIDPLUS',
       'CONDSTORE',
       'QRESYNC',
+      'ESEARCH',
+      'SEARCHRES',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
@@ -454,7 +457,10 @@ export class ImapSession {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
         const parsed = parseCommand(ev, { utf8: false });
-        if (!parsed.ok) return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
+        if (!parsed.ok) {
+          if (parsed.status === 'NO' && this.selected && isSaveSearch(ev)) this.selected.savedSearch = [];
+          return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
+        }
         return this.execute(parsed.command);
       }
       case 'literal':

@@ -3,7 +3,7 @@
  * those of the UID set for UID EXPUNGE) and tells each removal as `* n EXPUNGE`, or, once QRESYNC is on, all
  * of them as one `* VANISHED uid-set` with the new HIGHESTMODSEQ on the tagged OK (RFC 7162 §3.2.7, §3.2.9).
  */
-import { rangesContain, resolveSequenceSet, tagged } from '../codec/index.ts';
+import { rangesContain, tagged } from '../codec/index.ts';
 import { tellExpunged } from '../qresync.ts';
 import { command, SELECTED } from './types.ts';
 
@@ -14,7 +14,7 @@ export default command({
     const box = session.selected!;
     if (box.readOnly) return session.fail(cmd.tag, 'NO', 'mailbox is read-only', { code: 'READ-ONLY' });
     const index = await session.backend.mail.listIndex(box.ref);
-    const only = cmd.uids && resolveSequenceSet(cmd.uids, { uid: true, count: box.count, maxUid: box.maxUid }).ranges;
+    const only = cmd.uids && box.ranges(cmd.uids, true);
     const deleted = index
       .filter((e) => e.flags.includes('\\Deleted') && box.seqOf(e.uid) > 0)
       .filter((e) => !only || rangesContain(only, e.uid))
