@@ -59,6 +59,7 @@ export interface ImapSessionOptions {
 
 const DEFAULT_IDLE_POLL_MS = 30_000;
 const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
+export const UTF8_APPEND_REFUSAL = 'APPEND UTF8 needs ENABLE UTF8=ACCEPT';
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
 /** Received octets held before the socket is paused (the reader buffers what commands have not read). */
 const HIGH_WATER = 256 * 1024;
@@ -130,9 +131,17 @@ export class ImapSession {
 
   // ---------------------------------------------------------------- what commands use
 
-  /** Response options: mailbox names in modified UTF-7 unless UTF8=ACCEPT is enabled (RFC 6855 §3). */
+  /**
+   * Response options: mailbox names in modified UTF-7 and no 8-bit quoted strings unless UTF8=ACCEPT (RFC 6855
+   * §3) or IMAP4rev2 (RFC 9051 §5.1, Appendix A) is enabled; the same switch decides how commands are read.
+   */
   get writeOptions(): WriteOptions {
-    return { utf8: this.utf8Accept };
+    return { utf8: this.utf8Accept || this.imap4rev2 };
+  }
+
+  /** RFC 9051 §7.5.2: under IMAP4rev2 every unsolicited FETCH carries the UID. */
+  private get unsolicitedUid(): boolean {
+    return this.imap4rev2;
   }
 
   /** Whether a password may be taken on this connection now (RFC 9051 §6.2.3 LOGINDISABLED). */
@@ -144,6 +153,7 @@ export class ImapSession {
   capabilities(): string[] {
     const caps = [
       'IMAP4rev1',
+      'IMAP4rev2',
       'LITERAL-',
       'ID',
       'ENABLE',
@@ -154,6 +164,7 @@ export class ImapSession {
       'IDLE',
       'UIDPLUS',
       'CONDSTORE',
+      'UTF8=ACCEPT',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
@@ -230,7 +241,9 @@ export class ImapSession {
         queued = false;
         if (this.selected !== box || this.closed) return;
         try {
-          for (const r of await box.sync(this.backend.mail, true, (seq, uid) => this.flagsResponse(seq, uid))) {
+          for (const r of await box.sync(this.backend.mail, true, (seq, uid) =>
+            this.flagsResponse(seq, uid, this.unsolicitedUid),
+          )) {
             this.send(r);
           }
         } catch (e) {
@@ -341,10 +354,12 @@ export class ImapSession {
     }
     let head: AppendHead;
     try {
-      head = parseAppendHead(ev.args, ev.depth, { utf8: false });
+      head = parseAppendHead(ev.args, ev.depth, this.writeOptions);
     } catch (e) {
       return refuse(e instanceof Error ? e.message : 'bad APPEND', { code: 'CLIENTBUG' }, 'BAD');
     }
+    // RFC 6855 §4: the UTF8 (~{n}) form belongs to UTF8=ACCEPT, which the client has to enable first.
+    if (head.utf8 && !this.utf8Accept) return refuse(UTF8_APPEND_REFUSAL, { code: 'CLIENTBUG' }, 'BAD');
     const mailbox = await this.backend.mail.getMailbox(this.account!.accountId, head.mailbox);
     if (!mailbox) return refuse('no such mailbox', { code: 'TRYCREATE' });
     this.uploads.set(ev.seq, new AppendUpload(this.backend, mailbox, head));
@@ -441,7 +456,7 @@ export class ImapSession {
       case 'command': {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
-        const parsed = parseCommand(ev, { utf8: false });
+        const parsed = parseCommand(ev, this.writeOptions);
         if (!parsed.ok) return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
         return this.execute(parsed.command);
       }
@@ -490,7 +505,9 @@ export class ImapSession {
     const box = this.selected!;
     const bySequence = 'uid' in command && command.uid === false;
     const expunges = !bySequence;
-    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) => this.flagsResponse(seq, uid));
+    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) =>
+      this.flagsResponse(seq, uid, this.unsolicitedUid),
+    );
     for (const r of responses) this.send(r);
   }
 

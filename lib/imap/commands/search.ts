@@ -16,6 +16,8 @@ export default command({
   states: SELECTED,
   async run(session, cmd) {
     const box = session.selected!;
+    // RFC 6855 §3: after ENABLE UTF8=ACCEPT strings are UTF-8, and a CHARSET label conflicts with that.
+    if (cmd.charset && session.utf8Accept) return session.fail(cmd.tag, 'BAD', 'no CHARSET after UTF8=ACCEPT');
     if (cmd.charset && !CHARSETS.has(cmd.charset)) {
       return session.fail(cmd.tag, 'NO', 'unsupported charset', { code: 'BADCHARSET', charsets: [...CHARSETS] });
     }
