@@ -67,6 +67,27 @@ export class ImapClient extends SocketClient {
   }
 }
 
+/**
+ * A client past the greeting and LOGIN (user and password sent as quoted strings), with the extensions
+ * enabled, each ENABLE answered with ENABLED for it (RFC 5161).
+ */
+export async function loggedInClient(
+  port: number,
+  user: string,
+  pass: string,
+  enable: string[] = [],
+): Promise<ImapClient> {
+  const c = await ImapClient.connect(port);
+  if (!(await c.line()).startsWith('* OK ')) throw new Error('no greeting');
+  const login = await c.cmd(`LOGIN "${user}" "${pass}"`);
+  if (!/^\S+ OK /.test(login.status)) throw new Error(`login failed: ${login.status}`);
+  for (const ext of enable) {
+    const r = await c.cmd(`ENABLE ${ext}`);
+    if (r.untagged[0] !== `* ENABLED ${ext}`) throw new Error(`ENABLE ${ext}: ${r.untagged.join(' ')}`);
+  }
+  return c;
+}
+
 export interface Delivered {
   readonly uid: number;
   readonly uidValidity: number;
