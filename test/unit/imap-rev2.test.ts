@@ -126,4 +126,27 @@ describe('IMAP4rev2 and IMAP4rev1 side by side', () => {
     ]);
     rev2.destroy();
   });
+
+  it('BODY of a message/global part: basic for rev1, with envelope and body for rev2 (RFC 3501 §9 media-message, RFC 9051 §7.5.2)', async () => {
+    const { account, login } = await newUser();
+    const inner = 'Subject: inner\r\n\r\nhi\r\n';
+    const outer =
+      'Subject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+      `--b\r\nContent-Type: message/global\r\n\r\n${inner}--b--\r\n`;
+    await deliverTo(tg.storage, account.accountId, Buffer.from(outer));
+    const rev1 = await login();
+    const rev2 = await login(['IMAP4rev2']);
+    // the part's octets end before the CRLF of the closing delimiter; so does its text "hi" (2 octets, 1 line)
+    const part = `"MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" ${inner.length - 2}`;
+    await rev1.cmd('EXAMINE INBOX');
+    await rev2.cmd('EXAMINE INBOX');
+    assert.deepEqual((await rev1.cmd('FETCH 1 (BODY)')).untagged, [`* 1 FETCH (BODY ((${part}) "MIXED"))`]);
+    const innerBody =
+      '(NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 2 1) 3';
+    assert.deepEqual((await rev2.cmd('FETCH 1 (BODY)')).untagged, [
+      `* 1 FETCH (BODY ((${part} ${innerBody}) "MIXED"))`,
+    ]);
+    rev1.destroy();
+    rev2.destroy();
+  });
 });
