@@ -54,19 +54,20 @@ describe('mailbox names: modified UTF-7 for IMAP4rev1, UTF-8 after UTF8=ACCEPT o
     for (const c of [rev1, accept, rev2]) c.destroy();
   });
 
-  it('a denormalized name is the NFC mailbox; rev2 SELECT tells OLDNAME; C1 controls and U+2028 are refused (RFC 9051 §5.1, §6.3.2; RFC 6855 §3)', async () => {
+  it('a denormalized name is the NFC mailbox; rev2 CREATE and SELECT tell OLDNAME; C1 controls and U+2028 are refused (RFC 9051 §5.1, §6.3.2, §6.3.4; RFC 6855 §3)', async () => {
     const { login } = await newUser();
     const nfd = 'Fiance\u0301';
     const accept = await login(['UTF8=ACCEPT']);
     assert.match((await accept.cmd(`CREATE "${nfd}"`)).status, /OK/);
+    // UTF8=ACCEPT alone keeps RFC 3501's LIST syntax: no extended data
+    assert.deepEqual((await accept.cmd(`CREATE "Cafe\u0301"`)).untagged, []);
     assert.deepEqual(lines(await accept.cmd('LIST "" "Fianc*"')), ['* LIST (\\HasNoChildren) "/" "Fiancé"']);
     assert.match((await accept.cmd('CREATE "Fiancé"')).status, /NO \[ALREADYEXISTS\]/);
     const rev2 = await login(['IMAP4rev2']);
+    // RFC 9051 §6.3.4: CREATE of a denormalized name SHOULD tell the stored name with OLDNAME
+    assert.deepEqual(lines(await rev2.cmd(`CREATE "${nfd}/x"`)), [`* LIST () "/" "Fiancé/x" ("OLDNAME" ("${nfd}/x"))`]);
     const sel = await rev2.cmd(`SELECT "${nfd}"`);
-    assert.ok(
-      lines(sel).includes(`* LIST (\\HasNoChildren) "/" "Fiancé" ("OLDNAME" ("${nfd}"))`),
-      lines(sel).join('\n'),
-    );
+    assert.ok(lines(sel).includes(`* LIST (\\HasChildren) "/" "Fiancé" ("OLDNAME" ("${nfd}"))`), lines(sel).join('\n'));
     assert.match(sel.status, /OK \[READ-WRITE\]/);
     assert.match((await accept.cmd('CREATE "a\u2028b"')).status, /NO \[CANNOT\]/);
     assert.match((await accept.cmd('CREATE "a\u0085b"')).status, /NO \[CANNOT\]/);
