@@ -139,11 +139,6 @@ export class ImapSession {
     return { utf8: this.utf8Accept || this.imap4rev2 };
   }
 
-  /** RFC 9051 §7.5.2: under IMAP4rev2 every unsolicited FETCH carries the UID. */
-  private get unsolicitedUid(): boolean {
-    return this.imap4rev2;
-  }
-
   /** Whether a password may be taken on this connection now (RFC 9051 §6.2.3 LOGINDISABLED). */
   get authAllowed(): boolean {
     return this.secure || this.options.allowPlaintextAuth;
@@ -241,9 +236,7 @@ export class ImapSession {
         queued = false;
         if (this.selected !== box || this.closed) return;
         try {
-          for (const r of await box.sync(this.backend.mail, true, (seq, uid) =>
-            this.flagsResponse(seq, uid, this.unsolicitedUid),
-          )) {
+          for (const r of await box.sync(this.backend.mail, true, (seq, uid) => this.flagsResponse(seq, uid))) {
             this.send(r);
           }
         } catch (e) {
@@ -261,11 +254,14 @@ export class ImapSession {
     };
   }
 
-  /** `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked. */
+  /**
+   * `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked or under
+   * IMAP4rev2, where unsolicited FETCH responses MUST carry it (RFC 9051 §7.5.2).
+   */
   flagsResponse(seq: number, uid: number, withUid = false): Buffer {
     const box = this.selected!;
     const items: FetchResponseItem[] = [{ item: 'FLAGS', flags: box.flagsOf(uid) }];
-    if (withUid) items.push({ item: 'UID', uid });
+    if (withUid || this.imap4rev2) items.push({ item: 'UID', uid });
     if (this.condstore) items.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
     return fetchResponseBuffer(seq, items, this.writeOptions);
   }
@@ -505,9 +501,7 @@ export class ImapSession {
     const box = this.selected!;
     const bySequence = 'uid' in command && command.uid === false;
     const expunges = !bySequence;
-    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) =>
-      this.flagsResponse(seq, uid, this.unsolicitedUid),
-    );
+    const responses = await box.sync(this.backend.mail, expunges, (seq, uid) => this.flagsResponse(seq, uid));
     for (const r of responses) this.send(r);
   }
 
