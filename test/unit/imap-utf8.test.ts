@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
 import type { Account } from '../../lib/core/ports.ts';
 import { bytes, data, deliverTo, type ImapClient, imaplib, loggedInClient, typ } from '../protocol/imap-support.ts';
 import { startTestGateway } from '../support/gateway.ts';
@@ -187,5 +188,44 @@ describe('UTF8=ACCEPT with Python imaplib', () => {
       data(legacy.steps[1]).map((v) => bytes(v).toString()),
       ['(\\HasNoChildren) "/" Gr&APwA3w-e'],
     );
+  });
+});
+
+describe('UTF-8 mailbox names with imapflow', () => {
+  it('imapflow enables IMAP4rev2 and UTF8=ACCEPT itself, then creates, lists, opens and appends to a UTF-8 name (RFC 9051 §5.1)', async () => {
+    const { user, pass, login } = await newUser();
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: tg.port('imap'),
+      secure: false,
+      tls: { rejectUnauthorized: false },
+      auth: { user, pass },
+      logger: false,
+    });
+    await client.connect();
+    const name = 'Grüße/日本';
+    try {
+      assert.ok(client.enabled.has('IMAP4REV2') && client.enabled.has('UTF8=ACCEPT'), [...client.enabled].join(' '));
+      await client.mailboxCreate(name);
+      assert.ok((await client.list()).some((b) => b.path === name));
+      // a UTF-8 header in a plain literal: fine once UTF-8 is enabled (RFC 6855 §4 refuses it only before)
+      const message = Buffer.from('Subject: Grüße aus Tokio\r\n\r\nhallo\r\n');
+      assert.equal((await client.append(name, message)) && true, true);
+      const opened = await client.mailboxOpen(name);
+      assert.equal(opened.path, name);
+      assert.equal(opened.exists, 1);
+      const msg = await client.fetchOne('1', { envelope: true, source: true });
+      assert.equal(msg ? msg.envelope?.subject : undefined, 'Grüße aus Tokio');
+      assert.deepEqual(msg ? msg.source : undefined, message);
+    } finally {
+      await client.logout();
+    }
+    // U+65E5 U+672C: "&ZeVnLA-"; ü ß: "&APwA3w-"; imapflow subscribes what it creates, not the parent
+    const rev1 = await login();
+    assert.deepEqual((await rev1.cmd('LIST "" "Gr*"')).untagged, [
+      '* LIST (\\NonExistent \\Noselect \\HasChildren) "/" Gr&APwA3w-e',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" Gr&APwA3w-e/&ZeVnLA-',
+    ]);
+    rev1.destroy();
   });
 });
