@@ -63,6 +63,8 @@ describe('mailbox names: modified UTF-7 for IMAP4rev1, UTF-8 after UTF8=ACCEPT o
     // UTF8=ACCEPT alone keeps RFC 3501's LIST syntax: no extended data
     assert.deepEqual((await accept.cmd(`CREATE "Cafe\u0301"`)).untagged, []);
     assert.deepEqual(lines(await accept.cmd('LIST "" "Fianc*"')), ['* LIST (\\HasNoChildren) "/" "Fiancé"']);
+    // a pattern is matched in NFC too: the denormalized spelling lists the mailbox
+    assert.deepEqual(lines(await accept.cmd(`LIST "" "${nfd}"`)), ['* LIST (\\HasNoChildren) "/" "Fiancé"']);
     assert.match((await accept.cmd('CREATE "Fiancé"')).status, /NO \[ALREADYEXISTS\]/);
     const rev2 = await login(['IMAP4rev2']);
     // RFC 9051 §6.3.4: CREATE of a denormalized name SHOULD tell the stored name with OLDNAME
