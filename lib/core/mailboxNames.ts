@@ -16,10 +16,13 @@ export const DEFAULT_MAILBOXES: readonly { name: string; specialUse?: string }[]
 ];
 
 /**
- * Canonical form of a mailbox name: `INBOX` in any case is `INBOX` (RFC 3501 §5.1), anything else is kept
- * as given. Empty levels, control characters and over-long or over-deep names are refused.
+ * Canonical form of a mailbox name: `INBOX` in any case is `INBOX` (RFC 3501 §5.1), anything else in
+ * Unicode NFC, so a denormalized name reaches the same mailbox in every command (RFC 9051 §5.1). Empty
+ * levels, control characters (C0, DEL, C1, LINE and PARAGRAPH SEPARATOR: RFC 6855 §3, Net-Unicode of
+ * RFC 5198 §2) and over-long or over-deep names are refused.
  */
-export function normalizeMailboxName(input: string): string {
+export function normalizeMailboxName(given: string): string {
+  const input = given.normalize('NFC');
   if (input.toUpperCase() === 'INBOX') return 'INBOX';
   const levels = input.split(HIERARCHY_DELIMITER);
   if (
@@ -27,7 +30,7 @@ export function normalizeMailboxName(input: string): string {
     Buffer.byteLength(input) > MAX_NAME_BYTES ||
     levels.length > MAX_DEPTH ||
     levels.some((l) => l === '') ||
-    /[\x00-\x1f\x7f]/.test(input)
+    /[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(input)
   ) {
     throw new InvalidInputError(`invalid mailbox name: ${JSON.stringify(input)}`);
   }

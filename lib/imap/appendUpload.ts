@@ -11,17 +11,21 @@ import { MESSAGE_PREFIX } from '../core/schema.ts';
 import { boundSummary, type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import type { ImapBackend } from './backend.ts';
 import type { AppendHead } from './codec/index.ts';
+import { HeaderEightBitScan } from './headerScan.ts';
 
 export interface StoredUpload {
   readonly blobKey: string;
   readonly size: number;
   readonly summary: MessageSummary;
+  /** 8-bit octets in the header (RFC 6855 §4), for a streamed message. */
+  readonly eightBitHeader?: boolean;
 }
 
 export class AppendUpload {
   readonly blobKey = `${MESSAGE_PREFIX}imap-${randomId(16)}`;
   private readonly stream = new PassThrough();
   private readonly summary = new SummaryBuilder();
+  private readonly headerScan = new HeaderEightBitScan();
   private readonly stored: Promise<{ size: number }>;
   private failure: unknown;
 
@@ -40,6 +44,7 @@ export class AppendUpload {
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) return;
     this.summary.write(chunk);
+    this.headerScan.write(chunk);
     if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), this.stored.catch(() => {})]);
   }
 
@@ -47,7 +52,8 @@ export class AppendUpload {
   async finish(): Promise<StoredUpload> {
     this.stream.end();
     const { size } = await this.stored;
-    return { blobKey: this.blobKey, size, summary: boundSummary(this.summary.end()) };
+    const summary = boundSummary(this.summary.end());
+    return { blobKey: this.blobKey, size, summary, eightBitHeader: this.headerScan.found };
   }
 
   /** The connection went away or the command failed: the upload stops and its blob goes. */

@@ -60,6 +60,7 @@ export interface ImapSessionOptions {
 
 const DEFAULT_IDLE_POLL_MS = 30_000;
 const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
+export const UTF8_APPEND_REFUSAL = 'APPEND UTF8 needs ENABLE UTF8=ACCEPT';
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
 /** Received octets held before the socket is paused (the reader buffers what commands have not read). */
 const HIGH_WATER = 256 * 1024;
@@ -131,9 +132,12 @@ export class ImapSession {
 
   // ---------------------------------------------------------------- what commands use
 
-  /** Response options: mailbox names in modified UTF-7 unless UTF8=ACCEPT is enabled (RFC 6855 §3). */
+  /**
+   * Response options: mailbox names in modified UTF-7 and no 8-bit quoted strings unless UTF8=ACCEPT (RFC 6855
+   * §3) or IMAP4rev2 (RFC 9051 §5.1, Appendix A) is enabled; the same switch decides how commands are read.
+   */
   get writeOptions(): WriteOptions {
-    return { utf8: this.utf8Accept };
+    return { utf8: this.utf8Accept || this.imap4rev2 };
   }
 
   /** Whether a password may be taken on this connection now (RFC 9051 §6.2.3 LOGINDISABLED). */
@@ -145,6 +149,7 @@ export class ImapSession {
   capabilities(): string[] {
     const caps = [
       'IMAP4rev1',
+      'IMAP4rev2',
       'LITERAL-',
       'ID',
       'ENABLE',
@@ -158,6 +163,7 @@ export class ImapSession {
       'QRESYNC',
       'ESEARCH',
       'SEARCHRES',
+      'UTF8=ACCEPT',
       `APPENDLIMIT=${this.appendLimit}`,
     ];
     if (this.state === 'not-authenticated') {
@@ -262,12 +268,12 @@ export class ImapSession {
 
   /**
    * `* n FETCH (FLAGS (...))` (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.4), and UID if asked or once
-   * QRESYNC is on (RFC 7162 §3.2.4).
+   * QRESYNC is on (RFC 7162 §3.2.4) or under IMAP4rev2 (RFC 9051 §7.5.2: unsolicited FETCH MUST carry it).
    */
   flagsResponse(seq: number, uid: number, withUid = false): Buffer {
     const box = this.selected!;
     const items: FetchResponseItem[] = [{ item: 'FLAGS', flags: box.flagsOf(uid) }];
-    if (withUid || this.qresync) items.push({ item: 'UID', uid });
+    if (withUid || this.qresync || this.imap4rev2) items.push({ item: 'UID', uid });
     if (this.condstore) items.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
     return fetchResponseBuffer(seq, items, this.writeOptions);
   }
@@ -356,10 +362,12 @@ export class ImapSession {
     }
     let head: AppendHead;
     try {
-      head = parseAppendHead(ev.args, ev.depth, { utf8: false });
+      head = parseAppendHead(ev.args, ev.depth, this.writeOptions);
     } catch (e) {
       return refuse(e instanceof Error ? e.message : 'bad APPEND', { code: 'CLIENTBUG' }, 'BAD');
     }
+    // RFC 6855 §4: the UTF8 (~{n}) form belongs to UTF8=ACCEPT, which the client has to enable first.
+    if (head.utf8 && !this.utf8Accept) return refuse(UTF8_APPEND_REFUSAL, { code: 'CLIENTBUG' }, 'BAD');
     const mailbox = await this.backend.mail.getMailbox(this.account!.accountId, head.mailbox);
     if (!mailbox) return refuse('no such mailbox', { code: 'TRYCREATE' });
     this.uploads.set(ev.seq, new AppendUpload(this.backend, mailbox, head));
@@ -456,7 +464,7 @@ export class ImapSession {
       case 'command': {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
-        const parsed = parseCommand(ev, { utf8: false });
+        const parsed = parseCommand(ev, this.writeOptions);
         if (!parsed.ok) {
           if (parsed.status === 'NO' && this.selected && isSaveSearch(ev)) this.selected.savedSearch = [];
           return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);

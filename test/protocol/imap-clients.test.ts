@@ -10,8 +10,8 @@ import { describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import type { Account } from '../../lib/core/ports.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { type Delivered, deliverTo } from './imap-support.ts';
-import { makeMessage, run } from './pop3-support.ts';
+import { bytes, type Delivered, data, deliverTo, imaplib, type Py, typ } from './imap-support.ts';
+import { makeMessage } from './pop3-support.ts';
 
 /** imapflow answers `false` for nothing. */
 const got = <T>(v: T | false): T | undefined => v || undefined;
@@ -42,58 +42,6 @@ async function deliverSet(accountId: string): Promise<Delivered[]> {
   out.push(await deliverTo(tg.storage, accountId, MESSAGES[2]));
   return out;
 }
-
-/**
- * Drives Python's imaplib: connects (plain, starttls or ssl), logs in, runs the steps and prints every
- * result as JSON with bytes in base64.
- */
-const IMAPLIB_DRIVER = `
-import sys, json, imaplib, ssl, base64
-cfg = json.loads(sys.argv[1])
-def enc(v):
-    if isinstance(v, bytes): return {'b64': base64.b64encode(v).decode()}
-    if isinstance(v, (list, tuple)): return [enc(x) for x in v]
-    return v
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-out = {'steps': []}
-try:
-    if cfg['mode'] == 'ssl':
-        c = imaplib.IMAP4_SSL(cfg['host'], cfg['port'], ssl_context=ctx, timeout=30)
-    else:
-        c = imaplib.IMAP4(cfg['host'], cfg['port'], timeout=30)
-    if cfg['mode'] == 'starttls':
-        out['starttls'] = enc(c.starttls(ssl_context=ctx))
-    out['capabilities'] = list(c.capabilities)
-    for step in cfg['steps']:
-        op, args = step[0], step[1:]
-        try:
-            if op == 'uid':
-                r = c.uid(*args)
-            else:
-                r = getattr(c, op)(*args)
-            out['steps'].append(enc(r))
-        except imaplib.IMAP4.error as e:
-            out['steps'].append({'error': str(e)})
-except Exception as e:
-    out['exception'] = repr(e)
-print(json.dumps(out))
-`;
-
-type Py = string | number | null | { b64: string } | { error: string } | Py[];
-
-async function imaplib(cfg: { mode: 'plain' | 'starttls' | 'ssl'; port: number; steps: (string | number | null)[][] }) {
-  const r = await run('python3', ['-c', IMAPLIB_DRIVER, JSON.stringify({ host: '127.0.0.1', ...cfg })]);
-  if (r.code !== 0) throw new Error(`python failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout.toString()) as { steps: Py[]; capabilities: string[]; exception?: string };
-}
-
-const bytes = (v: Py): Buffer => {
-  if (v && typeof v === 'object' && 'b64' in v) return Buffer.from(v.b64, 'base64');
-  throw new Error(`not bytes: ${JSON.stringify(v)}`);
-};
-/** imaplib's (typ, data) result. */
-const typ = (v: Py): string => ((v as Py[])[0] as string) ?? JSON.stringify(v);
-const data = (v: Py): Py[] => (v as Py[])[1] as Py[];
 
 describe('IMAP with Python imaplib', () => {
   for (const mode of ['plain', 'starttls', 'ssl'] as const) {

@@ -82,7 +82,9 @@ test('mailbox names: INBOX is case-insensitive, hierarchy kept, bad names refuse
   assert.equal(normalizeMailboxName('inbox'), 'INBOX');
   assert.equal(normalizeMailboxName('Inbox/Sub'), 'INBOX/Sub');
   assert.equal(normalizeMailboxName('Work/2026'), 'Work/2026');
-  for (const bad of ['', 'a//b', 'x\ty', '/lead', 'trail/'])
+  // RFC 9051 §5.1: names in NFC; RFC 6855 §3: no C1 controls, LINE or PARAGRAPH SEPARATOR
+  assert.equal(normalizeMailboxName('Cafe\u0301'), 'Caf\u00e9');
+  for (const bad of ['', 'a//b', 'x\ty', '/lead', 'trail/', 'a\u0085b', 'a\u2028b', 'a\u2029b'])
     assert.throws(() => normalizeMailboxName(bad), InvalidInputError);
 });
 

@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC ESEARCH SEARCHRES APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC ESEARCH SEARCHRES UTF8=ACCEPT APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -216,6 +216,8 @@ describe('IMAP session: messages', () => {
       '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
       '* 2 EXISTS',
       '* 0 RECENT',
+      // RFC 3501 §6.3.1: the first unseen message
+      '* OK [UNSEEN 1] message 1 is first unseen',
       `* OK [UIDVALIDITY ${d1.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${d2.uid + 1}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.highestModseq}] highest modseq`,

@@ -186,9 +186,12 @@ export class Args {
     return normalizeInbox(decodeMailboxBytes(this.astringBytes(what), this.opts));
   }
 
-  /** list-mailbox (a LIST pattern: atoms may hold `%`, `*` and `]`), decoded, not normalised. */
+  /**
+   * list-mailbox (a LIST pattern: atoms may hold `%`, `*` and `]`), decoded, in Unicode NFC as stored names
+   * are (RFC 9051 §5.1), INBOX not normalised.
+   */
   pattern(what = 'mailbox pattern'): string {
-    return decodeMailboxBytes(this.astringBytes(what), this.opts);
+    return decodeMailboxBytes(this.astringBytes(what), this.opts).normalize('NFC');
   }
 
   sequenceSet(what = 'sequence set', syntax?: SequenceSetSyntax): SequenceSet {

@@ -61,9 +61,14 @@ function language(l: readonly string[] | null): Value {
   return l === null || l.length === 0 ? NIL : list(l.map(str));
 }
 
-const isMessage = (p: BodyPart): boolean => p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global');
+/**
+ * body-type-msg: message/rfc822, and message/global where RFC 9051 §7.5.2 treats it alike (IMAP4rev2; with
+ * UTF8=ACCEPT RFC 6855's successor allows either). For IMAP4rev1 (RFC 3501 §9 media-message) it is basic.
+ */
+const isMessage = (p: BodyPart, global: boolean): boolean =>
+  p.type === 'message' && (p.subtype === 'rfc822' || (global && p.subtype === 'global'));
 
-function singlePart(part: BodyPart, extensible: boolean): Value {
+function singlePart(part: BodyPart, extensible: boolean, global: boolean): Value {
   const values: Value[] = [
     str(part.type.toUpperCase()),
     str(part.subtype.toUpperCase()),
@@ -73,10 +78,10 @@ function singlePart(part: BodyPart, extensible: boolean): Value {
     str(part.encoding),
     num(part.size),
   ];
-  if (isMessage(part)) {
+  if (isMessage(part, global)) {
     // body-type-msg: the grammar needs an envelope and a body even when the summary did not look inside
     const inner = part.message ?? { envelope: EMPTY_ENVELOPE, body: PLACEHOLDER_PART };
-    values.push(envelopeValue(inner.envelope), bodyValue(inner.body, extensible), num(part.lines ?? 0));
+    values.push(envelopeValue(inner.envelope), bodyValue(inner.body, extensible, global), num(part.lines ?? 0));
   } else if (part.type === 'text') values.push(num(part.lines ?? 0));
   if (extensible) {
     values.push(nstr(part.md5), disposition(part.disposition), language(part.language), nstr(part.location));
@@ -84,16 +89,17 @@ function singlePart(part: BodyPart, extensible: boolean): Value {
   return list(values);
 }
 
-function multiPart(part: BodyPart, extensible: boolean): Value {
+function multiPart(part: BodyPart, extensible: boolean, global: boolean): Value {
   const children = part.parts && part.parts.length > 0 ? part.parts : [PLACEHOLDER_PART];
-  const values: Value[] = [concat(children.map((c) => bodyValue(c, extensible))), str(part.subtype.toUpperCase())];
+  const bodies = concat(children.map((c) => bodyValue(c, extensible, global)));
+  const values: Value[] = [bodies, str(part.subtype.toUpperCase())];
   if (extensible) {
     values.push(params(part.params), disposition(part.disposition), language(part.language), nstr(part.location));
   }
   return list(values);
 }
 
-/** BODYSTRUCTURE when `extensible`, else BODY. */
-export function bodyValue(part: BodyPart, extensible: boolean): Value {
-  return part.type === 'multipart' ? multiPart(part, extensible) : singlePart(part, extensible);
+/** BODYSTRUCTURE when `extensible`, else BODY; `global`: message/global as message/rfc822. */
+export function bodyValue(part: BodyPart, extensible: boolean, global = true): Value {
+  return part.type === 'multipart' ? multiPart(part, extensible, global) : singlePart(part, extensible, global);
 }

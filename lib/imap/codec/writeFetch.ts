@@ -63,7 +63,7 @@ function dataValue<S>(data: BodyData<S>, binary: boolean): Value<S> {
 
 const origin = (o: number | undefined): string => (o === undefined ? '' : `<${o}>`);
 
-function itemValues<S>(it: FetchResponseItem<S>): Value<S>[] {
+function itemValues<S>(it: FetchResponseItem<S>, opts: WriteOptions): Value<S>[] {
   switch (it.item) {
     case 'UID':
       return [atom('UID'), num(it.uid)];
@@ -77,7 +77,7 @@ function itemValues<S>(it: FetchResponseItem<S>): Value<S>[] {
       return [atom('ENVELOPE'), envelopeValue(it.envelope)];
     case 'BODYSTRUCTURE':
     case 'BODY':
-      return [atom(it.item), bodyValue(it.body, it.item === 'BODYSTRUCTURE')];
+      return [atom(it.item), bodyValue(it.body, it.item === 'BODYSTRUCTURE', opts.utf8)];
     case 'MODSEQ':
       return [atom('MODSEQ'), list([num(it.modSeq)])];
     case 'EMAILID':
@@ -104,7 +104,7 @@ export function fetchResponse<S = never>(
   opts: WriteOptions,
 ): Segment<S>[] {
   const w = new SegmentWriter<S>().text(`* ${seq} FETCH `);
-  w.value(list(items.flatMap((it) => itemValues(it))), opts);
+  w.value(list(items.flatMap((it) => itemValues(it, opts))), opts);
   return w.text('\r\n').finish();
 }
 

@@ -9,8 +9,9 @@ import { randomId } from '../../core/ids.ts';
 import { MESSAGE_PREFIX } from '../../core/schema.ts';
 import { boundSummary, summarizeBuffer } from '../../mime/summary.ts';
 import type { StoredUpload } from '../appendUpload.ts';
-import { tagged } from '../codec/index.ts';
-import type { ImapSession } from '../session.ts';
+import { type AppendMessage, tagged } from '../codec/index.ts';
+import { HeaderEightBitScan } from '../headerScan.ts';
+import { type ImapSession, UTF8_APPEND_REFUSAL } from '../session.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
 /** A small message sent as a collected literal (not streamed): stored from memory. */
@@ -18,6 +19,15 @@ async function inlineUpload(session: ImapSession, bytes: Buffer): Promise<Stored
   const blobKey = `${MESSAGE_PREFIX}imap-${randomId(16)}`;
   const { size } = await session.backend.putBlob(blobKey, Readable.from([bytes]));
   return { blobKey, size, summary: boundSummary(summarizeBuffer(bytes)) };
+}
+
+/**
+ * RFC 6855 §4: a UTF8=ACCEPT server refuses (NO) a message with 8-bit header octets unless the client enabled
+ * UTF8=ACCEPT; IMAP4rev2 allows UTF-8 headers itself (RFC 9051 Appendix E item 16).
+ */
+function eightBitHeader(message: AppendMessage, upload: StoredUpload | Error | undefined): boolean {
+  if (message.data.kind === 'inline') return HeaderEightBitScan.of(message.data.bytes);
+  return upload !== undefined && !(upload instanceof Error) && upload.eightBitHeader === true;
 }
 
 export default command({
@@ -33,6 +43,14 @@ export default command({
     if (refusal) {
       discard();
       return session.fail(cmd.tag, 'NO', refusal.text, refusal.code);
+    }
+    if (cmd.messages.some((m) => m.utf8) && !session.utf8Accept) {
+      discard();
+      return session.fail(cmd.tag, 'BAD', UTF8_APPEND_REFUSAL, { code: 'CLIENTBUG' });
+    }
+    if (!session.writeOptions.utf8 && cmd.messages.some((m, i) => eightBitHeader(m, uploads[i]))) {
+      discard();
+      return session.fail(cmd.tag, 'NO', '8-bit octets in the header need ENABLE UTF8=ACCEPT');
     }
     const account = session.account!;
     const box = await session.backend.mail.getMailbox(account.accountId, cmd.mailbox);

@@ -1,5 +1,6 @@
 /** CREATE (RFC 9051 §6.3.4), with RFC 6154 USE (one special-use attribute). A trailing delimiter is dropped. */
-import { tagged } from '../codec/index.ts';
+import { normalizeMailboxName } from '../../core/mailboxNames.ts';
+import { listResponse, tagged } from '../codec/index.ts';
 import { HIERARCHY_DELIMITER } from '../mailboxes.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
@@ -15,6 +16,12 @@ export default command({
       return session.fail(cmd.tag, 'NO', 'mailbox exists', { code: 'ALREADYEXISTS' });
     }
     await session.backend.mail.createMailbox(accountId, name, { specialUse: cmd.specialUse[0], subscribed: false });
+    // RFC 9051 §6.3.4: a name stored in another form (NFC, §5.1) is told with OLDNAME (LIST syntax of rev2)
+    const stored = normalizeMailboxName(name);
+    if (session.imap4rev2 && stored !== name) {
+      const entry = { attributes: [], delimiter: HIERARCHY_DELIMITER, name: stored, oldName: name };
+      session.send(listResponse(entry, session.writeOptions));
+    }
     session.send(tagged(cmd.tag, 'OK', 'CREATE completed'));
   },
 });

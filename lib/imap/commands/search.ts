@@ -176,6 +176,8 @@ export default command({
   states: SELECTED,
   async run(session, cmd) {
     const box = session.selected!;
+    // RFC 6855 §3: after ENABLE UTF8=ACCEPT strings are UTF-8, and a CHARSET label conflicts with that.
+    if (cmd.charset && session.utf8Accept) return session.fail(cmd.tag, 'BAD', 'no CHARSET after UTF8=ACCEPT');
     // RFC 5182 §2.1: a SEARCH with SAVE that is answered NO empties the search result variable.
     const failed = () => {
       if (cmd.returns?.save) box.savedSearch = [];

@@ -3,10 +3,12 @@
  * PERMANENTFLAGS (none for EXAMINE) and READ-WRITE / READ-ONLY. A failed SELECT leaves no mailbox selected.
  * With `(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))` (RFC 7162 §3.2.5), once ENABLE QRESYNC was
  * given, the client also hears what it missed: `* VANISHED (EARLIER)`, then a FETCH of each changed message.
+ * IMAP4rev1 (RFC 3501 §6.3.1) adds RECENT and UNSEEN; IMAP4rev2 drops them and adds the mailbox's LIST.
  */
 import {
   exists,
   flags,
+  listResponse,
   type NumberRange,
   type QresyncParams,
   rangesContain,
@@ -15,6 +17,7 @@ import {
   untagged,
   vanished,
 } from '../codec/index.ts';
+import { HIERARCHY_DELIMITER, listNames } from '../mailboxes.ts';
 import { matchedUid, modseqNumber, seqMatchPairs, vanishedSince } from '../qresync.ts';
 import { SelectedMailbox } from '../selected.ts';
 import type { ImapSession } from '../session.ts';
@@ -43,6 +46,25 @@ async function resync(session: ImapSession, box: SelectedMailbox, params: Qresyn
   }
 }
 
+/**
+ * RFC 9051 §6.3.2: `* LIST (attributes) "/" name` for the selected mailbox, attributes as LIST gives them,
+ * and OLDNAME with the name as given when the store knows it in another (NFC) form (§6.3.9.7).
+ */
+async function listOf(session: ImapSession, name: string, given: string): Promise<Buffer> {
+  const boxes = await session.backend.mail.listMailboxes(session.account!.accountId);
+  const [entry] = listNames(boxes, (n) => n === name, { subscribedOnly: false });
+  const attributes = entry?.attributes ?? [];
+  const oldName = given === name ? {} : { oldName: given };
+  return listResponse({ attributes, delimiter: HIERARCHY_DELIMITER, name, ...oldName }, session.writeOptions);
+}
+
+/** RFC 3501 §6.3.1: `* OK [UNSEEN n]`, the first message without \Seen, when there is one. */
+function firstUnseen(box: SelectedMailbox): Buffer {
+  const i = box.allUids().findIndex((uid) => !box.flagsOf(uid).includes('\\Seen'));
+  if (i < 0) return Buffer.alloc(0);
+  return untagged('OK', `message ${i + 1} is first unseen`, { code: 'UNSEEN', value: i + 1 });
+}
+
 export default command({
   names: ['SELECT', 'EXAMINE'],
   states: AUTHENTICATED,
@@ -67,7 +89,13 @@ export default command({
     const opts = session.writeOptions;
     session.send(flags(box.flagNames, opts));
     session.send(exists(box.count));
-    session.send(recent(0));
+    if (session.imap4rev2) {
+      // RFC 9051 Appendix E items 10-12: a LIST response; no RECENT (\Recent is gone) and no UNSEEN.
+      session.send(await listOf(session, state.name, cmd.mailbox));
+    } else {
+      session.send(recent(0));
+      session.send(firstUnseen(box));
+    }
     session.send(untagged('OK', 'UIDs valid', { code: 'UIDVALIDITY', value: box.uidValidity }));
     session.send(untagged('OK', 'predicted next UID', { code: 'UIDNEXT', value: box.nextUid }));
     // RFC 7162 §3.1.2.1: a CONDSTORE server tells every SELECT the mailbox's HIGHESTMODSEQ.
