@@ -35,6 +35,7 @@ import {
   type WriteOptions,
 } from './codec/index.ts';
 import { COMMANDS, type ImapState } from './commands/index.ts';
+import { MAILBOX_CAPABILITIES } from './mailboxes.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 export interface ImapSessionOptions {
@@ -155,6 +156,7 @@ export class ImapSession {
       'UIDPLUS',
       'CONDSTORE',
       `APPENDLIMIT=${this.appendLimit}`,
+      ...MAILBOX_CAPABILITIES,
     ];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');

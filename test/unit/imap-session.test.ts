@@ -219,6 +219,7 @@ describe('IMAP session: messages', () => {
       `* OK [UIDVALIDITY ${d1.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${d2.uid + 1}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.highestModseq}] highest modseq`,
+      `* OK [MAILBOXID (${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.mailboxId})] mailbox id`,
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags kept',
     ]);
     assert.match(sel.status, /OK \[READ-WRITE\]/);

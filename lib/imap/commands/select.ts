@@ -29,6 +29,8 @@ export default command({
     session.send(untagged('OK', 'predicted next UID', { code: 'UIDNEXT', value: box.nextUid }));
     // RFC 7162 §3.1.2.1: a CONDSTORE server tells every SELECT the mailbox's HIGHESTMODSEQ.
     session.send(untagged('OK', 'highest modseq', { code: 'HIGHESTMODSEQ', value: BigInt(box.modseq) }));
+    // RFC 8474 §4.2: the mailbox's id, stable across RENAME.
+    session.send(untagged('OK', 'mailbox id', { code: 'MAILBOXID', id: state.mailboxId }));
     if (cmd.condstore) session.condstore = true;
     session.send(
       untagged('OK', readOnly ? 'no permanent flags' : 'flags kept', {
