@@ -331,7 +331,8 @@ describe('LIST-EXTENDED with imapflow', () => {
         ['Fruit/Apple', 'Fruit/Banana'],
       );
       const status = await client.status('Tofu', { messages: true, size: true });
-      assert.equal(status && status.messages, 1);
+      assert.ok(status);
+      assert.equal(status.messages, 1);
     } finally {
       await client.logout();
     }

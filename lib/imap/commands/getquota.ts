@@ -1,5 +1,5 @@
 /**
- * GETQUOTAROOT and GETQUOTA (RFC 9208 §4.2, §4.3): every mailbox of an account shares one quota root, "",
+ * GETQUOTAROOT and GETQUOTA (RFC 9208 §4.1.2, §4.1.1): every mailbox of an account shares one quota root, "",
  * with the STORAGE resource (KiB, §5.1) from the account's quota and its usage. An account without a limit
  * has no quota root: GETQUOTAROOT names none and GETQUOTA "" is NO.
  */
