@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
 import { deliverTo } from '../protocol/imap-support.ts';
-import { createTree, type MailboxServer, mailboxServer, PASSWORD } from './imap-mailbox-support.ts';
+import { createTree, type MailboxServer, mailboxServer } from './imap-mailbox-support.ts';
 
 let server: MailboxServer;
 before(async () => {
@@ -298,15 +297,7 @@ describe('LIST-EXTENDED with imapflow', () => {
     const account = await server.addAccount('flow');
     await createTree(server.storage, account, FRUIT);
     await deliverTo(server.storage, account.accountId, Buffer.from('Subject: x\r\n\r\ny\r\n'), { mailbox: 'Tofu' });
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: server.port,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: account.address, pass: PASSWORD },
-      logger: false,
-    });
-    await client.connect();
+    const client = await server.imapflow(account);
     try {
       const boxes = await client.list({ statusQuery: { messages: true, unseen: true } });
       const byPath = new Map(boxes.map((b) => [b.path, b]));

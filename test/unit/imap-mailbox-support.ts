@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
+import { ImapFlow } from 'imapflow';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { Account, Storage } from '../../lib/core/ports.ts';
@@ -23,6 +24,8 @@ export interface MailboxServer {
   addAccount(name: string, opts?: { quotaBytes?: number }): Promise<Account>;
   /** A logged-in raw client. */
   login(account: Account): Promise<ImapClient>;
+  /** A connected imapflow client (a real client's view). */
+  imapflow(account: Account): Promise<ImapFlow>;
   close(): void;
 }
 
@@ -64,6 +67,12 @@ export async function mailboxServer(): Promise<MailboxServer> {
       assert.match(await c.line(), /^\* OK /);
       assert.match((await c.cmd(`LOGIN ${account.address} ${PASSWORD}`)).status, /^a\d+ OK /);
       return c;
+    },
+    async imapflow(account) {
+      const auth = { user: account.address, pass: PASSWORD };
+      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth, logger: false });
+      await client.connect();
+      return client;
     },
     close: () => server.close(),
   };

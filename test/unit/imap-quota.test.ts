@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
 import { deliverTo } from '../protocol/imap-support.ts';
-import { type MailboxServer, mailboxServer, PASSWORD } from './imap-mailbox-support.ts';
+import { type MailboxServer, mailboxServer } from './imap-mailbox-support.ts';
 
 let server: MailboxServer;
 before(async () => {
@@ -92,15 +91,7 @@ describe('QUOTA (RFC 9208)', () => {
   it('imapflow getQuota reads the STORAGE usage and limit', async () => {
     const account = await server.addAccount('flowquota', { quotaBytes: QUOTA_BYTES });
     await deliverTo(server.storage, account.accountId, body(1500));
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: server.port,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: account.address, pass: PASSWORD },
-      logger: false,
-    });
-    await client.connect();
+    const client = await server.imapflow(account);
     try {
       const quota = await client.getQuota('INBOX');
       assert.ok(quota);
