@@ -292,7 +292,13 @@ export interface MailStore {
    * names are not touched and stay reachable. INBOX cannot be deleted.
    */
   deleteMailbox(accountId: string, name: string): Promise<void>;
+  /**
+   * Subscribing needs the mailbox (NotFoundError otherwise); unsubscribing also takes a name whose mailbox
+   * was deleted while subscribed (RFC 3501 §6.3.6: deleting a mailbox keeps its subscription).
+   */
   setSubscribed(accountId: string, name: string, subscribed: boolean): Promise<void>;
+  /** Subscribed names without a mailbox, sorted; a mailbox created under one of them starts subscribed. */
+  listDanglingSubscriptions(accountId: string): Promise<string[]>;
   /** Removes every mailbox, message and counter of the account (account removal); blobs as for expunge. */
   deleteAccountMail(accountId: string): Promise<void>;
 

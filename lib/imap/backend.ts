@@ -19,6 +19,7 @@ export type ImapMailStore = Pick<
   | 'renameMailbox'
   | 'deleteMailbox'
   | 'setSubscribed'
+  | 'listDanglingSubscriptions'
   | 'listIndex'
   | 'getMessages'
   | 'updateFlags'

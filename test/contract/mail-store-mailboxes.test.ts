@@ -142,3 +142,34 @@ describe('account removal', () => {
     assert.equal((await f.mail.listIndex(kept)).length, 1, 'other accounts are untouched');
   });
 });
+
+describe('subscriptions', () => {
+  test('a deleted mailbox stays subscribed until UNSUBSCRIBE or a new mailbox of its name (RFC 3501 §6.3.6)', async () => {
+    const a = f.account();
+    await f.mail.createMailbox(a, 'Kept', { subscribed: true });
+    await f.mail.createMailbox(a, 'Plain', { subscribed: false });
+    await f.mail.deleteMailbox(a, 'Kept');
+    await f.mail.deleteMailbox(a, 'Plain');
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), ['Kept']);
+    assert.deepEqual(await names(a), []);
+    // subscribing still needs a mailbox
+    await assert.rejects(f.mail.setSubscribed(a, 'Plain', true), NotFoundError);
+    // a new mailbox under the name takes the subscription over
+    const again = await f.mail.createMailbox(a, 'Kept', { subscribed: false });
+    assert.equal(again.subscribed, true);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+    await f.mail.deleteMailbox(a, 'Kept');
+    await f.mail.setSubscribed(a, 'Kept', false);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+    await assert.rejects(f.mail.setSubscribed(a, 'Kept', false), NotFoundError);
+    assert.equal((await f.mail.createMailbox(a, 'Kept', { subscribed: false })).subscribed, false);
+  });
+
+  test('removing the account removes its dangling subscriptions', async () => {
+    const a = f.account();
+    await f.mail.createMailbox(a, 'Gone', { subscribed: true });
+    await f.mail.deleteMailbox(a, 'Gone');
+    await f.mail.deleteAccountMail(a);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+  });
+});

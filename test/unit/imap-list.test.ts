@@ -22,7 +22,9 @@ const FRUIT = ['Fruit', 'Fruit/Apple', '+Fruit/Banana', 'Tofu', '+Vegetable', '+
 describe('LIST-EXTENDED: the RFC 5258 §5 examples', () => {
   it('examples 1-6: base LIST, SUBSCRIBED selection, CHILDREN and SUBSCRIBED returns, several patterns, REMOTE', async () => {
     const account = await server.addAccount('fruit');
-    await createTree(server.storage, account, FRUIT);
+    await createTree(server.storage, account, [...FRUIT, '+Fruit/Peach']);
+    // Fruit/Peach stays subscribed after its mailbox is gone (RFC 3501 §6.3.6)
+    await server.storage.mail.deleteMailbox(account.accountId, 'Fruit/Peach');
     const c = await server.login(account);
     const all = [
       '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
@@ -35,10 +37,12 @@ describe('LIST-EXTENDED: the RFC 5258 §5 examples', () => {
       '* LIST (\\HasNoChildren) "/" Vegetable/Corn',
     ];
     assert.deepEqual((await c.cmd('LIST "" "*"')).untagged, all);
-    // Example 2: only the subscribed names, with accurate attributes (unlike LSUB)
+    // Example 2: only the subscribed names, with accurate attributes (unlike LSUB), \NonExistent for the
+    // subscribed name without a mailbox (§3.4)
     assert.deepEqual((await c.cmd('LIST (SUBSCRIBED) "" "*"')).untagged, [
       '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
       '* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana',
+      '* LIST (\\NonExistent \\Noselect \\HasNoChildren \\Subscribed) "/" Fruit/Peach',
       '* LIST (\\HasChildren \\Subscribed) "/" Vegetable',
       '* LIST (\\HasNoChildren \\Subscribed) "/" Vegetable/Broccoli',
     ]);
@@ -60,6 +64,23 @@ describe('LIST-EXTENDED: the RFC 5258 §5 examples', () => {
     ]);
     // Example 4: REMOTE adds remote mailboxes; there are none here
     assert.deepEqual((await c.cmd('LIST (REMOTE) "" "%"')).untagged, (await c.cmd('LIST "" "%"')).untagged);
+    // RECURSIVEMATCH counts the dangling subscription as a subscribed child too (§3.5)
+    assert.deepEqual((await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')).untagged, [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
+      '* LIST (\\HasChildren) "/" Fruit ("CHILDINFO" ("SUBSCRIBED"))',
+      '* LIST (\\HasChildren \\Subscribed) "/" Vegetable ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+    // LSUB lists the subscribed names, the dangling one too; UNSUBSCRIBE removes it (RFC 3501 §6.3.9, §6.3.7)
+    assert.deepEqual((await c.cmd('LSUB "" "Fruit/*"')).untagged, [
+      '* LSUB () "/" Fruit/Banana',
+      '* LSUB () "/" Fruit/Peach',
+    ]);
+    assert.match((await c.cmd('SUBSCRIBE Fruit/Peach')).status, /^a\d+ NO \[NONEXISTENT\]/);
+    assert.match((await c.cmd('UNSUBSCRIBE Fruit/Peach')).status, /^a\d+ OK /);
+    assert.deepEqual((await c.cmd('LIST (SUBSCRIBED) "" "Fruit/*"')).untagged, [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana',
+    ]);
+    assert.match((await c.cmd('UNSUBSCRIBE Fruit/Peach')).status, /^a\d+ NO \[NONEXISTENT\]/);
     c.destroy();
   });
 

@@ -19,11 +19,16 @@ async function list(session: ImapSession, cmd: ListCommand): Promise<void> {
     session.send(listResponse({ attributes: ['\\Noselect'], delimiter: HIERARCHY_DELIMITER, name: '' }, opts));
     return session.send(tagged(cmd.tag, 'OK', 'LIST completed'));
   }
-  const boxes = await session.backend.mail.listMailboxes(session.account!.accountId);
-  const matchers = patterns.map((p) => patternMatcher(cmd.reference, p));
+  const mail = session.backend.mail;
+  const accountId = session.account!.accountId;
   const selection: ListSelection = cmd.selection;
+  const [boxes, dangling] = await Promise.all([
+    mail.listMailboxes(accountId),
+    selection.subscribed ? mail.listDanglingSubscriptions(accountId) : [],
+  ]);
+  const matchers = patterns.map((p) => patternMatcher(cmd.reference, p));
   const status = cmd.returns.status;
-  for (const entry of listNames(boxes, (n) => matchers.some((m) => m(n)), selection)) {
+  for (const entry of listNames(boxes, (n) => matchers.some((m) => m(n)), selection, dangling)) {
     const { name, attributes, childInfo } = entry;
     session.send(listResponse({ attributes, delimiter: HIERARCHY_DELIMITER, name, childInfo }, opts));
     // RFC 5819 §2: a STATUS for each listed mailbox that meets the selection and can be selected.
@@ -38,13 +43,16 @@ export default command({
   async run(session, cmd) {
     if (cmd.type === 'LIST') return list(session, cmd);
     const opts = session.writeOptions;
-    const boxes = await session.backend.mail.listMailboxes(session.account!.accountId);
-    const matches = patternMatcher(cmd.reference, cmd.pattern);
+    const mail = session.backend.mail;
+    const accountId = session.account!.accountId;
+    const [boxes, dangling] = await Promise.all([
+      mail.listMailboxes(accountId),
+      mail.listDanglingSubscriptions(accountId),
+    ]);
     const subscribed = { subscribed: true, specialUse: false, recursiveMatch: false };
-    for (const entry of listNames(boxes, matches, subscribed)) {
-      // LSUB (RFC 3501) has no \HasChildren; a subscribed parent without a mailbox is \Noselect.
-      const attributes = entry.attributes.filter((a) => a === '\\Noselect');
-      session.send(lsubResponse({ attributes, delimiter: HIERARCHY_DELIMITER, name: entry.name }, opts));
+    for (const entry of listNames(boxes, patternMatcher(cmd.reference, cmd.pattern), subscribed, dangling)) {
+      // LSUB (RFC 3501 §6.3.9) lists subscribed names only; its \Noselect would mean "not subscribed itself".
+      session.send(lsubResponse({ attributes: [], delimiter: HIERARCHY_DELIMITER, name: entry.name }, opts));
     }
     session.send(tagged(cmd.tag, 'OK', 'LSUB completed'));
   },

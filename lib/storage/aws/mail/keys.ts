@@ -35,6 +35,9 @@ export const BLOB_GRACE_MS = 60 * 60 * 1000;
 export const mailboxKey = (accountId: string, mailboxId: string) => ({ pk: accountId, sk: `MBX#${mailboxId}` });
 export const nameKey = (accountId: string, name: string) => ({ pk: accountId, sk: `NAME#${name}` });
 export const usageKey = (accountId: string) => ({ pk: accountId, sk: 'USAGE' });
+/** A subscription that outlived its mailbox (RFC 3501 §6.3.6: a server never drops one on its own). */
+export const subscriptionKey = (accountId: string, name: string) => ({ pk: accountId, sk: `SUB#${name}` });
+export const SUBSCRIPTION_PREFIX = 'SUB#';
 export const idempotencyKey = (ref: MailboxRef, key: string) => ({
   pk: ref.accountId,
   sk: `IDEM#${ref.mailboxId}#${key}`,
