@@ -113,6 +113,12 @@ export interface MailboxState extends MailboxRef {
   readonly unseen: number;
   /** Sum of message sizes in bytes. */
   readonly bytes: number;
+  /**
+   * Messages with `\Deleted` and their bytes (IMAP STATUS DELETED, RFC 9208 DELETED-STORAGE), kept like
+   * unseen; undefined for a mailbox created before these counters were kept (then count the flags).
+   */
+  readonly deleted?: number;
+  readonly deletedBytes?: number;
   /** Keywords (flags not starting with `\`) ever set in this mailbox, sorted: IMAP FLAGS and PERMANENTFLAGS. */
   readonly keywords: readonly string[];
   /**

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { deliverTo } from '../protocol/imap-support.ts';
 import { createTree, type MailboxServer, mailboxServer } from './imap-mailbox-support.ts';
 
@@ -269,6 +270,36 @@ describe('LIST-STATUS (RFC 5819) and STATUS', () => {
     assert.match((await c.cmd('EXPUNGE')).status, /OK/);
     assert.deepEqual((await c.cmd(query)).untagged, [
       `* STATUS INBOX (SIZE ${sizes[1]} DELETED 0 DELETED-STORAGE 0 MESSAGES 1)`,
+    ]);
+    c.destroy();
+  });
+
+  it('DELETED and DELETED-STORAGE count the flags of a mailbox older than the \\Deleted counters', async () => {
+    const account = await server.addAccount('legacy');
+    const d = await deliverTo(
+      server.storage,
+      account.accountId,
+      Buffer.from(`Subject: a\r\n\r\n${'y'.repeat(2100)}\r\n`),
+      {
+        flags: ['\\Deleted'],
+      },
+    );
+    await deliverTo(server.storage, account.accountId, Buffer.from('Subject: b\r\n\r\nb\r\n'));
+    const inbox = (await server.storage.mail.getMailbox(account.accountId, 'INBOX'))!;
+    assert.equal(inbox.deleted, 1);
+    // the item as a mailbox created before the counters has it: no marker, so the counters are not trusted
+    await server.fixture.db.send(
+      new UpdateItemCommand({
+        TableName: server.fixture.names.tables.mailboxes,
+        Key: { pk: { S: account.accountId }, sk: { S: `MBX#${inbox.mailboxId}` } },
+        UpdateExpression: 'SET deleted = :wrong REMOVE deletedCounted',
+        ExpressionAttributeValues: { ':wrong': { N: '7' } },
+      }),
+    );
+    assert.equal((await server.storage.mail.getMailbox(account.accountId, 'INBOX'))!.deleted, undefined);
+    const c = await server.login(account);
+    assert.deepEqual((await c.cmd('STATUS INBOX (DELETED DELETED-STORAGE)')).untagged, [
+      `* STATUS INBOX (DELETED 1 DELETED-STORAGE ${Math.ceil(d.bytes.length / 1024)})`,
     ]);
     c.destroy();
   });

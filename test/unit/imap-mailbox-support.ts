@@ -11,14 +11,16 @@ import { silentLogger } from '../../lib/core/log.ts';
 import type { Account, Storage } from '../../lib/core/ports.ts';
 import { createImapBackend } from '../../lib/imap/backend.ts';
 import { ImapSession } from '../../lib/imap/session.ts';
+import { type MailFixture, mailFixture } from '../contract/mail-store-support.ts';
 import { ImapClient } from '../protocol/imap-support.ts';
 import { testTls } from '../support/gateway.ts';
-import { freshStorage } from '../support/storage.ts';
 
 export const PASSWORD = 'secret';
 
 export interface MailboxServer {
   readonly storage: Storage;
+  /** The tables underneath, for a test that must age an item. */
+  readonly fixture: MailFixture;
   readonly port: number;
   /** A new account (`name@example.com`) with only INBOX (subscribed). */
   addAccount(name: string, opts?: { quotaBytes?: number }): Promise<Account>;
@@ -30,7 +32,8 @@ export interface MailboxServer {
 }
 
 export async function mailboxServer(): Promise<MailboxServer> {
-  const storage = await freshStorage();
+  const fixture = await mailFixture();
+  const { storage } = fixture;
   await storage.directory.addDomain('example.com');
   const accounts = new Map<string, Account>();
   const authenticator = {
@@ -54,6 +57,7 @@ export async function mailboxServer(): Promise<MailboxServer> {
   const port = (server.address() as { port: number }).port;
   return {
     storage,
+    fixture,
     port,
     async addAccount(name, opts = {}) {
       const address = `${name}@example.com`;

@@ -1,7 +1,8 @@
 /**
  * STATUS (RFC 9051 §6.3.11) from the mailbox's counters: SIZE is the sum of RFC822.SIZE (RFC 8438), MAILBOXID
- * the stable id (RFC 8474 §4.3). DELETED (RFC 9051) and DELETED-STORAGE (RFC 9208 §4.4, KiB) read the small
- * flag index, and the sizes of the \Deleted messages only, and only when asked for.
+ * the stable id (RFC 8474 §4.3), DELETED (RFC 9051) and DELETED-STORAGE (RFC 9208 §4.4, KiB) the \Deleted
+ * counters. Only a mailbox older than those counters has its flag index read (and the \Deleted messages'
+ * sizes), and only when they are asked for.
  */
 import type { MailboxState } from '../../core/ports.ts';
 import type { StatusItem } from '../codec/index.ts';
@@ -20,6 +21,8 @@ interface DeletedMessages {
 }
 
 async function deletedMessages(session: ImapSession, box: MailboxState, sizes: boolean): Promise<DeletedMessages> {
+  if (box.deleted !== undefined && box.deletedBytes !== undefined)
+    return { count: box.deleted, bytes: box.deletedBytes };
   const mail = session.backend.mail;
   const ref = { accountId: box.accountId, mailboxId: box.mailboxId };
   const uids = (await mail.listIndex(ref)).filter((m) => m.flags.includes(DELETED_FLAG)).map((m) => m.uid);

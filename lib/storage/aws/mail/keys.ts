@@ -57,6 +57,7 @@ export const refOf = (m: MailboxRef): MailboxRef => ({ accountId: m.accountId, m
 export const sameMailbox = (a: MailboxRef, b: MailboxRef) => a.accountId === b.accountId && a.mailboxId === b.mailboxId;
 
 export const SEEN = '\\Seen';
+export const DELETED = '\\Deleted';
 export const isKeyword = (flag: string) => !flag.startsWith('\\');
 
 export function toMailbox(item: Item): MailboxState {
@@ -71,6 +72,10 @@ export function toMailbox(item: Item): MailboxState {
     messages: (item.messages as number) ?? 0,
     unseen: (item.unseen as number) ?? 0,
     bytes: (item.bytes as number) ?? 0,
+    // counted only on mailboxes created since (an ADD on an older item would start from a wrong 0)
+    ...(item.deletedCounted
+      ? { deleted: (item.deleted as number) ?? 0, deletedBytes: (item.deletedBytes as number) ?? 0 }
+      : {}),
     keywords: keywords ? [...keywords].sort() : [],
     historyFloor: (item.historyFloor as number) ?? 1,
     specialUse: item.specialUse as string | undefined,

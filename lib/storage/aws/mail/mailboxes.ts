@@ -107,6 +107,8 @@ export async function createMailbox(
       messages: 0,
       unseen: 0,
       bytes: 0,
+      deleted: 0,
+      deletedBytes: 0,
       keywords: [],
       historyFloor: 1,
       specialUse: opts.specialUse,
@@ -124,7 +126,7 @@ export async function createMailbox(
       .add('state', {
         Put: {
           TableName: ctx.t.mailboxes,
-          Item: toAttr({ ...mailboxKey(accountId, state.mailboxId), ...attrs }),
+          Item: toAttr({ ...mailboxKey(accountId, state.mailboxId), ...attrs, deletedCounted: true }),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })
