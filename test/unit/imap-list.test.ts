@@ -174,6 +174,10 @@ describe('LIST-EXTENDED: the RFC 5258 §5 examples', () => {
     }
     // the empty pattern still asks for the delimiter (RFC 9051 §6.3.9)
     assert.deepEqual((await c.cmd('LIST "" ""')).untagged, ['* LIST (\\Noselect) "/" ""']);
+    // an empty RETURN list is valid syntax (§6 list-return-opts) and asks for nothing more
+    assert.deepEqual((await c.cmd('LIST "" "INBOX" RETURN ()')).untagged, [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
+    ]);
     c.destroy();
   });
 });
@@ -209,6 +213,12 @@ describe('SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154)', () => {
       '* LIST (\\HasNoChildren \\Sent) "/" Outbox',
     ]);
     assert.deepEqual((await c.cmd('LIST (SPECIAL-USE SUBSCRIBED) "" "*"')).untagged, []);
+    // SPECIAL-USE is a base selection option (RFC 6154 §6): RECURSIVEMATCH goes with it, CHILDINFO names it
+    assert.match((await c.cmd('CREATE Plain/Old (USE (\\Archive))')).status, /^a\d+ OK \[MAILBOXID /);
+    assert.deepEqual((await c.cmd('LIST (SPECIAL-USE RECURSIVEMATCH) "" "%"')).untagged, [
+      '* LIST (\\HasNoChildren \\Sent) "/" Outbox',
+      '* LIST (\\HasChildren) "/" Plain ("CHILDINFO" ("SPECIAL-USE"))',
+    ]);
     c.destroy();
   });
 });
