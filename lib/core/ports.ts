@@ -113,6 +113,12 @@ export interface MailboxState extends MailboxRef {
   readonly unseen: number;
   /** Sum of message sizes in bytes. */
   readonly bytes: number;
+  /**
+   * Messages with `\Deleted` and their bytes (IMAP STATUS DELETED, RFC 9208 DELETED-STORAGE), kept like
+   * unseen; undefined for a mailbox created before these counters were kept (then count the flags).
+   */
+  readonly deleted?: number;
+  readonly deletedBytes?: number;
   /** Keywords (flags not starting with `\`) ever set in this mailbox, sorted: IMAP FLAGS and PERMANENTFLAGS. */
   readonly keywords: readonly string[];
   /**
@@ -292,7 +298,13 @@ export interface MailStore {
    * names are not touched and stay reachable. INBOX cannot be deleted.
    */
   deleteMailbox(accountId: string, name: string): Promise<void>;
+  /**
+   * Subscribing needs the mailbox (NotFoundError otherwise); unsubscribing also takes a name whose mailbox
+   * was deleted while subscribed (RFC 3501 §6.3.6: deleting a mailbox keeps its subscription).
+   */
   setSubscribed(accountId: string, name: string, subscribed: boolean): Promise<void>;
+  /** Subscribed names without a mailbox, sorted; a mailbox created under one of them starts subscribed. */
+  listDanglingSubscriptions(accountId: string): Promise<string[]>;
   /** Removes every mailbox, message and counter of the account (account removal); blobs as for expunge. */
   deleteAccountMail(accountId: string): Promise<void>;
 

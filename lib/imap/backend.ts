@@ -19,6 +19,7 @@ export type ImapMailStore = Pick<
   | 'renameMailbox'
   | 'deleteMailbox'
   | 'setSubscribed'
+  | 'listDanglingSubscriptions'
   | 'listIndex'
   | 'getMessages'
   | 'updateFlags'
@@ -27,6 +28,7 @@ export type ImapMailStore = Pick<
   | 'copyMessages'
   | 'moveMessages'
   | 'append'
+  | 'getUsage'
 >;
 
 export interface ImapBackend {

@@ -7,6 +7,20 @@ import type { MailboxState } from '../core/ports.ts';
 
 export { HIERARCHY_DELIMITER };
 
+/**
+ * What the mailbox commands add to CAPABILITY: RFC 5258, RFC 5819, RFC 3348, RFC 6154 §3, RFC 8438 and
+ * RFC 9208 (STORAGE only: there is no message-count limit; STATUS DELETED-STORAGE goes with it, §4.4).
+ */
+export const MAILBOX_CAPABILITIES: readonly string[] = [
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'CHILDREN',
+  'CREATE-SPECIAL-USE',
+  'STATUS=SIZE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+];
+
 /** RFC 9051 §6.3.9: `*` matches anything, `%` anything but the delimiter; INBOX matches case-insensitively. */
 export function patternMatcher(reference: string, pattern: string): (name: string) => boolean {
   const full = pattern.startsWith(HIERARCHY_DELIMITER) || reference === '' ? pattern : `${reference}${pattern}`;
@@ -19,11 +33,11 @@ export function patternMatcher(reference: string, pattern: string): (name: strin
   return (name) => re.test(name) || (name === 'INBOX' && inboxRe.test(name));
 }
 
-/** Every name the listing implies: the mailboxes and their parents that do not exist themselves. */
-export function childrenOf(boxes: readonly MailboxState[]): Set<string> {
+/** The parent levels of the names: `a` and `a/b` for `a/b/c`. */
+export function parentsOf(names: Iterable<string>): Set<string> {
   const parents = new Set<string>();
-  for (const b of boxes) {
-    const levels = b.name.split(HIERARCHY_DELIMITER);
+  for (const name of names) {
+    const levels = name.split(HIERARCHY_DELIMITER);
     for (let i = 1; i < levels.length; i++) parents.add(levels.slice(0, i).join(HIERARCHY_DELIMITER));
   }
   return parents;
@@ -32,29 +46,99 @@ export function childrenOf(boxes: readonly MailboxState[]): Set<string> {
 export interface ListedName {
   readonly name: string;
   readonly attributes: string[];
+  /** The mailbox, when the name is one (not a parent level without a mailbox of its own). */
+  readonly box?: MailboxState;
+  /** RFC 5258 §3.5: the selection options some descendant meets (RECURSIVEMATCH only). */
+  readonly childInfo?: string[];
+  /** Whether the name itself meets the selection criteria (RFC 5819: only those get a STATUS). */
+  readonly selected: boolean;
 }
 
-/** LIST/LSUB entries for the names the matcher accepts; parents without a mailbox are \NonExistent. */
+/** What LIST selects (RFC 5258 §3, RFC 6154 §5.3); no option at all lists every name. */
+export interface ListSelection {
+  readonly subscribed: boolean;
+  readonly specialUse: boolean;
+  readonly recursiveMatch: boolean;
+}
+
+const NO_SELECTION: ListSelection = { subscribed: false, specialUse: false, recursiveMatch: false };
+
+/** The base selection options the criteria are made of, as CHILDINFO names them (RFC 5258 §3.5). */
+function criteriaNames(sel: ListSelection): string[] {
+  return [...(sel.subscribed ? ['SUBSCRIBED'] : []), ...(sel.specialUse ? ['SPECIAL-USE'] : [])];
+}
+
+interface NameState {
+  readonly box?: MailboxState;
+  readonly subscribed: boolean;
+}
+
+/** Whether a name meets every selection option given; without any, every name (and implied parent) does. */
+function meets(sel: ListSelection, name: NameState): boolean {
+  if (!sel.subscribed && !sel.specialUse) return true;
+  return (!sel.subscribed || name.subscribed) && (!sel.specialUse || !!name.box?.specialUse);
+}
+
+/**
+ * LIST/LSUB entries for the names the matcher accepts; parents without a mailbox are \NonExistent.
+ * With selection options only the names meeting them are listed, and with RECURSIVEMATCH also a name with a
+ * descendant that meets them (CHILDINFO), unless every such descendant is listed itself (RFC 5258 §3.5:
+ * redundant responses are suppressed; RFC 5258 §5 example 9). `orphans` are subscribed names without a
+ * mailbox: only the SUBSCRIBED selection lists them (RFC 5258 §3.1, \NonExistent \Subscribed).
+ */
 export function listNames(
   boxes: readonly MailboxState[],
   matches: (name: string) => boolean,
-  opts: { subscribedOnly: boolean },
+  selection: ListSelection = NO_SELECTION,
+  orphans: readonly string[] = [],
 ): ListedName[] {
-  const parents = childrenOf(boxes);
-  const byName = new Map(boxes.map((b) => [b.name, b] as const));
+  const existing = new Map(boxes.map((b) => [b.name, b] as const));
+  const parents = parentsOf(existing.keys());
+  const subscribedOrphans = selection.subscribed ? orphans.filter((n) => !existing.has(n)) : [];
+  const all = new Set([...existing.keys(), ...parents, ...subscribedOrphans, ...parentsOf(subscribedOrphans)]);
+  const names = [...all].sort(compareNames);
+  const orphanSet = new Set(subscribedOrphans);
+  const stateOf = (name: string): NameState => {
+    const box = existing.get(name);
+    return box ? { box, subscribed: box.subscribed } : { subscribed: orphanSet.has(name) };
+  };
+  const meeting = names.filter((n) => meets(selection, stateOf(n)));
   const out: ListedName[] = [];
-  const names = new Set([...byName.keys(), ...parents]);
-  for (const name of [...names].sort(compareNames)) {
+  for (const name of names) {
     if (!matches(name)) continue;
-    const box = byName.get(name);
-    if (opts.subscribedOnly && !box?.subscribed) continue;
+    const state = stateOf(name);
+    const selected = meets(selection, state);
+    const childInfo = selection.recursiveMatch && descendantInfo(name, meeting, matches, selected);
+    if (!selected && !childInfo) continue;
+    const { box } = state;
     const attributes = [parents.has(name) ? '\\HasChildren' : '\\HasNoChildren'];
     if (!box) attributes.unshift('\\NonExistent', '\\Noselect');
-    if (box?.subscribed) attributes.push('\\Subscribed');
+    if (state.subscribed) attributes.push('\\Subscribed');
     if (box?.specialUse) attributes.push(box.specialUse);
-    out.push({ name, attributes });
+    out.push({
+      name,
+      attributes,
+      selected,
+      ...(box ? { box } : {}),
+      ...(childInfo ? { childInfo: criteriaNames(selection) } : {}),
+    });
   }
   return out;
+}
+
+/**
+ * RFC 5258 §3.5 for one listed name: true when a descendant meets the criteria. A name that does not meet
+ * them itself is only worth listing for a descendant the pattern does not list anyway.
+ */
+function descendantInfo(
+  name: string,
+  meeting: readonly string[],
+  matches: (name: string) => boolean,
+  selected: boolean,
+): boolean {
+  const prefix = `${name}${HIERARCHY_DELIMITER}`;
+  const below = meeting.filter((n) => n.startsWith(prefix));
+  return below.length > 0 && (selected || below.some((n) => !matches(n)));
 }
 
 /** INBOX first, then by name. */

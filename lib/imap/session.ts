@@ -36,6 +36,7 @@ import {
 } from './codec/index.ts';
 import { COMMANDS, type ImapState } from './commands/index.ts';
 import { isSaveSearch } from './commands/search.ts';
+import { MAILBOX_CAPABILITIES } from './mailboxes.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 export interface ImapSessionOptions {
@@ -165,6 +166,7 @@ export class ImapSession {
       'SEARCHRES',
       'UTF8=ACCEPT',
       `APPENDLIMIT=${this.appendLimit}`,
+      ...MAILBOX_CAPABILITIES,
     ];
     if (this.state === 'not-authenticated') {
       if (!this.secure) caps.push('STARTTLS');

@@ -142,3 +142,66 @@ describe('account removal', () => {
     assert.equal((await f.mail.listIndex(kept)).length, 1, 'other accounts are untouched');
   });
 });
+
+describe('subscriptions', () => {
+  test('a deleted mailbox stays subscribed until UNSUBSCRIBE or a new mailbox of its name (RFC 3501 §6.3.6)', async () => {
+    const a = f.account();
+    await f.mail.createMailbox(a, 'Kept', { subscribed: true });
+    await f.mail.createMailbox(a, 'Plain', { subscribed: false });
+    await f.mail.deleteMailbox(a, 'Kept');
+    await f.mail.deleteMailbox(a, 'Plain');
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), ['Kept']);
+    assert.deepEqual(await names(a), []);
+    // subscribing still needs a mailbox
+    await assert.rejects(f.mail.setSubscribed(a, 'Plain', true), NotFoundError);
+    // a new mailbox under the name takes the subscription over
+    const again = await f.mail.createMailbox(a, 'Kept', { subscribed: false });
+    assert.equal(again.subscribed, true);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+    await f.mail.deleteMailbox(a, 'Kept');
+    await f.mail.setSubscribed(a, 'Kept', false);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+    await assert.rejects(f.mail.setSubscribed(a, 'Kept', false), NotFoundError);
+    assert.equal((await f.mail.createMailbox(a, 'Kept', { subscribed: false })).subscribed, false);
+  });
+
+  test('removing the account removes its dangling subscriptions', async () => {
+    const a = f.account();
+    await f.mail.createMailbox(a, 'Gone', { subscribed: true });
+    await f.mail.deleteMailbox(a, 'Gone');
+    await f.mail.deleteAccountMail(a);
+    assert.deepEqual(await f.mail.listDanglingSubscriptions(a), []);
+  });
+});
+
+describe('\\Deleted counters', () => {
+  test('move with appends, flag changes, copies, moves and expunges (IMAP STATUS DELETED, RFC 9208 DELETED-STORAGE)', async () => {
+    const a = f.account();
+    const inbox = await f.inbox(a);
+    const counted = async (name: string) => {
+      const box = (await f.mail.getMailbox(a, name))!;
+      return [box.deleted, box.deletedBytes];
+    };
+    await f.appendText(inbox, 'aaaa', { flags: ['\\Deleted'] });
+    await f.appendText(inbox, 'bbbbbb');
+    assert.deepEqual(await counted('INBOX'), [1, 4]);
+    await f.mail.updateFlags(inbox, [2], 'add', ['\\Deleted', '\\Seen']);
+    assert.deepEqual(await counted('INBOX'), [2, 10]);
+    await f.mail.updateFlags(inbox, [1], 'remove', ['\\Deleted']);
+    assert.deepEqual(await counted('INBOX'), [1, 6]);
+    await f.mail.updateFlags(inbox, [2], 'replace', ['\\Seen']);
+    assert.deepEqual(await counted('INBOX'), [0, 0]);
+    await f.mail.updateFlags(inbox, [1, 2], 'add', ['\\Deleted']);
+    const trash = (await f.mail.getMailbox(a, 'Trash'))!;
+    await f.mail.copyMessages(inbox, [1, 2], trash);
+    assert.deepEqual(await counted('Trash'), [2, 10]);
+    const archive = (await f.mail.getMailbox(a, 'Archive'))!;
+    await f.mail.moveMessages(inbox, [1], archive);
+    assert.deepEqual(await counted('INBOX'), [1, 6]);
+    assert.deepEqual(await counted('Archive'), [1, 4]);
+    await f.mail.expunge(inbox, [2]);
+    assert.deepEqual(await counted('INBOX'), [0, 0]);
+    await f.mail.expunge(trash, [1]);
+    assert.deepEqual(await counted('Trash'), [1, 6]);
+  });
+});

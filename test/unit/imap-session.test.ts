@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC ESEARCH SEARCHRES UTF8=ACCEPT APPENDLIMIT=52428800 AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC ESEARCH SEARCHRES UTF8=ACCEPT APPENDLIMIT=52428800 LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE STATUS=SIZE QUOTA QUOTA=RES-STORAGE AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -221,6 +221,7 @@ describe('IMAP session: messages', () => {
       `* OK [UIDVALIDITY ${d1.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${d2.uid + 1}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.highestModseq}] highest modseq`,
+      `* OK [MAILBOXID (${(await storage.mail.getMailbox(account.accountId, 'Box1'))!.mailboxId})] mailbox id`,
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags kept',
     ]);
     assert.match(sel.status, /OK \[READ-WRITE\]/);

@@ -87,6 +87,8 @@ export type StatusItem =
   | 'UIDVALIDITY'
   | 'UNSEEN'
   | 'DELETED'
+  /** RFC 9208 §4.4: KiB that EXPUNGE would free. */
+  | 'DELETED-STORAGE'
   | 'SIZE'
   | 'RECENT'
   | 'HIGHESTMODSEQ'

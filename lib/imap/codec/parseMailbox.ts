@@ -23,6 +23,7 @@ const STATUS_ITEMS: readonly StatusItem[] = [
   'UIDVALIDITY',
   'UNSEEN',
   'DELETED',
+  'DELETED-STORAGE',
   'SIZE',
   'RECENT',
   'HIGHESTMODSEQ',

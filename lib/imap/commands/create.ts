@@ -1,8 +1,15 @@
-/** CREATE (RFC 9051 §6.3.4), with RFC 6154 USE (one special-use attribute). A trailing delimiter is dropped. */
+/**
+ * CREATE (RFC 9051 §6.3.4), with CREATE-SPECIAL-USE (RFC 6154 §3: `(USE (\Drafts))`, one attribute; the
+ * virtual `\All` and `\Flagged` are not kept here, so they get NO [USEATTR] and nothing is created). The OK
+ * carries the new mailbox's id (RFC 8474 §4.1). A trailing delimiter is dropped.
+ */
 import { normalizeMailboxName } from '../../core/mailboxNames.ts';
 import { listResponse, tagged } from '../codec/index.ts';
 import { HIERARCHY_DELIMITER } from '../mailboxes.ts';
 import { AUTHENTICATED, command } from './types.ts';
+
+/** The RFC 6154 uses a mailbox here can have: real mailboxes, not virtual views. */
+const CREATABLE_USES = new Set(['\\Archive', '\\Drafts', '\\Junk', '\\Sent', '\\Trash']);
 
 export default command({
   names: ['CREATE'],
@@ -11,17 +18,21 @@ export default command({
     const name = cmd.mailbox.endsWith(HIERARCHY_DELIMITER) ? cmd.mailbox.slice(0, -1) : cmd.mailbox;
     if (name === 'INBOX') return session.fail(cmd.tag, 'NO', 'INBOX always exists', { code: 'ALREADYEXISTS' });
     if (cmd.specialUse.length > 1) return session.fail(cmd.tag, 'NO', 'one special use at most', { code: 'USEATTR' });
+    const use = cmd.specialUse[0];
+    if (use && !CREATABLE_USES.has(use)) {
+      return session.fail(cmd.tag, 'NO', `${use} is not supported`, { code: 'USEATTR' });
+    }
     const accountId = session.account!.accountId;
     if (await session.backend.mail.getMailbox(accountId, name)) {
       return session.fail(cmd.tag, 'NO', 'mailbox exists', { code: 'ALREADYEXISTS' });
     }
-    await session.backend.mail.createMailbox(accountId, name, { specialUse: cmd.specialUse[0], subscribed: false });
+    const box = await session.backend.mail.createMailbox(accountId, name, { specialUse: use, subscribed: false });
     // RFC 9051 §6.3.4: a name stored in another form (NFC, §5.1) is told with OLDNAME (LIST syntax of rev2)
     const stored = normalizeMailboxName(name);
     if (session.imap4rev2 && stored !== name) {
       const entry = { attributes: [], delimiter: HIERARCHY_DELIMITER, name: stored, oldName: name };
       session.send(listResponse(entry, session.writeOptions));
     }
-    session.send(tagged(cmd.tag, 'OK', 'CREATE completed'));
+    session.send(tagged(cmd.tag, 'OK', 'CREATE completed', { code: 'MAILBOXID', id: box.mailboxId }));
   },
 });

@@ -10,6 +10,7 @@ import del from './delete.ts';
 import enable from './enable.ts';
 import expunge from './expunge.ts';
 import fetch from './fetch.ts';
+import getquota from './getquota.ts';
 import id from './id.ts';
 import idle from './idle.ts';
 import list from './list.ts';
@@ -20,6 +21,7 @@ import noop from './noop.ts';
 import rename from './rename.ts';
 import search from './search.ts';
 import select from './select.ts';
+import setquota from './setquota.ts';
 import starttls from './starttls.ts';
 import status from './status.ts';
 import store from './store.ts';
@@ -53,6 +55,8 @@ const SPECS: readonly CommandSpec[] = [
   copy,
   idle,
   append,
+  getquota,
+  setquota,
 ];
 
 export const COMMANDS: ReadonlyMap<CommandType, CommandSpec> = new Map(

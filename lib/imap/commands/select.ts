@@ -52,7 +52,7 @@ async function resync(session: ImapSession, box: SelectedMailbox, params: Qresyn
  */
 async function listOf(session: ImapSession, name: string, given: string): Promise<Buffer> {
   const boxes = await session.backend.mail.listMailboxes(session.account!.accountId);
-  const [entry] = listNames(boxes, (n) => n === name, { subscribedOnly: false });
+  const [entry] = listNames(boxes, (n) => n === name);
   const attributes = entry?.attributes ?? [];
   const oldName = given === name ? {} : { oldName: given };
   return listResponse({ attributes, delimiter: HIERARCHY_DELIMITER, name, ...oldName }, session.writeOptions);
@@ -100,6 +100,8 @@ export default command({
     session.send(untagged('OK', 'predicted next UID', { code: 'UIDNEXT', value: box.nextUid }));
     // RFC 7162 §3.1.2.1: a CONDSTORE server tells every SELECT the mailbox's HIGHESTMODSEQ.
     session.send(untagged('OK', 'highest modseq', { code: 'HIGHESTMODSEQ', value: BigInt(box.modseq) }));
+    // RFC 8474 §4.2: the mailbox's id, stable across RENAME.
+    session.send(untagged('OK', 'mailbox id', { code: 'MAILBOXID', id: state.mailboxId }));
     if (cmd.condstore) session.condstore = true;
     session.send(
       untagged('OK', readOnly ? 'no permanent flags' : 'flags kept', {

@@ -69,6 +69,9 @@ export class DynamoMailStore implements MailStore {
   setSubscribed(accountId: string, name: string, subscribed: boolean) {
     return mailboxes.setSubscribed(this.ctx, accountId, name, subscribed);
   }
+  listDanglingSubscriptions(accountId: string) {
+    return mailboxes.listDanglingSubscriptions(this.ctx, accountId);
+  }
   deleteAccountMail(accountId: string) {
     return mailboxes.deleteAccountMail(this.ctx, accountId);
   }

@@ -11,6 +11,7 @@ import { backoff, temporary, toAttr } from '../dynamo.ts';
 import { type CounterHint, type MailContext, Transaction } from './context.ts';
 import { addBlobRefs, blobDeltas, bumped, type MailboxBump, mailboxChange, usageUpdate } from './items.ts';
 import {
+  DELETED,
   IDEMPOTENCY_TTL_SECONDS,
   idempotencyKey,
   MAX_ATTEMPTS,
@@ -65,12 +66,15 @@ function appendTransaction(ctx: MailContext, batch: readonly AppendInput[], prev
   const uids = batch.map((_, j) => prev.uidNext + j);
   const total = batch.reduce((sum, i) => sum + sizeOf(i), 0);
   const limit = quotaLimit(batch);
+  const deleted = batch.filter((i) => i.flags?.includes(DELETED));
   const bump: MailboxBump = {
     prev,
     appended: batch.length,
     messages: batch.length,
     bytes: total,
     unseen: batch.filter((i) => !i.flags?.includes(SEEN)).length,
+    deleted: deleted.length,
+    deletedBytes: deleted.reduce((sum, i) => sum + sizeOf(i), 0),
     flags: batch.flatMap((i) => i.flags ?? []),
   };
   const tx = new Transaction();

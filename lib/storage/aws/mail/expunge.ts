@@ -4,7 +4,17 @@ import { backoff, type Item, temporary, toAttr } from '../dynamo.ts';
 import { releaseBlobs } from './blobs.ts';
 import { type CounterHint, hintOf, type MailContext, Transaction } from './context.ts';
 import { addBlobRefs, blobDeltas, bumped, type MailboxBump, mailboxChange, usageUpdate } from './items.ts';
-import { ascendingUnique, chunks, flagsOf, MAX_ATTEMPTS, mailboxKey, messageKey, SEEN, toMailbox } from './keys.ts';
+import {
+  ascendingUnique,
+  chunks,
+  DELETED,
+  flagsOf,
+  MAX_ATTEMPTS,
+  mailboxKey,
+  messageKey,
+  SEEN,
+  toMailbox,
+} from './keys.ts';
 
 /** Per transaction: mailbox, change record and usage, then per message its delete and at most one blob count. */
 export const EXPUNGE_CHUNK = 48;
@@ -21,9 +31,10 @@ export async function readMessages(ctx: MailContext, ref: MailboxRef, uids: read
 
 /** What leaving a mailbox does to its counters and the account's usage. */
 export function leaving(items: readonly Item[]) {
-  const bytes = items.reduce((sum, m) => sum + (m.size as number), 0);
+  const sum = (list: readonly Item[]) => list.reduce((total, m) => total + (m.size as number), 0);
   const unseen = items.filter((m) => !flagsOf(m).includes(SEEN)).length;
-  return { messages: items.length, bytes, unseen };
+  const deleted = items.filter((m) => flagsOf(m).includes(DELETED));
+  return { messages: items.length, bytes: sum(items), unseen, deleted: deleted.length, deletedBytes: sum(deleted) };
 }
 
 /** A delete that holds only while the message is as it was read (no flag change or expunge got in between). */
@@ -69,6 +80,8 @@ async function expungeChunk(
       messages: -gone.messages,
       bytes: -gone.bytes,
       unseen: -gone.unseen,
+      deleted: -gone.deleted,
+      deletedBytes: -gone.deletedBytes,
       deleting: opts.purge,
     };
     const deltas = blobDeltas(present as { blobKey: string }[], -1);

@@ -16,7 +16,7 @@ import { backoff, type Item, temporary, toAttr } from '../dynamo.ts';
 import { type MailContext, Transaction } from './context.ts';
 import { readMessages } from './expunge.ts';
 import { bumped, type MailboxBump, mailboxChange } from './items.ts';
-import { ascendingUnique, chunks, flagsOf, MAX_ATTEMPTS, SEEN, storedFlags } from './keys.ts';
+import { ascendingUnique, chunks, DELETED, flagsOf, MAX_ATTEMPTS, SEEN, storedFlags } from './keys.ts';
 
 /** Per transaction: the mailbox, the change record and one update per message. */
 const FLAG_CHUNK = 90;
@@ -60,6 +60,18 @@ function flagWrite(ctx: MailContext, change: FlagChange, modseq: number) {
 const unseenDelta = (changes: readonly FlagChange[]) =>
   changes.reduce((d, c) => d + (c.before.has(SEEN) ? 1 : 0) - (c.after.has(SEEN) ? 1 : 0), 0);
 
+/** The \Deleted counters' change: +1 (and its size) for each message gaining \Deleted, -1 for each losing it. */
+function deletedDelta(changes: readonly FlagChange[]): { deleted: number; deletedBytes: number } {
+  let deleted = 0;
+  let deletedBytes = 0;
+  for (const c of changes) {
+    const d = (c.after.has(DELETED) ? 1 : 0) - (c.before.has(DELETED) ? 1 : 0);
+    deleted += d;
+    deletedBytes += d * (c.item.size as number);
+  }
+  return { deleted, deletedBytes };
+}
+
 async function flagChunk(
   ctx: MailContext,
   ref: MailboxRef,
@@ -83,7 +95,12 @@ async function flagChunk(
       .filter((c) => !sameSet(c.before, c.after));
     if (changes.length === 0) return { updated: [], modified };
 
-    const bump: MailboxBump = { prev, unseen: unseenDelta(changes), flags: changes.flatMap((c) => [...c.after]) };
+    const bump: MailboxBump = {
+      prev,
+      unseen: unseenDelta(changes),
+      ...deletedDelta(changes),
+      flags: changes.flatMap((c) => [...c.after]),
+    };
     const modseq = prev.highestModseq + 1;
     const changed = changes.map((c) => c.item.uid as number);
     const tx = new Transaction();

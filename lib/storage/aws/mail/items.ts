@@ -19,6 +19,9 @@ export interface MailboxBump {
   readonly messages?: number;
   readonly bytes?: number;
   readonly unseen?: number;
+  /** Messages with \Deleted, and their bytes. */
+  readonly deleted?: number;
+  readonly deletedBytes?: number;
   /** Flags now set on some message; the keywords among them join the mailbox's keyword list. */
   readonly flags?: Iterable<string>;
   /** Purging a mailbox being deleted: the one writer allowed past the deleting mark. */
@@ -58,13 +61,13 @@ export function mailboxUpdate(ctx: MailContext, ref: MailboxRef, bump: MailboxBu
     values[':next'] = prev.uidNext + bump.appended;
     values[':uid'] = prev.uidNext;
   }
-  const counters = { messages: bump.messages, '#b': bump.bytes, unseen: bump.unseen };
+  const { messages, bytes, unseen, deleted, deletedBytes } = bump;
+  const counters = { messages, bytes, unseen, deleted, deletedBytes };
   for (const [name, delta] of Object.entries(counters)) {
     if (!delta) continue;
-    const value = `:${name.replace('#', '')}`;
-    add.push(`${name} ${value}`);
-    values[value] = delta;
-    if (name === '#b') names['#b'] = 'bytes';
+    add.push(`#${name} :${name}`);
+    values[`:${name}`] = delta;
+    names[`#${name}`] = name;
   }
   const keywords = newKeywords(prev, bump.flags);
   if (keywords.length > 0) {

@@ -35,6 +35,9 @@ export const BLOB_GRACE_MS = 60 * 60 * 1000;
 export const mailboxKey = (accountId: string, mailboxId: string) => ({ pk: accountId, sk: `MBX#${mailboxId}` });
 export const nameKey = (accountId: string, name: string) => ({ pk: accountId, sk: `NAME#${name}` });
 export const usageKey = (accountId: string) => ({ pk: accountId, sk: 'USAGE' });
+/** A subscription that outlived its mailbox (RFC 3501 §6.3.6: a server never drops one on its own). */
+export const subscriptionKey = (accountId: string, name: string) => ({ pk: accountId, sk: `SUB#${name}` });
+export const SUBSCRIPTION_PREFIX = 'SUB#';
 export const idempotencyKey = (ref: MailboxRef, key: string) => ({
   pk: ref.accountId,
   sk: `IDEM#${ref.mailboxId}#${key}`,
@@ -54,6 +57,7 @@ export const refOf = (m: MailboxRef): MailboxRef => ({ accountId: m.accountId, m
 export const sameMailbox = (a: MailboxRef, b: MailboxRef) => a.accountId === b.accountId && a.mailboxId === b.mailboxId;
 
 export const SEEN = '\\Seen';
+export const DELETED = '\\Deleted';
 export const isKeyword = (flag: string) => !flag.startsWith('\\');
 
 export function toMailbox(item: Item): MailboxState {
@@ -68,6 +72,10 @@ export function toMailbox(item: Item): MailboxState {
     messages: (item.messages as number) ?? 0,
     unseen: (item.unseen as number) ?? 0,
     bytes: (item.bytes as number) ?? 0,
+    // counted only on mailboxes created since (an ADD on an older item would start from a wrong 0)
+    ...(item.deletedCounted
+      ? { deleted: (item.deleted as number) ?? 0, deletedBytes: (item.deletedBytes as number) ?? 0 }
+      : {}),
     keywords: keywords ? [...keywords].sort() : [],
     historyFloor: (item.historyFloor as number) ?? 1,
     specialUse: item.specialUse as string | undefined,

@@ -13,7 +13,17 @@ import type { MailboxRef, MailboxState } from '../../../core/ports.ts';
 import { backoff, type Item, temporary, toAttr } from '../dynamo.ts';
 import { type MailContext, Transaction } from './context.ts';
 import { expunge } from './expunge.ts';
-import { chunks, MAX_ATTEMPTS, mailboxKey, nameKey, refOf, toMailbox, usageKey } from './keys.ts';
+import {
+  chunks,
+  MAX_ATTEMPTS,
+  mailboxKey,
+  nameKey,
+  refOf,
+  SUBSCRIPTION_PREFIX,
+  subscriptionKey,
+  toMailbox,
+  usageKey,
+} from './keys.ts';
 import { listIndex } from './reads.ts';
 import { moveMessages } from './transfer.ts';
 
@@ -45,6 +55,20 @@ export async function listMailboxes(ctx: MailContext, accountId: string): Promis
     .sort(byName);
 }
 
+/** Subscribed names whose mailbox was deleted (they stay subscribed until UNSUBSCRIBE or a new mailbox). */
+export async function listDanglingSubscriptions(ctx: MailContext, accountId: string): Promise<string[]> {
+  const items = await ctx.query(
+    {
+      TableName: ctx.t.mailboxes,
+      KeyConditionExpression: 'pk = :a AND begins_with(sk, :p)',
+      ExpressionAttributeValues: toAttr({ ':a': accountId, ':p': SUBSCRIPTION_PREFIX }),
+      ConsistentRead: true,
+    },
+    'subscription list',
+  );
+  return items.map((i) => (i.sk as string).slice(SUBSCRIPTION_PREFIX.length)).sort();
+}
+
 export async function getMailbox(ctx: MailContext, accountId: string, name: string): Promise<MailboxState | undefined> {
   const ref = await ctx.getItem(ctx.t.mailboxes, nameKey(accountId, normalizeMailboxName(name)), 'mailbox');
   return ref ? ctx.readMailbox({ accountId, mailboxId: ref.mailboxId as string }) : undefined;
@@ -69,6 +93,8 @@ export async function createMailbox(
   const name = normalizeMailboxName(input);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const usage = await ctx.getItem(ctx.t.mailboxes, usageKey(accountId), 'usage');
+    // A name still subscribed from a deleted mailbox makes the new one subscribed (subscriptions are by name).
+    const dangling = await ctx.getItem(ctx.t.mailboxes, subscriptionKey(accountId, name), 'subscription');
     const last = (usage?.lastUidValidity as number | undefined) ?? 0;
     const uidValidity = Math.max(ctx.epochSeconds(), last + 1);
     const state: MailboxState = {
@@ -81,10 +107,12 @@ export async function createMailbox(
       messages: 0,
       unseen: 0,
       bytes: 0,
+      deleted: 0,
+      deletedBytes: 0,
       keywords: [],
       historyFloor: 1,
       specialUse: opts.specialUse,
-      subscribed: opts.subscribed ?? true,
+      subscribed: (opts.subscribed ?? true) || dangling !== undefined,
     };
     const { accountId: _a, keywords: _k, ...attrs } = state;
     const tx = new Transaction()
@@ -98,7 +126,7 @@ export async function createMailbox(
       .add('state', {
         Put: {
           TableName: ctx.t.mailboxes,
-          Item: toAttr({ ...mailboxKey(accountId, state.mailboxId), ...attrs }),
+          Item: toAttr({ ...mailboxKey(accountId, state.mailboxId), ...attrs, deletedCounted: true }),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })
@@ -111,6 +139,8 @@ export async function createMailbox(
           ExpressionAttributeValues: toAttr({ ':v': uidValidity }),
         },
       });
+    if (dangling)
+      tx.add('subscription', { Delete: { TableName: ctx.t.mailboxes, Key: toAttr(subscriptionKey(accountId, name)) } });
     try {
       await ctx.commit(tx);
       ctx.publish({ type: 'mailbox', accountId, mailboxId: state.mailboxId, name, what: 'created' });
@@ -138,8 +168,27 @@ export async function ensureDefaultMailboxes(ctx: MailContext, accountId: string
   return listMailboxes(ctx, accountId);
 }
 
-export async function setSubscribed(ctx: MailContext, accountId: string, name: string, subscribed: boolean) {
-  const mailbox = await requireMailbox(ctx, accountId, name);
+/** UNSUBSCRIBE of a name whose mailbox is gone; NotFoundError when it was not subscribed either. */
+async function dropDangling(ctx: MailContext, accountId: string, name: string): Promise<void> {
+  try {
+    await ctx.db.send(
+      new DeleteItemCommand({
+        TableName: ctx.t.mailboxes,
+        Key: toAttr(subscriptionKey(accountId, name)),
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') throw new NotFoundError(`no mailbox ${name}`);
+    throw temporary('unsubscribe failed', err);
+  }
+}
+
+export async function setSubscribed(ctx: MailContext, accountId: string, input: string, subscribed: boolean) {
+  const name = normalizeMailboxName(input);
+  const found = await getMailbox(ctx, accountId, name);
+  if (!found && !subscribed) return dropDangling(ctx, accountId, name);
+  const mailbox = found ?? (await requireMailbox(ctx, accountId, name));
   const tx = new Transaction().add('state', {
     Update: {
       TableName: ctx.t.mailboxes,
@@ -302,6 +351,12 @@ async function hide(ctx: MailContext, mailbox: MailboxState): Promise<void> {
         ExpressionAttributeValues: toAttr({ ':now': ctx.now() }),
       },
     });
+  // RFC 3501 §6.3.6: the subscription outlives the mailbox (LIST (SUBSCRIBED) shows it \NonExistent).
+  if (mailbox.subscribed) {
+    tx.add('subscription', {
+      Put: { TableName: ctx.t.mailboxes, Item: toAttr({ ...subscriptionKey(accountId, mailbox.name) }) },
+    });
+  }
   try {
     await ctx.commit(tx);
   } catch (err) {

@@ -64,6 +64,8 @@ function arrivingBump(prev: CounterHint, items: readonly Item[]): MailboxBump {
     messages: g.messages,
     bytes: g.bytes,
     unseen: g.unseen,
+    deleted: g.deleted,
+    deletedBytes: g.deletedBytes,
     flags: items.flatMap(flagsOf),
   };
 }
@@ -160,6 +162,8 @@ async function moveChunk(
       messages: -fit.length,
       bytes: -arriving.bytes!,
       unseen: -arriving.unseen!,
+      deleted: -arriving.deleted!,
+      deletedBytes: -arriving.deletedBytes!,
     };
     const modseq = dest.highestModseq + 1;
     const sourceUids = fit.map((m) => m.uid as number);
