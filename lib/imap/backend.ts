@@ -27,6 +27,7 @@ export type ImapMailStore = Pick<
   | 'copyMessages'
   | 'moveMessages'
   | 'append'
+  | 'appendAll'
 >;
 
 export interface ImapBackend {
