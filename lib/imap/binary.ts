@@ -94,7 +94,10 @@ export async function decodePart(
   const known = cache?.get(key);
   if (known) return known;
   const counted = await decodeAll(backend, meta, part, false);
-  if (!cache) remembered.set(owner, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    remembered.set(owner, cache);
+  }
   if (cache.size >= MAX_REMEMBERED) cache.clear();
   cache.set(key, counted);
   return counted;

@@ -32,7 +32,10 @@ class Base64Decoder extends Transform {
   private done = false;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.done) return cb();
+    if (this.done) {
+      cb();
+      return;
+    }
     const kept = Buffer.allocUnsafe(chunk.length);
     let n = 0;
     for (const b of chunk) {
