@@ -88,9 +88,12 @@ async function binaryData(
   const decoded = await decodePart(session, session.backend, meta, part);
   const start = Math.min(decoded.size, partial?.offset ?? 0);
   const length = Math.min(decoded.size - start, partial?.length ?? Number.POSITIVE_INFINITY);
-  const literal8 = decoded.nul;
-  if (decoded.data) return { data: decoded.data.subarray(start, start + length), literal8 };
-  return { data: { length, source: { meta, range: part.range, decoded: { part, skip: start } } }, literal8 };
+  if (decoded.data) {
+    const data = decoded.data.subarray(start, start + length);
+    return { data, literal8: data.includes(0) };
+  }
+  const source = { meta, range: part.range, decoded: { part, skip: start } };
+  return { data: { length, source }, literal8: decoded.nul };
 }
 
 async function readRange(session: ImapSession, meta: MessageMeta, range: OctetRange): Promise<Buffer> {
