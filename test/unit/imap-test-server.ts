@@ -28,10 +28,13 @@ export interface ImapTestServer {
   login(): Promise<ImapClient>;
 }
 
-export async function imapTestServer(opts: Partial<ImapSessionOptions> = {}): Promise<ImapTestServer> {
+export async function imapTestServer(
+  opts: Partial<ImapSessionOptions> = {},
+  quotaBytes?: number,
+): Promise<ImapTestServer> {
   const storage = await freshStorage();
   await storage.directory.addDomain('example.com');
-  const account = await storage.directory.addAccount({ address: 'alice@example.com', passwordHash: 'x' });
+  const account = await storage.directory.addAccount({ address: 'alice@example.com', passwordHash: 'x', quotaBytes });
   await storage.mail.ensureDefaultMailboxes(account.accountId);
   const authenticator = {
     async authenticate({ username, password }: { username: string; password: string }) {
