@@ -6,21 +6,22 @@
  * mailbox first, and the response then carries the new FLAGS.
  */
 import type { MessageMeta } from '../../core/ports.ts';
-import { type BinaryPart, binaryPart, decodedSize, decodePart, openDecoded, UnknownCteError } from '../binary.ts';
+import { binaryPart, decodedSize, decodePart, UnknownCteError } from '../binary.ts';
 import type { FetchItem, FetchResponseItem, PartialRange, Section } from '../codec/index.ts';
 import { fetchResponse, tagged } from '../codec/index.ts';
+import {
+  type BodySource,
+  dropResponse,
+  LOOKAHEAD,
+  type PreparedResponse,
+  prepareResponse,
+  writeResponse,
+} from '../fetchStream.ts';
 import { envelopeOf, structureOf } from '../messageInfo.ts';
 import { emailId } from '../objectId.ts';
 import { filterHeader, MAX_FILTERED_HEADER, type OctetRange, sectionRange } from '../sections.ts';
 import type { ImapSession } from '../session.ts';
 import { command, SELECTED } from './types.ts';
-
-/** What a streamed literal is filled from: a range of one message, or a BINARY part's decoded octets from `skip`. */
-interface BodySource {
-  readonly meta: MessageMeta;
-  readonly range: OctetRange;
-  readonly decoded?: { readonly part: BinaryPart; readonly skip: number };
-}
 
 type Item = FetchResponseItem<BodySource>;
 type Data = Buffer | { readonly length: number; readonly source: BodySource };
@@ -181,33 +182,6 @@ async function items(
   return out;
 }
 
-/** Pipes exactly `length` octets of the range; a short or failed read ends the connection (half a literal is out). */
-async function streamLiteral(session: ImapSession, source: BodySource, length: number): Promise<void> {
-  if (length === 0) return;
-  const { meta, range, decoded } = source;
-  const stream = decoded
-    ? await openDecoded(session.backend, meta, decoded.part)
-    : await session.backend.openMessage(meta, { start: range.start, end: range.start + length - 1 });
-  let skip = decoded?.skip ?? 0;
-  let sent = 0;
-  try {
-    for await (let chunk of stream as AsyncIterable<Buffer>) {
-      if (skip > 0) {
-        const dropped = Math.min(skip, chunk.length);
-        chunk = chunk.subarray(dropped);
-        skip -= dropped;
-      }
-      const part = chunk.subarray(0, length - sent);
-      sent += part.length;
-      if (part.length > 0) await session.write(part);
-      if (sent >= length) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  if (sent < length) throw new Error(`message ${meta.uid} shorter than its index says (${sent} < ${length})`);
-}
-
 /** \Seen on the messages a non-PEEK fetch reads; returns the UIDs whose flags changed. */
 async function markSeen(session: ImapSession, uids: readonly number[]): Promise<Set<number>> {
   const box = session.selected!;
@@ -240,26 +214,32 @@ export default command({
     const withMeta = requested.some(needsMeta);
     const flagsAsked = requested.some((it) => it.type === 'FLAGS');
     const opts = session.writeOptions;
-    for (let i = 0; i < uids.length; i += BATCH) {
-      const chunk = uids.slice(i, i + BATCH);
-      const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
-      const byUid = new Map(metas.map((m) => [m.uid, m] as const));
-      for (const uid of chunk) {
-        const meta = byUid.get(uid);
-        // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
-        if (withMeta && !meta) continue;
-        let list: Item[];
-        try {
-          list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
-        } catch (e) {
-          if (!(e instanceof UnknownCteError)) throw e;
-          return session.fail(cmd.tag, 'NO', e.message, { code: 'UNKNOWN-CTE' });
-        }
-        for (const seg of fetchResponse(box.seqOf(uid), list, opts)) {
-          if (Buffer.isBuffer(seg)) await session.write(seg);
-          else await streamLiteral(session, seg.source, seg.length);
+    // Responses are prepared up to LOOKAHEAD ahead of the one being written (fetchStream.ts).
+    const ahead: Promise<PreparedResponse>[] = [];
+    const prepare = async (uid: number, meta: MessageMeta | undefined) => {
+      const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
+      return prepareResponse(session, fetchResponse(box.seqOf(uid), list, opts));
+    };
+    try {
+      for (let i = 0; i < uids.length; i += BATCH) {
+        const chunk = uids.slice(i, i + BATCH);
+        const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
+        const byUid = new Map(metas.map((m) => [m.uid, m] as const));
+        for (const uid of chunk) {
+          const meta = byUid.get(uid);
+          // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
+          if (withMeta && !meta) continue;
+          const next = prepare(uid, meta);
+          next.catch(() => {}); // answered when its turn comes
+          ahead.push(next);
+          if (ahead.length > LOOKAHEAD) await writeResponse(session, await ahead.shift()!);
         }
       }
+      while (ahead.length > 0) await writeResponse(session, await ahead.shift()!);
+    } catch (e) {
+      for (const later of ahead) void later.then(dropResponse, () => {});
+      if (!(e instanceof UnknownCteError)) throw e;
+      return session.fail(cmd.tag, 'NO', e.message, { code: 'UNKNOWN-CTE' });
     }
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`));
   },
