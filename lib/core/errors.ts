@@ -38,6 +38,13 @@ export class QuotaExceededError extends PosternError {
   }
 }
 
+/** A request larger than the store can handle as one unit (too many messages for one atomic append). */
+export class LimitExceededError extends PosternError {
+  constructor(message: string) {
+    super(message, 'limit');
+  }
+}
+
 /** A dependency failed in a way that may succeed on retry (throttling, network, injected fault). */
 export class TemporaryError extends PosternError {
   constructor(

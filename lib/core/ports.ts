@@ -147,6 +147,8 @@ export interface MessageMeta {
   readonly size: number;
   /** Milliseconds since the epoch (IMAP INTERNALDATE). */
   readonly internalDate: number;
+  /** When this copy was saved into its mailbox (append, copy, move: RFC 8514 SAVEDATE); absent on older items. */
+  readonly savedAt?: number;
   readonly flags: readonly string[];
   /** What IMAP needs without reading the body (envelope, bodystructure, search headers), computed once. */
   readonly summary?: MessageSummary;
@@ -181,6 +183,16 @@ export interface AppendResult {
   readonly modseq: number;
   readonly uidValidity: number;
   readonly duplicate: boolean;
+}
+
+/** Most messages MailStore.appendAll commits together (one DynamoDB transaction holds 100 items). */
+export const MAX_ATOMIC_APPEND = 40;
+
+export interface AtomicAppendOptions {
+  /** Makes the group idempotent (see appendAll); the inputs' own keys are not used. */
+  readonly idempotencyKey?: string;
+  /** How long the key is remembered, in seconds (default: as long as delivery keys). */
+  readonly idempotencyTtlSeconds?: number;
 }
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
@@ -315,6 +327,13 @@ export interface MailStore {
    * where the rules allow, one outcome per input, in input order.
    */
   appendMany(inputs: readonly AppendInput[]): Promise<PromiseSettledResult<AppendResult>[]>;
+  /**
+   * All or nothing (RFC 3502 MULTIAPPEND): the messages (one mailbox) commit in one transaction with
+   * consecutive UIDs, or none does. LimitExceededError when they cannot fit one transaction (see
+   * MAX_ATOMIC_APPEND), QuotaExceededError when they do not fit the quota together. `idempotencyKey` names the
+   * whole group: a second call with it returns the first call's results (duplicate: true) while it lasts.
+   */
+  appendAll(inputs: readonly AppendInput[], opts?: AtomicAppendOptions): Promise<AppendResult[]>;
   getMessage(ref: MailboxRef, uid: number): Promise<MessageMeta | undefined>;
   /** The messages of those UIDs that exist, ascending by UID (strongly consistent). */
   getMessages(ref: MailboxRef, uids: readonly number[]): Promise<MessageMeta[]>;

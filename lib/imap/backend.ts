@@ -29,6 +29,7 @@ export type ImapMailStore = Pick<
   | 'moveMessages'
   | 'append'
   | 'getUsage'
+  | 'appendAll'
 >;
 
 export interface ImapBackend {

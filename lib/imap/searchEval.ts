@@ -9,6 +9,7 @@
 import type { MessageMeta } from '../core/ports.ts';
 import type { ImapDate, NumberRange, SearchKey } from './codec/index.ts';
 import { rangesContain } from './codec/index.ts';
+import { emailId } from './objectId.ts';
 
 export interface SearchSubject {
   readonly seq: number;
@@ -96,13 +97,6 @@ export function unsupportedKey(keys: readonly SearchKey[]): string | undefined {
         // per-flag entries (RFC 7162 §3.1.5 entry names) are not kept apart
         if (k.entry) return 'MODSEQ with an entry';
         break;
-      case 'EMAILID':
-      case 'THREADID':
-      case 'SAVEDBEFORE':
-      case 'SAVEDON':
-      case 'SAVEDSINCE':
-      case 'SAVEDATESUPPORTED':
-        return k.type;
     }
   }
   return undefined;
@@ -225,6 +219,19 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): V
       if (!inSummary(key.field)) return m.text?.get(key);
       const value = headers?.[SUMMARY_HEADERS[key.field.toLowerCase()]];
       return key.value === '' ? value !== undefined : contains(value, key.value);
+    }
+    // RFC 8474 §6 (no threads: THREADID matches nothing) and RFC 8514 §5 (every mailbox keeps save dates).
+    case 'EMAILID':
+      return m.meta !== undefined && emailId(m.meta) === key.id;
+    case 'THREADID':
+      return false;
+    case 'SAVEDATESUPPORTED':
+      return true;
+    case 'SAVEDBEFORE':
+    case 'SAVEDON':
+    case 'SAVEDSINCE': {
+      const saved = m.meta?.savedAt ?? m.meta?.internalDate;
+      return compareDay(saved, key.date, key.type.slice(5) as 'BEFORE' | 'ON' | 'SINCE');
     }
     default: {
       const flag = FLAG_KEYS[key.type];

@@ -26,7 +26,7 @@ function step(part: BodyPart, n: number, isRoot: boolean): BodyPart | undefined 
 }
 
 /** The part a section's numbers name; undefined when there is none. */
-function partAt(root: BodyPart, numbers: readonly number[]): BodyPart | undefined {
+export function partAt(root: BodyPart, numbers: readonly number[]): BodyPart | undefined {
   let part: BodyPart | undefined = root;
   numbers.forEach((n, i) => {
     part = part && step(part, n, i === 0);

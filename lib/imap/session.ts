@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, TemporaryError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { Account } from '../core/ports.ts';
+import { type Account, MAX_ATOMIC_APPEND } from '../core/ports.ts';
 import type { ListenerLoad } from '../net/listenerLoad.ts';
 import type { Connection } from '../net/tcpListener.ts';
 import { upgradeToTls } from '../net/tlsUpgrade.ts';
@@ -30,6 +30,7 @@ import {
   parseCommand,
   type ReaderEvent,
   type ResponseCode,
+  type Token,
   tagged,
   untagged,
   type WriteOptions,
@@ -60,6 +61,10 @@ export interface ImapSessionOptions {
 }
 
 const DEFAULT_IDLE_POLL_MS = 30_000;
+
+/** APPEND messages already announced in a command's arguments (their literals, at top level or in a list). */
+const messagesBefore = (args: readonly Token[]): number =>
+  args.reduce((n, t) => n + (t.type === 'streamed' ? 1 : t.type === 'list' ? messagesBefore(t.items) : 0), 0);
 const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
 export const UTF8_APPEND_REFUSAL = 'APPEND UTF8 needs ENABLE UTF8=ACCEPT';
 const LEAVING = new Set<CommandType>(['SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT']);
@@ -97,7 +102,12 @@ export class ImapSession {
     readonly options: ImapSessionOptions,
   ) {
     this.socket = conn.socket;
-    this.reader = new CommandReader({ limits: { maxAppendLiteral: this.appendLimit } });
+    // RFC 7888 §4 LITERAL+: a non-synchronising literal of any size is taken (the per-literal limits still
+    // apply); one that is refused is read and dropped, and past twice the APPENDLIMIT the connection ends.
+    const maxDiscard = Math.max(2 * this.appendLimit, 64 * 1024 * 1024);
+    this.reader = new CommandReader({
+      limits: { maxAppendLiteral: this.appendLimit, maxNonSyncLiteral: Number.MAX_SAFE_INTEGER, maxDiscard },
+    });
     this.secure = conn.secure;
     this.log = conn.log;
     this.cid = conn.cid;
@@ -151,7 +161,7 @@ export class ImapSession {
     const caps = [
       'IMAP4rev1',
       'IMAP4rev2',
-      'LITERAL-',
+      'LITERAL+',
       'ID',
       'ENABLE',
       'NAMESPACE',
@@ -160,6 +170,9 @@ export class ImapSession {
       'MOVE',
       'IDLE',
       'UIDPLUS',
+      'MULTIAPPEND',
+      'BINARY',
+      'SAVEDATE',
       'CONDSTORE',
       'QRESYNC',
       'ESEARCH',
@@ -370,6 +383,11 @@ export class ImapSession {
     }
     // RFC 6855 §4: the UTF8 (~{n}) form belongs to UTF8=ACCEPT, which the client has to enable first.
     if (head.utf8 && !this.utf8Accept) return refuse(UTF8_APPEND_REFUSAL, { code: 'CLIENTBUG' }, 'BAD');
+    // RFC 3502 §3: the messages commit together, so a command with more than one transaction holds is refused
+    // at the first message too many, before its octets are sent.
+    if (messagesBefore(ev.args) >= MAX_ATOMIC_APPEND) {
+      return refuse(`at most ${MAX_ATOMIC_APPEND} messages in one APPEND`, { code: 'LIMIT' });
+    }
     const mailbox = await this.backend.mail.getMailbox(this.account!.accountId, head.mailbox);
     if (!mailbox) return refuse('no such mailbox', { code: 'TRYCREATE' });
     this.uploads.set(ev.seq, new AppendUpload(this.backend, mailbox, head));
@@ -391,9 +409,19 @@ export class ImapSession {
     }
   }
 
+  /** The command's uploads will not be appended: in-flight ones stop, and every blob goes. */
   private abortUploads(): void {
     for (const u of this.uploads.values()) u.abort();
     this.uploads.clear();
+    this.dropFinishedUploads();
+  }
+
+  /** Stored uploads no APPEND took (a command that failed to parse, a refused MULTIAPPEND): their blobs go. */
+  private dropFinishedUploads(): void {
+    for (const done of this.finishedUploads.values()) {
+      if (!(done instanceof Error)) void this.backend.deleteBlob(done.blobKey).catch(() => {});
+    }
+    this.finishedUploads.clear();
   }
 
   private prepareSocket(socket: Socket): void {
@@ -467,11 +495,15 @@ export class ImapSession {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
         const parsed = parseCommand(ev, this.writeOptions);
-        if (!parsed.ok) {
-          if (parsed.status === 'NO' && this.selected && isSaveSearch(ev)) this.selected.savedSearch = [];
-          return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
+        try {
+          if (!parsed.ok) {
+            if (parsed.status === 'NO' && this.selected && isSaveSearch(ev)) this.selected.savedSearch = [];
+            return this.fail(parsed.tag, parsed.status, parsed.message, parsed.code);
+          }
+          return await this.execute(parsed.command);
+        } finally {
+          this.dropFinishedUploads();
         }
-        return this.execute(parsed.command);
       }
       case 'literal':
         if (ev.streamed) return this.startUpload(ev);
@@ -492,7 +524,8 @@ export class ImapSession {
         this.abortUploads();
         // RFC 7889: a message over APPENDLIMIT is NO [TOOBIG], the command was fine.
         if (ev.tag && ev.name === 'APPEND' && ev.code === 'literal-too-large') {
-          return this.fail(ev.tag, 'NO', 'message too large', code);
+          this.fail(ev.tag, 'NO', 'message too large', code);
+          if (!ev.fatal) return;
         }
         if (ev.fatal) {
           this.send(untagged('BYE', ev.message));

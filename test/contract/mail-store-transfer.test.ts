@@ -46,9 +46,9 @@ describe('copy', () => {
     for (const [i, copy] of copies.entries()) {
       const original: MessageMeta = before[map.sourceUids[i] - 1];
       assert.deepEqual(
-        { ...copy, mailboxId: '', uid: 0, modseq: 0 },
-        { ...original, mailboxId: '', uid: 0, modseq: 0 },
-        'everything but the place and modseq goes with the copy',
+        { ...copy, mailboxId: '', uid: 0, modseq: 0, savedAt: 0 },
+        { ...original, mailboxId: '', uid: 0, modseq: 0, savedAt: 0 },
+        'everything but the place, modseq and save date goes with the copy',
       );
     }
     assert.deepEqual([state.messages, state.uidNext, state.unseen], [3, 4, 3]);

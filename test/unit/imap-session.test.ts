@@ -97,7 +97,7 @@ describe('IMAP session: states and login', () => {
     const caps = await c.cmd('CAPABILITY');
     assert.equal(
       caps.untagged[0],
-      '* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS CONDSTORE QRESYNC ESEARCH SEARCHRES UTF8=ACCEPT APPENDLIMIT=52428800 LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE STATUS=SIZE QUOTA QUOTA=RES-STORAGE AUTH=PLAIN SASL-IR',
+      '* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE NAMESPACE UNSELECT SPECIAL-USE MOVE IDLE UIDPLUS MULTIAPPEND BINARY SAVEDATE CONDSTORE QRESYNC ESEARCH SEARCHRES UTF8=ACCEPT APPENDLIMIT=52428800 LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE STATUS=SIZE QUOTA QUOTA=RES-STORAGE AUTH=PLAIN SASL-IR',
     );
     assert.match((await c.cmd('STARTTLS')).status, /^a2 BAD/);
     // SASL-IR absent: an empty challenge, then the response (RFC 9051 §6.2.2)
@@ -387,7 +387,7 @@ describe('IMAP session: messages', () => {
     c.send('\r\n');
     const status = await c.line();
     assert.match(status, new RegExp(`^a1 OK \\[APPENDUID ${box.uidValidity} 1\\] APPEND completed`));
-    // LITERAL-: a non-synchronising literal up to 4096 octets needs no +
+    // LITERAL+: a non-synchronising literal needs no +
     c.send('a2 APPEND Drafts2 {22+}\r\nSubject: small\r\n\r\nhi\r\n\r\n');
     assert.match(await c.line(), /^a2 OK \[APPENDUID \d+ 2\]/);
     c.send('a3 APPEND Nowhere {10}\r\n');

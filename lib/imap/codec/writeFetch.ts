@@ -36,8 +36,17 @@ export type FetchResponseItem<S = never> =
   | { readonly item: 'SAVEDATE'; readonly date: Date | null }
   /** BODY[section]<origin>: `origin` only when the client asked for a partial range. */
   | { readonly item: 'BODY[]'; readonly section: Section; readonly origin?: number; readonly data: BodyData<S> }
-  /** RFC 3516 BINARY[part]<origin>: sent as literal8. */
-  | { readonly item: 'BINARY'; readonly part: readonly number[]; readonly origin?: number; readonly data: BodyData<S> }
+  /**
+   * RFC 3516 BINARY[part]<origin>: sent as literal8, or as a plain literal when `literal8` is false (§4.3:
+   * SHOULD, when the decoded data has no NUL).
+   */
+  | {
+      readonly item: 'BINARY';
+      readonly part: readonly number[];
+      readonly origin?: number;
+      readonly data: BodyData<S>;
+      readonly literal8?: boolean;
+    }
   | { readonly item: 'BINARY.SIZE'; readonly part: readonly number[]; readonly size: number }
   | { readonly item: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT'; readonly data: BodyData<S> };
 
@@ -89,7 +98,7 @@ function itemValues<S>(it: FetchResponseItem<S>, opts: WriteOptions): Value<S>[]
     case 'BODY[]':
       return [atom(`BODY[${formatSection(it.section)}]${origin(it.origin)}`), dataValue(it.data, false)];
     case 'BINARY':
-      return [atom(`BINARY[${it.part.join('.')}]${origin(it.origin)}`), dataValue(it.data, true)];
+      return [atom(`BINARY[${it.part.join('.')}]${origin(it.origin)}`), dataValue(it.data, it.literal8 ?? true)];
     case 'BINARY.SIZE':
       return [atom(`BINARY.SIZE[${it.part.join('.')}]`), num(it.size)];
     default:

@@ -1,11 +1,14 @@
 /**
  * APPEND (RFC 9051 §6.3.12): the message was streamed into the blob store while its literal arrived (the
  * session's AppendUpload); here it joins the mailbox's index with its flags and date, and the answer
- * carries APPENDUID (RFC 4315 §3). Several messages (RFC 3502 form) are appended one after another.
+ * carries APPENDUID (RFC 4315 §3). Several messages (RFC 3502 MULTIAPPEND) commit together in one
+ * transaction or not at all; a failure deletes every blob of the command. A literal8 message (RFC 3516
+ * §4.4) is stored as sent: the store keeps any octets, NUL included.
  */
 import { Readable } from 'node:stream';
-import { QuotaExceededError } from '../../core/errors.ts';
+import { LimitExceededError, QuotaExceededError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
+import type { AppendInput } from '../../core/ports.ts';
 import { MESSAGE_PREFIX } from '../../core/schema.ts';
 import { boundSummary, summarizeBuffer } from '../../mime/summary.ts';
 import type { StoredUpload } from '../appendUpload.ts';
@@ -28,6 +31,23 @@ async function inlineUpload(session: ImapSession, bytes: Buffer): Promise<Stored
 function eightBitHeader(message: AppendMessage, upload: StoredUpload | Error | undefined): boolean {
   if (message.data.kind === 'inline') return HeaderEightBitScan.of(message.data.bytes);
   return upload !== undefined && !(upload instanceof Error) && upload.eightBitHeader === true;
+}
+
+/** Every message's stored octets, or the reason one is missing. */
+async function storedMessages(
+  session: ImapSession,
+  messages: readonly AppendMessage[],
+  uploads: (StoredUpload | Error | undefined)[],
+): Promise<StoredUpload[] | Error> {
+  const out: StoredUpload[] = [];
+  for (const [i, message] of messages.entries()) {
+    if (message.data.kind === 'inline') uploads[i] = await inlineUpload(session, message.data.bytes);
+    const stored = uploads[i];
+    if (!stored) return new Error('message data was lost');
+    if (stored instanceof Error) return stored;
+    out.push(stored);
+  }
+  return out;
 }
 
 export default command({
@@ -58,36 +78,40 @@ export default command({
       discard();
       return session.fail(cmd.tag, 'NO', 'no such mailbox', { code: 'TRYCREATE' });
     }
-    const uids: number[] = [];
-    let uidValidity = box.uidValidity;
-    for (const [i, message] of cmd.messages.entries()) {
-      let stored = uploads[i];
-      if (message.data.kind === 'inline') stored = await inlineUpload(session, message.data.bytes);
-      if (!stored) return session.refuse(cmd.tag, 'message data was lost', { code: 'SERVERBUG' });
-      if (stored instanceof Error) {
-        session.log.warn('imap append upload failed', { err: stored });
-        discard();
-        return session.refuse(cmd.tag, 'storage is unavailable, try again later', { code: 'UNAVAILABLE' });
-      }
-      try {
-        const r = await session.backend.mail.append({
-          accountId: account.accountId,
-          mailboxId: box.mailboxId,
-          blobKey: stored.blobKey,
-          blobSize: stored.size,
-          flags: message.flags.filter((f) => f.toLowerCase() !== '\\recent'),
-          internalDate: message.internalDate?.date.getTime() ?? Date.now(),
-          summary: stored.summary,
-          quotaBytes: account.quotaBytes,
-        });
-        uids.push(r.uid);
-        uidValidity = r.uidValidity;
-      } catch (e) {
-        void session.backend.deleteBlob(stored.blobKey).catch(() => {});
-        if (e instanceof QuotaExceededError) return session.refuse(cmd.tag, 'over quota', { code: 'OVERQUOTA' });
-        throw e;
-      }
+    let stored: StoredUpload[] | Error;
+    try {
+      stored = await storedMessages(session, cmd.messages, uploads);
+    } catch (e) {
+      stored = e instanceof Error ? e : new Error(String(e));
     }
-    session.send(tagged(cmd.tag, 'OK', 'APPEND completed', { code: 'APPENDUID', uidValidity, uids }));
+    if (stored instanceof Error) {
+      session.log.warn('imap append upload failed', { err: stored });
+      discard();
+      return session.refuse(cmd.tag, 'storage is unavailable, try again later', { code: 'UNAVAILABLE' });
+    }
+    const inputs: AppendInput[] = stored.map((s, i) => ({
+      accountId: account.accountId,
+      mailboxId: box.mailboxId,
+      blobKey: s.blobKey,
+      blobSize: s.size,
+      flags: cmd.messages[i].flags.filter((f) => f.toLowerCase() !== '\\recent'),
+      internalDate: cmd.messages[i].internalDate?.date.getTime() ?? Date.now(),
+      summary: s.summary,
+      quotaBytes: account.quotaBytes,
+    }));
+    try {
+      const results =
+        inputs.length === 1
+          ? [await session.backend.mail.append(inputs[0])]
+          : await session.backend.mail.appendAll(inputs);
+      const uids = results.map((r) => r.uid);
+      const uidValidity = results[0].uidValidity;
+      session.send(tagged(cmd.tag, 'OK', 'APPEND completed', { code: 'APPENDUID', uidValidity, uids }));
+    } catch (e) {
+      discard();
+      if (e instanceof QuotaExceededError) return session.refuse(cmd.tag, 'over quota', { code: 'OVERQUOTA' });
+      if (e instanceof LimitExceededError) return session.fail(cmd.tag, 'NO', e.message, { code: 'LIMIT' });
+      throw e;
+    }
   },
 });

@@ -1,23 +1,28 @@
 /**
  * FETCH and UID FETCH (RFC 9051 §6.4.5). FLAGS and UID come from the session's view; ENVELOPE,
- * BODYSTRUCTURE, sizes and dates from the stored index item (no S3); body sections are streamed from the
- * blob as ranged reads, never held whole. A non-PEEK body fetch sets \Seen in a read-write mailbox first,
- * and the response then carries the new FLAGS.
+ * BODYSTRUCTURE, sizes, dates, EMAILID/THREADID (RFC 8474 §5) and SAVEDATE (RFC 8514) from the stored
+ * index item (no S3); body sections are streamed from the blob as ranged reads, never held whole, and
+ * BINARY (RFC 3516) decodes them on the way (binary.ts). A non-PEEK body fetch sets \Seen in a read-write
+ * mailbox first, and the response then carries the new FLAGS.
  */
 import type { MessageMeta } from '../../core/ports.ts';
-import type { FetchItem, FetchResponseItem, Section } from '../codec/index.ts';
+import { binaryPart, decodedSize, decodePart, UnknownCteError } from '../binary.ts';
+import type { FetchItem, FetchResponseItem, PartialRange, Section } from '../codec/index.ts';
 import { fetchResponse, tagged, vanished } from '../codec/index.ts';
+import {
+  type BodySource,
+  dropResponse,
+  LOOKAHEAD,
+  type PreparedResponse,
+  prepareResponse,
+  writeResponse,
+} from '../fetchStream.ts';
 import { envelopeOf, structureOf } from '../messageInfo.ts';
+import { emailId } from '../objectId.ts';
 import { modseqNumber, vanishedSince } from '../qresync.ts';
 import { filterHeader, MAX_FILTERED_HEADER, type OctetRange, sectionRange } from '../sections.ts';
 import type { ImapSession } from '../session.ts';
 import { command, SELECTED } from './types.ts';
-
-/** What a streamed literal is filled from: a range of one message. */
-interface BodySource {
-  readonly meta: MessageMeta;
-  readonly range: OctetRange;
-}
 
 type Item = FetchResponseItem<BodySource>;
 type Data = Buffer | { readonly length: number; readonly source: BodySource };
@@ -33,12 +38,15 @@ const SUPPORTED = new Set([
   'ENVELOPE',
   'BODYSTRUCTURE',
   'BODY',
+  'EMAILID',
+  'THREADID',
+  'SAVEDATE',
 ]);
-const BODY_ITEMS = new Set(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const BODY_ITEMS = new Set(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'BINARY', 'BINARY.SIZE']);
 
-/** RFC 9051 §6.4.5: BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen. */
+/** RFC 9051 §6.4.5: BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen; so does BINARY (RFC 3516 §4.2). */
 const setsSeen = (it: FetchItem): boolean =>
-  (it.type === 'BODY[]' && !it.peek) || it.type === 'RFC822' || it.type === 'RFC822.TEXT';
+  ((it.type === 'BODY[]' || it.type === 'BINARY') && !it.peek) || it.type === 'RFC822' || it.type === 'RFC822.TEXT';
 
 const needsMeta = (it: FetchItem): boolean => it.type !== 'UID' && it.type !== 'FLAGS' && it.type !== 'MODSEQ';
 
@@ -68,6 +76,26 @@ async function sectionData(
     range = { start, end: Math.min(range.end, start + partial.length) };
   }
   return { length: range.end - range.start, source: { meta, range } };
+}
+
+/** RFC 3516 §4.3 BINARY[part]<partial>: decoded octets, NIL for a part that does not exist. */
+async function binaryData(
+  session: ImapSession,
+  meta: MessageMeta,
+  numbers: readonly number[],
+  partial?: PartialRange,
+): Promise<{ data: Data | null; literal8: boolean }> {
+  const part = binaryPart(meta, numbers);
+  if (!part) return { data: null, literal8: false };
+  const decoded = await decodePart(session, session.backend, meta, part);
+  const start = Math.min(decoded.size, partial?.offset ?? 0);
+  const length = Math.min(decoded.size - start, partial?.length ?? Number.POSITIVE_INFINITY);
+  if (decoded.data) {
+    const data = decoded.data.subarray(start, start + length);
+    return { data, literal8: data.includes(0) };
+  }
+  const source = { meta, range: part.range, decoded: { part, skip: start } };
+  return { data: { length, source }, literal8: decoded.nul };
 }
 
 async function readRange(session: ImapSession, meta: MessageMeta, range: OctetRange): Promise<Buffer> {
@@ -123,6 +151,27 @@ async function items(
       case 'RFC822.TEXT':
         out.push({ item: it.type, data: await sectionData(session, meta!, rfc822Section(it.type)) });
         break;
+      case 'BINARY': {
+        const { data, literal8 } = await binaryData(session, meta!, it.part, it.partial);
+        out.push({ item: 'BINARY', part: it.part, origin: it.partial?.offset, data, literal8 });
+        break;
+      }
+      case 'BINARY.SIZE': {
+        const part = binaryPart(meta!, it.part);
+        const size = part ? await decodedSize(session, session.backend, meta!, part) : 0;
+        out.push({ item: 'BINARY.SIZE', part: it.part, size });
+        break;
+      }
+      case 'EMAILID':
+        out.push({ item: 'EMAILID', id: emailId(meta!) });
+        break;
+      case 'THREADID':
+        out.push({ item: 'THREADID', id: null });
+        break;
+      case 'SAVEDATE':
+        // Items stored before save dates were kept: the internal date is when they were saved.
+        out.push({ item: 'SAVEDATE', date: new Date(meta!.savedAt ?? meta!.internalDate) });
+        break;
     }
   }
   if (addFlags) out.push({ item: 'FLAGS', flags: box.flagsOf(uid) });
@@ -132,25 +181,6 @@ async function items(
     out.push({ item: 'MODSEQ', modSeq: BigInt(box.modseqOf(uid)) });
   }
   return out;
-}
-
-/** Pipes exactly `length` octets of the range; a short or failed read ends the connection (half a literal is out). */
-async function streamLiteral(session: ImapSession, source: BodySource, length: number): Promise<void> {
-  if (length === 0) return;
-  const { meta, range } = source;
-  const stream = await session.backend.openMessage(meta, { start: range.start, end: range.start + length - 1 });
-  let sent = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const part = chunk.subarray(0, length - sent);
-      sent += part.length;
-      await session.write(part);
-      if (sent >= length) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  if (sent < length) throw new Error(`message ${meta.uid} shorter than its index says (${sent} < ${length})`);
 }
 
 /** \Seen on the messages a non-PEEK fetch reads; returns the UIDs whose flags changed. */
@@ -191,20 +221,32 @@ export default command({
     const withMeta = requested.some(needsMeta);
     const flagsAsked = requested.some((it) => it.type === 'FLAGS');
     const opts = session.writeOptions;
-    for (let i = 0; i < uids.length; i += BATCH) {
-      const chunk = uids.slice(i, i + BATCH);
-      const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
-      const byUid = new Map(metas.map((m) => [m.uid, m] as const));
-      for (const uid of chunk) {
-        const meta = byUid.get(uid);
-        // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
-        if (withMeta && !meta) continue;
-        const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
-        for (const seg of fetchResponse(box.seqOf(uid), list, opts)) {
-          if (Buffer.isBuffer(seg)) await session.write(seg);
-          else await streamLiteral(session, seg.source, seg.length);
+    // Responses are prepared up to LOOKAHEAD ahead of the one being written (fetchStream.ts).
+    const ahead: Promise<PreparedResponse>[] = [];
+    const prepare = async (uid: number, meta: MessageMeta | undefined) => {
+      const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
+      return prepareResponse(session, fetchResponse(box.seqOf(uid), list, opts));
+    };
+    try {
+      for (let i = 0; i < uids.length; i += BATCH) {
+        const chunk = uids.slice(i, i + BATCH);
+        const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
+        const byUid = new Map(metas.map((m) => [m.uid, m] as const));
+        for (const uid of chunk) {
+          const meta = byUid.get(uid);
+          // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
+          if (withMeta && !meta) continue;
+          const next = prepare(uid, meta);
+          next.catch(() => {}); // answered when its turn comes
+          ahead.push(next);
+          if (ahead.length > LOOKAHEAD) await writeResponse(session, await ahead.shift()!);
         }
       }
+      while (ahead.length > 0) await writeResponse(session, await ahead.shift()!);
+    } catch (e) {
+      for (const later of ahead) void later.then(dropResponse, () => {});
+      if (!(e instanceof UnknownCteError)) throw e;
+      return session.fail(cmd.tag, 'NO', e.message, { code: 'UNKNOWN-CTE' });
     }
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`));
   },

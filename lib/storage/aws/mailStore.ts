@@ -13,6 +13,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type {
   AppendInput,
   AppendResult,
+  AtomicAppendOptions,
   BlobCandidate,
   CopyOptions,
   FlagOperation,
@@ -24,7 +25,7 @@ import type {
   Usage,
 } from '../../core/ports.ts';
 import type { StorageNames } from '../../core/schema.ts';
-import { appendMany } from './mail/append.ts';
+import { appendAll, appendMany } from './mail/append.ts';
 import { sweepBlobs } from './mail/blobs.ts';
 import { MailContext, type MailStoreOptions } from './mail/context.ts';
 import { expunge } from './mail/expunge.ts';
@@ -89,6 +90,9 @@ export class DynamoMailStore implements MailStore {
   }
   appendMany(inputs: readonly AppendInput[]) {
     return appendMany(this.ctx, inputs);
+  }
+  appendAll(inputs: readonly AppendInput[], opts?: AtomicAppendOptions) {
+    return appendAll(this.ctx, inputs, opts);
   }
   getMessage(ref: MailboxRef, uid: number) {
     return reads.getMessage(this.ctx, ref, uid);

@@ -5,8 +5,14 @@
  * its index item and idempotency record.
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { InvalidInputError, QuotaExceededError, TemporaryError } from '../../../core/errors.ts';
-import type { AppendInput, AppendResult } from '../../../core/ports.ts';
+import { InvalidInputError, LimitExceededError, QuotaExceededError, TemporaryError } from '../../../core/errors.ts';
+import {
+  type AppendInput,
+  type AppendResult,
+  type AtomicAppendOptions,
+  MAX_ATOMIC_APPEND,
+  type MailboxRef,
+} from '../../../core/ports.ts';
 import { backoff, temporary, toAttr } from '../dynamo.ts';
 import { type CounterHint, type MailContext, Transaction } from './context.ts';
 import { addBlobRefs, blobDeltas, bumped, type MailboxBump, mailboxChange, usageUpdate } from './items.ts';
@@ -16,6 +22,7 @@ import {
   idempotencyKey,
   MAX_ATTEMPTS,
   MAX_TRANSACTION_BYTES,
+  MAX_TRANSACTION_ITEMS,
   partitionOf,
   refOf,
   SEEN,
@@ -28,14 +35,16 @@ const MAX_APPEND_BATCH = 32;
 type Outcome = PromiseSettledResult<AppendResult>;
 const sizeOf = (i: AppendInput) => i.blobSize + Buffer.byteLength(i.headerPrefix ?? '');
 
+/** What one message's items weigh in a transaction, roughly. */
+const estimatedBytes = (input: AppendInput) =>
+  1024 + (input.headerPrefix?.length ?? 0) + (input.summary ? JSON.stringify(input.summary).length : 0);
+
 /** The next inputs that fit one transaction: at most MAX_APPEND_BATCH, and well under its 4 MB. */
 function nextBatch(pending: readonly number[], inputs: readonly AppendInput[]): number[] {
   const batch: number[] = [];
   let bytes = 0;
   for (const i of pending) {
-    const input = inputs[i];
-    const estimate =
-      1024 + (input.headerPrefix?.length ?? 0) + (input.summary ? JSON.stringify(input.summary).length : 0);
+    const estimate = estimatedBytes(inputs[i]);
     if (batch.length > 0 && (batch.length >= MAX_APPEND_BATCH || bytes + estimate > MAX_TRANSACTION_BYTES)) break;
     batch.push(i);
     bytes += estimate;
@@ -83,22 +92,50 @@ function appendTransaction(ctx: MailContext, batch: readonly AppendInput[], prev
   batch.forEach((input, j) => {
     tx.add('message', messagePut(ctx, input, uids[j], modseq));
     if (input.idempotencyKey === undefined) return;
-    tx.add(`idem#${j}`, {
-      Put: {
-        TableName: ctx.t.mailboxes,
-        Item: toAttr({
-          ...idempotencyKey(ref, input.idempotencyKey),
-          uid: uids[j],
-          modseq,
-          uidValidity: prev.uidValidity,
-          expiresAt: ctx.epochSeconds() + IDEMPOTENCY_TTL_SECONDS,
-        }),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    });
+    tx.add(`idem#${j}`, idempotencyPut(ctx, ref, input.idempotencyKey, { uid: uids[j], modseq, prev }));
   });
   addBlobRefs(ctx, tx, ref.accountId, blobDeltas(batch, 1));
   return { tx, bump, limit };
+}
+
+/**
+ * The record that makes a key's second append a duplicate. One past its expiry (TTL deletion lags) no longer
+ * counts, so a short-lived key really is short-lived.
+ */
+function idempotencyPut(
+  ctx: MailContext,
+  ref: MailboxRef,
+  key: string,
+  first: { uid: number; modseq: number; prev: CounterHint },
+  ttlSeconds = IDEMPOTENCY_TTL_SECONDS,
+): TransactWriteItem {
+  const now = ctx.epochSeconds();
+  return {
+    Put: {
+      TableName: ctx.t.mailboxes,
+      Item: toAttr({
+        ...idempotencyKey(ref, key),
+        uid: first.uid,
+        modseq: first.modseq,
+        uidValidity: first.prev.uidValidity,
+        expiresAt: now + ttlSeconds,
+      }),
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+      ExpressionAttributeValues: toAttr({ ':now': now }),
+    },
+  };
+}
+
+/** The first append's result under a key, unless the record is gone or past its expiry. */
+async function firstAppend(ctx: MailContext, ref: MailboxRef, key: string): Promise<AppendResult | undefined> {
+  const seen = await ctx.getItem(ctx.t.mailboxes, idempotencyKey(ref, key), 'idempotency');
+  if (!seen || (seen.expiresAt as number) < ctx.epochSeconds()) return undefined;
+  return {
+    uid: seen.uid as number,
+    modseq: seen.modseq as number,
+    uidValidity: seen.uidValidity as number,
+    duplicate: true,
+  };
 }
 
 function messagePut(ctx: MailContext, input: AppendInput, uid: number, modseq: number): TransactWriteItem {
@@ -110,6 +147,7 @@ function messagePut(ctx: MailContext, input: AppendInput, uid: number, modseq: n
     headerPrefix: input.headerPrefix || undefined,
     size: sizeOf(input),
     internalDate: input.internalDate ?? ctx.now(),
+    savedAt: ctx.now(),
     flags: storedFlags(input.flags ?? []),
     summary: input.summary === undefined ? undefined : JSON.stringify(input.summary),
   };
@@ -124,18 +162,8 @@ async function resolveDuplicates(
   out: Outcome[],
 ): Promise<void> {
   for (const i of duplicates) {
-    const input = inputs[i];
-    const seen = await ctx.getItem(ctx.t.mailboxes, idempotencyKey(input, input.idempotencyKey!), 'idempotency');
-    if (!seen) continue; // expired between the write and this read: append it again
-    out[i] = {
-      status: 'fulfilled',
-      value: {
-        uid: seen.uid as number,
-        modseq: seen.modseq as number,
-        uidValidity: seen.uidValidity as number,
-        duplicate: true,
-      },
-    };
+    const value = await firstAppend(ctx, inputs[i], inputs[i].idempotencyKey!);
+    if (value) out[i] = { status: 'fulfilled', value }; // else expired between the write and this read: again
   }
 }
 
@@ -237,4 +265,75 @@ export async function appendMany(ctx: MailContext, inputs: readonly AppendInput[
       result.status === 'fulfilled' ? { status: 'fulfilled', value: { ...result.value, duplicate: true } } : result;
   }
   return out;
+}
+
+/** The all-or-nothing transaction of appendAll, or the reason it cannot be one. */
+function atomicTransaction(
+  ctx: MailContext,
+  inputs: readonly AppendInput[],
+  prev: CounterHint,
+  opts: AtomicAppendOptions,
+): AppendTransaction {
+  const built = appendTransaction(ctx, inputs, prev);
+  if (built.limit < 0) throw new QuotaExceededError();
+  if (opts.idempotencyKey !== undefined) {
+    const first = { uid: prev.uidNext, modseq: prev.highestModseq + 1, prev };
+    built.tx.add('idem', idempotencyPut(ctx, refOf(inputs[0]), opts.idempotencyKey, first, opts.idempotencyTtlSeconds));
+  }
+  if (built.tx.size > MAX_TRANSACTION_ITEMS) throw new LimitExceededError('too many messages for one append');
+  return built;
+}
+
+/** The results of a group that committed before: consecutive UIDs from the first (one transaction made them). */
+const groupResults = (first: AppendResult, count: number): AppendResult[] =>
+  Array.from({ length: count }, (_, j) => ({ ...first, uid: first.uid + j }));
+
+/**
+ * MULTIAPPEND (RFC 3502 §3): every message in one transaction, so a reader sees all of them or none, and a
+ * failure leaves nothing behind but the blobs (the caller's to delete). The group's key is one record.
+ */
+export async function appendAll(
+  ctx: MailContext,
+  inputs: readonly AppendInput[],
+  opts: AtomicAppendOptions = {},
+): Promise<AppendResult[]> {
+  const first = inputs[0];
+  if (!first) return [];
+  if (inputs.some((i) => i.accountId !== first.accountId || i.mailboxId !== first.mailboxId)) {
+    throw new InvalidInputError('appendAll takes messages for one mailbox');
+  }
+  if (inputs.length > MAX_ATOMIC_APPEND || inputs.reduce((n, i) => n + estimatedBytes(i), 0) > MAX_TRANSACTION_BYTES) {
+    throw new LimitExceededError(`at most ${MAX_ATOMIC_APPEND} messages can be appended together`);
+  }
+  const ref = refOf(first);
+  const plain = inputs.map((i) => ({ ...i, idempotencyKey: undefined }));
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const prev = await ctx.counters(ref);
+    const built = atomicTransaction(ctx, plain, prev, opts);
+    try {
+      await ctx.commit(built.tx);
+    } catch (err) {
+      ctx.forget(ref);
+      const failure = built.tx.failure(err);
+      if (!failure) throw temporary('append failed', err);
+      if (failure.failed.has('usage')) throw new QuotaExceededError();
+      if (failure.failed.has('idem')) {
+        const earlier = await firstAppend(ctx, ref, opts.idempotencyKey!);
+        if (earlier) return groupResults(earlier, inputs.length);
+      }
+      if (attempt > 0) await backoff(attempt); // the first failure may just be a stale hint
+      continue;
+    }
+    const after = bumped(built.bump);
+    const uids = inputs.map((_, j) => prev.uidNext + j);
+    ctx.remember(ref, after);
+    ctx.publish({
+      type: 'messages',
+      accountId: ref.accountId,
+      change: { mailboxId: ref.mailboxId, modseq: after.highestModseq, kind: 'append', uids },
+    });
+    const base = { uid: prev.uidNext, modseq: after.highestModseq, uidValidity: prev.uidValidity, duplicate: false };
+    return groupResults(base, inputs.length);
+  }
+  throw new TemporaryError('append: too much contention');
 }

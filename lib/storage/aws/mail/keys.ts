@@ -97,6 +97,7 @@ export function toMessage(item: Item): MessageMeta {
     headerPrefix: (item.headerPrefix as string) ?? '',
     size: item.size as number,
     internalDate: item.internalDate as number,
+    savedAt: item.savedAt as number | undefined,
     flags: flagsOf(item),
     summary: typeof item.summary === 'string' ? (JSON.parse(item.summary) as MessageSummary) : undefined,
   };

@@ -41,7 +41,8 @@ function fitting(present: readonly Item[], asked: readonly number[]): { fit: Ite
 const putCopy = (ctx: MailContext, item: Item, to: MailboxRef, uid: number, modseq: number): TransactWriteItem => ({
   Put: {
     TableName: ctx.t.messages,
-    Item: toAttr({ ...item, mailboxId: partitionOf(to), uid, modseq }),
+    // RFC 8514: the copy's save date is when it arrived in `to`.
+    Item: toAttr({ ...item, mailboxId: partitionOf(to), uid, modseq, savedAt: ctx.now() }),
     ConditionExpression: 'attribute_not_exists(uid)',
   },
 });
