@@ -1,0 +1,284 @@
+/**
+ * Helpers for the tests with Debian's sync clients (mbsync, offlineimap, neomutt): a gateway with mail
+ * delivered over SMTP, what POP3 says about it (UIDL and bytes), the server's state as a second client sees
+ * it (every mailbox's STATUS, flags and bytes, read with the raw ImapClient), Maildir trees on disk, and a
+ * pseudo-terminal driver for programs that only talk to a terminal.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after } from 'node:test';
+import { ImapClient } from './imap-support.ts';
+import { bytesOf, makeMessage, poplib, retrieved, run } from './pop3-support.ts';
+import { type MxTestGateway, sendMail, simpleMessage, startMxGateway } from './smtp-helpers.ts';
+
+export interface SyncWorld {
+  readonly tg: MxTestGateway;
+  /** A scratch directory for this file, removed at the end. */
+  readonly dir: string;
+  /** The gateway's self-signed certificate (CN localhost, IP 127.0.0.1) as a trust anchor for the clients. */
+  readonly certFile: string;
+}
+
+/** A gateway with the stub DNS (sender.test passes SPF), a scratch directory and the certificate on disk. */
+export async function startSyncWorld(name: string): Promise<SyncWorld> {
+  const tg = await startMxGateway();
+  const dir = mkdtempSync(join(tmpdir(), `postern-${name}-`));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const certFile = join(dir, 'gateway-cert.pem');
+  writeFileSync(certFile, tg.tls.cert);
+  return { tg, dir, certFile };
+}
+
+/** Messages a sync client must keep byte for byte: dot lines, 8-bit latin1 text, MIME parts, a big one (200 kB). */
+export function messageSet(to: string, subjects: string[]): Buffer[] {
+  const kinds = [
+    (subject: string) => simpleMessage({ to, subject, body: '.\r\n..dots\r\n.leading dot\r\nFrom the start\r\n' }),
+    (subject: string) =>
+      Buffer.from(
+        simpleMessage({
+          to,
+          subject,
+          extra:
+            'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n',
+          body: 'caf\xe9 cr\xe8me \xff\r\n',
+        }),
+        'latin1',
+      ),
+    (subject: string) =>
+      simpleMessage({
+        to,
+        subject,
+        extra: 'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="b1"\r\n',
+        body: '--b1\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b1\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--b1--\r\n',
+      }),
+    (subject: string) => {
+      const big = makeMessage(subject, 200_000).toString('latin1');
+      return simpleMessage({ to, subject, body: big.slice(big.indexOf('\r\n\r\n') + 4) });
+    },
+  ];
+  return subjects.map((s, i) => {
+    const m = kinds[i % kinds.length](s);
+    return typeof m === 'string' ? Buffer.from(m) : m;
+  });
+}
+
+/** Delivers each message over SMTP (the whole pipeline: filter, store with summary). */
+export async function deliverOverSmtp(tg: MxTestGateway, to: string, messages: Buffer[]): Promise<void> {
+  for (const data of messages) {
+    const r = await sendMail(tg.port('smtp'), { from: 'alice@sender.test', to: [to], data });
+    if (r.code !== 250) throw new Error(`SMTP delivery failed: ${r.code} ${r.text}`);
+  }
+}
+
+/** INBOX as POP3 sees it: UIDL (`uidvalidity.uid`) → the message's bytes. */
+export async function popInbox(port: number, user: string, pass: string): Promise<Map<string, Buffer>> {
+  const first = await poplib({ mode: 'plain', port, steps: [['user', user], ['pass_', pass], ['uidl'], ['quit']] });
+  const listing = (first.steps[2] as unknown[])[1] as Parameters<typeof bytesOf>[0][];
+  const ids = listing.map((l) => bytesOf(l).toString().split(' ') as [string, string]);
+  const r = await poplib({
+    mode: 'plain',
+    port,
+    steps: [['user', user], ['pass_', pass], ...ids.map(([n]) => ['retr', Number(n)]), ['quit']],
+  });
+  const out = new Map<string, Buffer>();
+  ids.forEach(([, uidl], i) => {
+    const { lines } = retrieved(r.steps[2 + i]);
+    out.set(uidl, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\r\n')])));
+  });
+  return out;
+}
+
+/** Maildir files keep bare LF line ends: what mbsync and offlineimap write for a CRLF message. */
+export const lf = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replaceAll('\r\n', '\n'), 'latin1');
+
+/** What a Maildir file becomes on the wire (RFC 5322 §2.3: CRLF line ends). */
+export const crlf = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replaceAll('\n', '\r\n'), 'latin1');
+
+export interface ServerMessage {
+  readonly uid: number;
+  readonly flags: string[];
+  readonly internalDate: string;
+  readonly bytes: Buffer;
+}
+
+export interface ServerMailbox {
+  /** MESSAGES, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ from STATUS: any write changes one of them. */
+  readonly status: Record<string, number>;
+  readonly messages: ServerMessage[];
+}
+
+const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
+
+/** Every mailbox of the account (LIST "" "*"), read by a second client over IMAPS with EXAMINE (no side effects). */
+export async function serverState(port: number, user: string, pass: string): Promise<Map<string, ServerMailbox>> {
+  const c = await ImapClient.connect(port, { tls: true });
+  try {
+    await c.line();
+    expectOk(await c.cmd(`LOGIN ${quote(user)} ${quote(pass)}`));
+    const list = expectOk(await c.cmd('LIST "" "*"'));
+    const names = list.untagged.map(listedName).sort();
+    const out = new Map<string, ServerMailbox>();
+    for (const name of names) {
+      const st = expectOk(await c.cmd(`STATUS ${quote(name)} (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)`));
+      const status = Object.fromEntries(
+        [...(/\(([^)]*)\)$/.exec(st.untagged[0] ?? '')?.[1] ?? '').matchAll(/(\w+) (\d+)/g)].map((m) => [
+          m[1],
+          Number(m[2]),
+        ]),
+      );
+      expectOk(await c.cmd(`EXAMINE ${quote(name)}`));
+      const messages = status.MESSAGES
+        ? expectOk(await c.cmd('UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])')).untagged.map(fetched)
+        : [];
+      out.set(name, { status, messages });
+    }
+    await c.cmd('LOGOUT');
+    return out;
+  } finally {
+    c.destroy();
+  }
+}
+
+function expectOk<T extends { status: string }>(r: T): T {
+  if (!/^\S+ OK/.test(r.status)) throw new Error(`IMAP: ${r.status}`);
+  return r;
+}
+
+function listedName(line: string): string {
+  const m = /^\* LIST \([^)]*\) (?:"[^"]*"|NIL) (.*)$/.exec(line);
+  if (!m) throw new Error(`not a LIST line: ${line}`);
+  const raw = m[1];
+  return raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+}
+
+/** One `* n FETCH (...)` line with its BODY[] literal inline (latin1, so byte-exact). */
+function fetched(line: string): ServerMessage {
+  const lit = /BODY\[\] \{(\d+)\}\r\n/.exec(line);
+  if (!lit) throw new Error(`no BODY[] in ${line.slice(0, 200)}`);
+  const start = lit.index + lit[0].length;
+  const bytes = Buffer.from(line.slice(start, start + Number(lit[1])), 'latin1');
+  const rest = line.slice(0, lit.index) + line.slice(start + Number(lit[1]));
+  return {
+    uid: Number(/UID (\d+)/.exec(rest)?.[1]),
+    flags: (/FLAGS \(([^)]*)\)/.exec(rest)?.[1] ?? '').split(' ').filter(Boolean).sort(),
+    internalDate: /INTERNALDATE "([^"]*)"/.exec(rest)?.[1] ?? '',
+    bytes,
+  };
+}
+
+/** A second client's change on the server: logs in over IMAPS, selects `mailbox`, runs `commands`. */
+export async function onServer(
+  port: number,
+  user: string,
+  pass: string,
+  mailbox: string,
+  commands: string[],
+): Promise<string[]> {
+  const c = await ImapClient.connect(port, { tls: true });
+  try {
+    await c.line();
+    expectOk(await c.cmd(`LOGIN ${quote(user)} ${quote(pass)}`));
+    expectOk(await c.cmd(`SELECT ${quote(mailbox)}`));
+    const statuses: string[] = [];
+    for (const command of commands) statuses.push(expectOk(await c.cmd(command)).status);
+    await c.cmd('LOGOUT');
+    return statuses;
+  } finally {
+    c.destroy();
+  }
+}
+
+/** Every regular file under `root` (dot files aside): relative path → bytes. */
+export function readTree(root: string, keepDotFiles = false): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.') && !keepDotFiles) continue;
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.set(relative(root, path), readFileSync(path));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** The messages of one Maildir folder (cur and new): file name → bytes. */
+export function maildirMessages(folder: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const sub of ['cur', 'new']) {
+    for (const name of readdirSync(join(folder, sub)).sort())
+      out.set(`${sub}/${name}`, readFileSync(join(folder, sub, name)));
+  }
+  return out;
+}
+
+/** Maildir info flags of a file name (`...:2,FS` → ['F', 'S']). */
+export const maildirFlags = (name: string): string[] => [...(/:2,([A-Za-z]*)$/.exec(name)?.[1] ?? '')].sort();
+
+/**
+ * Runs a program on a pseudo-terminal (python3's pty module), typing nothing: for clients that print their
+ * counters or draw their screen only on a terminal. Returns the exit code (-1 when killed at the timeout)
+ * and everything it wrote.
+ */
+export async function runOnPty(
+  argv: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number; out: string }> {
+  const r = await run(
+    'python3',
+    ['-c', PTY_DRIVER, JSON.stringify({ argv, env, timeout: timeoutMs / 1000 })],
+    timeoutMs + 10_000,
+  );
+  if (r.code !== 0) throw new Error(`pty driver failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.toString()) as { code: number; out: string };
+}
+
+const PTY_DRIVER = `
+import os, pty, sys, select, time, struct, fcntl, termios, json
+cfg = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvpe(cfg['argv'][0], cfg['argv'], cfg['env'])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 132, 0, 0))
+out = b''
+deadline = time.time() + cfg['timeout']
+code = None
+while code is None and time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            pass
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        code = os.waitstatus_to_exitcode(status)
+if code is None:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    code = -1
+try:
+    while select.select([fd], [], [], 0)[0]:
+        d = os.read(fd, 65536)
+        if not d: break
+        out += d
+except OSError:
+    pass
+print(json.dumps({'code': code, 'out': out.decode('latin1')}))
+`;
+
+/** Byte equality with a readable failure: where the first difference is, with the text around it. */
+export function assertSameBytes(actual: Buffer | undefined, expected: Buffer, what: string): void {
+  if (actual?.equals(expected)) return;
+  if (!actual) throw new assert.AssertionError({ message: `${what}: missing`, expected, actual });
+  let at = 0;
+  while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
+  const around = (b: Buffer) => JSON.stringify(b.subarray(Math.max(0, at - 60), at + 60).toString('latin1'));
+  throw new assert.AssertionError({
+    message: `${what}: ${actual.length} bytes vs ${expected.length} expected, first difference at ${at}\n  actual:   ${around(actual)}\n  expected: ${around(expected)}`,
+  });
+}
