@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   assertSameBytes,
+  bySubject,
   deliverOverSmtp,
   lf,
+  localBySubject,
   maildirFlags,
   maildirMessages,
   messageSet,
@@ -21,9 +23,9 @@ import {
   popInbox,
   readTree,
   runOnPty,
-  type ServerMailbox,
   serverState,
   startSyncWorld,
+  subjectOf,
 } from './imap-sync-support.ts';
 
 const { tg, dir, certFile } = await startSyncWorld('mbsync');
@@ -95,16 +97,6 @@ async function mbsync(): Promise<Counters> {
  * it again after an interrupted sync); the rest must be the other side's bytes.
  */
 const withoutTuid = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/^X-TUID: \S+\r?\n/m, ''), 'latin1');
-const subjectOf = (b: Buffer) => /^Subject: (.*)$/m.exec(b.toString('latin1'))?.[1]?.trim() ?? '';
-/** A mailbox's messages by subject: flags and bytes. */
-const bySubject = (box: ServerMailbox | undefined) =>
-  new Map((box?.messages ?? []).map((m) => [subjectOf(m.bytes), m] as const));
-/** A local folder's files by subject. */
-function localBySubject(folder: string): Map<string, { name: string; bytes: Buffer }> {
-  return new Map(
-    [...maildirMessages(join(mail, folder))].map(([name, bytes]) => [subjectOf(bytes), { name, bytes }] as const),
-  );
-}
 const state = () => serverState(tg.port('imaps'), user, pass);
 
 describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
@@ -146,7 +138,7 @@ describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
   it('second sync: flags, moves and a delete on both sides, a new folder tree and an uploaded sent message meet (RFC 4315 APPENDUID)', async () => {
     // local changes: alpha flagged and read, delta deleted, echo moved to Archive (a new file there: mbsync
     // wants the ",U=" of the old folder gone), two new folders, a message in Sent as a mail client saves it
-    const inbox = localBySubject('INBOX');
+    const inbox = localBySubject(mail, 'INBOX');
     const alpha = inbox.get('alpha')!.name;
     renameSync(
       join(mail, 'INBOX', alpha),
@@ -205,12 +197,12 @@ describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
     // the UIDs mbsync recorded are the server's (APPENDUID): the state file names Sent's UID 1
     assert.match(readFileSync(join(mail, 'Sent/.mbsyncstate'), 'latin1'), new RegExp(`^${sent[0].uid} 1 S$`, 'm'));
 
-    const local = localBySubject('INBOX');
+    const local = localBySubject(mail, 'INBOX');
     assert.deepEqual([...local.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
     assert.deepEqual(maildirFlags(local.get('alpha')!.name), ['F', 'S']);
     assert.deepEqual(maildirFlags(local.get('bravo')!.name), ['F', 'R']);
     assertSameBytes(withoutTuid(local.get('foxtrot')!.bytes), lf(inboxNow.get('foxtrot')!.bytes), 'foxtrot');
-    const localArchive = localBySubject('Archive');
+    const localArchive = localBySubject(mail, 'Archive');
     assert.deepEqual([...localArchive.keys()].sort(), ['charlie', 'echo']);
     assertSameBytes(withoutTuid(localArchive.get('charlie')!.bytes), lf(archive.get('charlie')!.bytes), 'charlie');
   });

@@ -215,6 +215,19 @@ export function maildirMessages(folder: string): Map<string, Buffer> {
   return out;
 }
 
+export const subjectOf = (b: Buffer): string => /^Subject: (.*)$/m.exec(b.toString('latin1'))?.[1]?.trim() ?? '';
+
+/** A server mailbox's messages by subject. */
+export const bySubject = (box: ServerMailbox | undefined): Map<string, ServerMessage> =>
+  new Map((box?.messages ?? []).map((m) => [subjectOf(m.bytes), m] as const));
+
+/** A local Maildir folder's files by subject: name (`cur/...` or `new/...`) and bytes. */
+export function localBySubject(root: string, folder: string): Map<string, { name: string; bytes: Buffer }> {
+  return new Map(
+    [...maildirMessages(join(root, folder))].map(([name, bytes]) => [subjectOf(bytes), { name, bytes }] as const),
+  );
+}
+
 /** Maildir info flags of a file name (`...:2,FS` → ['F', 'S']). */
 export const maildirFlags = (name: string): string[] => [...(/:2,([A-Za-z]*)$/.exec(name)?.[1] ?? '')].sort();
 
