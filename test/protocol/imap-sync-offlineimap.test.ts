@@ -48,6 +48,8 @@ writeFileSync(
     '[Account gateway]',
     'localrepository = local',
     'remoterepository = remote',
+    // folder names in UTF-8 on disk, modified UTF-7 on the wire (RFC 3501 §5.1.3)
+    'utf8foldernames = yes',
     '',
     '[Repository local]',
     'type = Maildir',
@@ -83,6 +85,7 @@ const state = () => serverState(tg.port('imaps'), user, pass);
 
 describe('offlineimap syncs a Maildir with the gateway both ways', () => {
   const delivered = messageSet(user, ['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+  const noteMessage = Buffer.from('From: offlineimap@ours.test\r\nSubject: a note\r\n\r\nfiled away\r\n');
   const sentMessage = Buffer.from(
     'From: offlineimap@ours.test\r\nTo: friend@example.org\r\nSubject: sent from the Maildir\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nWritten offline.\r\n',
   );
@@ -132,6 +135,9 @@ describe('offlineimap syncs a Maildir with the gateway both ways', () => {
       for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, folder, sub), { recursive: true });
     }
     writeFileSync(join(mail, 'Sent/cur/1780308005.M1P1.client:2,S'), lf(sentMessage));
+    // a non-ASCII name with a "&", which modified UTF-7 must escape as "&-"
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, 'Brief&Köln', sub), { recursive: true });
+    writeFileSync(join(mail, 'Brief&Köln/new/1780308006.M2P1.client'), lf(noteMessage));
 
     const before = await state();
     const serverInbox = bySubject(before.get('INBOX'));
@@ -149,6 +155,7 @@ describe('offlineimap syncs a Maildir with the gateway both ways', () => {
       );
     has(/^Creating folder Projects\[remote\]/);
     has(/^Creating folder Projects\/2026\[remote\]/);
+    has(/^Creating folder Brief&Köln\[remote\]/);
     has(/^Copy message UID -1 \(1\/1\) local:Archive -> remote:Archive$/);
     has(/^Copy message UID -1 \(1\/1\) local:Sent -> remote:Sent$/);
     has(/^Copy message UID \d+ \(1\/1\) remote:Archive -> local:Archive$/);
@@ -157,8 +164,9 @@ describe('offlineimap syncs a Maildir with the gateway both ways', () => {
     const server = await state();
     assert.deepEqual(
       [...server.keys()],
-      ['Archive', 'Drafts', 'INBOX', 'Junk', 'Projects', 'Projects/2026', 'Sent', 'Trash'],
+      ['Archive', 'Brief&-K&APY-ln', 'Drafts', 'INBOX', 'Junk', 'Projects', 'Projects/2026', 'Sent', 'Trash'],
     );
+    assertSameBytes(server.get('Brief&-K&APY-ln')?.messages[0]?.bytes, noteMessage, 'the note in Brief&Köln');
     const inboxNow = bySubject(server.get('INBOX'));
     assert.deepEqual([...inboxNow.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
     assert.deepEqual(inboxNow.get('alpha')?.flags, ['\\Flagged', '\\Seen']);

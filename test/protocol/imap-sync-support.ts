@@ -234,7 +234,8 @@ export const maildirFlags = (name: string): string[] => [...(/:2,([A-Za-z]*)$/.e
 /**
  * Runs a program on a pseudo-terminal (python3's pty module), typing nothing: for clients that print their
  * counters or draw their screen only on a terminal. Returns the exit code (-1 when killed at the timeout)
- * and everything it wrote.
+ * and everything it wrote. A shell between the pty and the program reports the program's exit code in the
+ * output: the session leader of a pty can be hung up as it exits (seen under gVisor), the shell's child is not.
  */
 export async function runOnPty(
   argv: string[],
@@ -255,7 +256,8 @@ import os, pty, sys, select, time, struct, fcntl, termios, json
 cfg = json.loads(sys.argv[1])
 pid, fd = pty.fork()
 if pid == 0:
-    os.execvpe(cfg['argv'][0], cfg['argv'], cfg['env'])
+    report = '"$@"; s=$?; printf "\\n[pty-exit %d]\\n" "$s"'
+    os.execve('/bin/sh', ['sh', '-c', report, 'sh'] + cfg['argv'], cfg['env'])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 132, 0, 0))
 out = b''
 deadline = time.time() + cfg['timeout']
@@ -271,7 +273,7 @@ while code is None and time.time() < deadline:
     if done:
         code = os.waitstatus_to_exitcode(status)
 if code is None:
-    os.kill(pid, 9)
+    os.killpg(pid, 9)
     os.waitpid(pid, 0)
     code = -1
 try:
@@ -281,7 +283,12 @@ try:
         out += d
 except OSError:
     pass
-print(json.dumps({'code': code, 'out': out.decode('latin1')}))
+text = out.decode('latin1')
+at = text.rfind('[pty-exit ')
+if at >= 0 and code != -1:
+    code = int(text[at + 10:text.index(']', at)])
+    text = text[:at]
+print(json.dumps({'code': code, 'out': text}))
 `;
 
 /** Byte equality with a readable failure: where the first difference is, with the text around it. */
