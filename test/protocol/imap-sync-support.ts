@@ -111,16 +111,33 @@ export interface ServerMailbox {
 
 const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
 
-/** Every mailbox of the account (LIST "" "*"), read by a second client over IMAPS with EXAMINE (no side effects). */
-export async function serverState(port: number, user: string, pass: string): Promise<Map<string, ServerMailbox>> {
+/** Logs in over IMAPS as a second client, runs `use`, logs out. */
+async function withLogin<T>(port: number, user: string, pass: string, use: (c: ImapClient) => Promise<T>): Promise<T> {
   const c = await ImapClient.connect(port, { tls: true });
   try {
     await c.line();
     expectOk(await c.cmd(`LOGIN ${quote(user)} ${quote(pass)}`));
-    const list = expectOk(await c.cmd('LIST "" "*"'));
-    const names = list.untagged.map(listedName).sort();
+    const result = await use(c);
+    await c.cmd('LOGOUT');
+    return result;
+  } finally {
+    c.destroy();
+  }
+}
+
+/**
+ * Every mailbox of the account (LIST "" "*"), read by a second client with EXAMINE (no side effects); a
+ * name listed as \Noselect shows with no status and no messages.
+ */
+export function serverState(port: number, user: string, pass: string): Promise<Map<string, ServerMailbox>> {
+  return withLogin(port, user, pass, async (c) => {
+    const list = expectOk(await c.cmd('LIST "" "*"')).untagged.map(listed);
     const out = new Map<string, ServerMailbox>();
-    for (const name of names) {
+    for (const { name, attributes } of list.sort((x, y) => (x.name < y.name ? -1 : 1))) {
+      if (attributes.includes('\\Noselect')) {
+        out.set(name, { status: {}, messages: [] });
+        continue;
+      }
       const st = expectOk(await c.cmd(`STATUS ${quote(name)} (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)`));
       const status = Object.fromEntries(
         [...(/\(([^)]*)\)$/.exec(st.untagged[0] ?? '')?.[1] ?? '').matchAll(/(\w+) (\d+)/g)].map((m) => [
@@ -134,11 +151,8 @@ export async function serverState(port: number, user: string, pass: string): Pro
         : [];
       out.set(name, { status, messages });
     }
-    await c.cmd('LOGOUT');
     return out;
-  } finally {
-    c.destroy();
-  }
+  });
 }
 
 function expectOk<T extends { status: string }>(r: T): T {
@@ -146,11 +160,21 @@ function expectOk<T extends { status: string }>(r: T): T {
   return r;
 }
 
-function listedName(line: string): string {
-  const m = /^\* LIST \([^)]*\) (?:"[^"]*"|NIL) (.*)$/.exec(line);
+/** A `* LIST (attributes) "/" name` line. */
+function listed(line: string): { name: string; attributes: string[] } {
+  const m = /^\* LIST \(([^)]*)\) (?:"[^"]*"|NIL) (.*)$/.exec(line);
   if (!m) throw new Error(`not a LIST line: ${line}`);
-  const raw = m[1];
-  return raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  const raw = m[2];
+  const name = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  return { name, attributes: m[1].split(' ').filter(Boolean) };
+}
+
+/** LIST "" "*" as a second client sees it: name → attributes. */
+export async function listMailboxes(port: number, user: string, pass: string): Promise<Map<string, string[]>> {
+  return withLogin(port, user, pass, async (c) => {
+    const list = expectOk(await c.cmd('LIST "" "*"'));
+    return new Map(list.untagged.map(listed).map((l) => [l.name, l.attributes] as const));
+  });
 }
 
 /** One `* n FETCH (...)` line with its BODY[] literal inline (latin1, so byte-exact). */
@@ -168,26 +192,12 @@ function fetched(line: string): ServerMessage {
   };
 }
 
-/** A second client's change on the server: logs in over IMAPS, selects `mailbox`, runs `commands`. */
-export async function onServer(
-  port: number,
-  user: string,
-  pass: string,
-  mailbox: string,
-  commands: string[],
-): Promise<string[]> {
-  const c = await ImapClient.connect(port, { tls: true });
-  try {
-    await c.line();
-    expectOk(await c.cmd(`LOGIN ${quote(user)} ${quote(pass)}`));
+/** A second client's change on the server: selects `mailbox` and runs `commands`, each of which must succeed. */
+export function onServer(port: number, user: string, pass: string, mailbox: string, commands: string[]): Promise<void> {
+  return withLogin(port, user, pass, async (c) => {
     expectOk(await c.cmd(`SELECT ${quote(mailbox)}`));
-    const statuses: string[] = [];
-    for (const command of commands) statuses.push(expectOk(await c.cmd(command)).status);
-    await c.cmd('LOGOUT');
-    return statuses;
-  } finally {
-    c.destroy();
-  }
+    for (const command of commands) expectOk(await c.cmd(command));
+  });
 }
 
 /** Every regular file under `root` (dot files aside): relative path → bytes. */
