@@ -4,7 +4,9 @@
  * works through them and quits. Its side effects say what it saw: messages piped to files and copied to a
  * local Maildir (byte-exact with POP3), and the server state read by a second client afterwards.
  * Over IMAPS: open INBOX, copy all, read one, flag one, delete one and expunge, save one to Archive. Over
- * STARTTLS on the plain port: list the mailboxes in the folder browser, find Archive there and read it.
+ * STARTTLS on the plain port: list the mailboxes in the folder browser, find Archive there and read it;
+ * copy a message from a local Maildir to Drafts (APPEND). With its header cache and CONDSTORE: reopen INBOX
+ * and see flags another session changed (FETCH CHANGEDSINCE).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -142,6 +144,28 @@ describe('NeoMutt in batch mode', () => {
       'delta read from Archive',
     );
     assert.deepEqual(await state(), before, 'reading with <exit> changes nothing');
+  });
+
+  it('copies a message from a local Maildir to the server: APPEND with its date (RFC 9051 §6.3.12)', async () => {
+    const alpha = bySubject((await state()).get('INBOX')).get('alpha')!;
+    const log = join(dir, 'append.log');
+    await neomutt(overStarttls, '<tag-pattern>~s alpha<enter><tag-prefix><copy-message>=Drafts<enter><exit>', [
+      '-f',
+      local,
+      '-d',
+      '2',
+      '-l',
+      log,
+    ]);
+    const sentDate = /APPEND "Drafts" \([^)]*\) "([^"]+)"/.exec(readFileSync(`${log}0`, 'latin1'))?.[1];
+    assert.ok(sentDate, 'no APPEND with a date-time in the log');
+    const drafts = (await state()).get('Drafts')?.messages ?? [];
+    assert.equal(drafts.length, 1);
+    // the local copy (NeoMutt's own Content-Length and Lines aside) with CRLF line ends again
+    assert.doesNotMatch(drafts[0].bytes.toString('latin1'), /[^\r]\n/, 'bare LF on the wire');
+    assertSameBytes(withoutLengthHeaders(lf(drafts[0].bytes)), lf(alpha.bytes), 'alpha appended to Drafts');
+    // the server keeps the date-time the APPEND gave as INTERNALDATE
+    assert.equal(drafts[0].internalDate, sentDate);
   });
 
   it('with its header cache and CONDSTORE: reopening INBOX learns flags changed elsewhere via CHANGEDSINCE (RFC 7162 §3.1.4.1)', async () => {
