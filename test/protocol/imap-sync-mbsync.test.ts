@@ -9,23 +9,25 @@
  * non-ASCII names).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  assertChangesMet,
   assertSameBytes,
   bySubject,
+  changeLocally,
+  changeOnServer,
   deliverOverSmtp,
   lf,
   listMailboxes,
-  localBySubject,
-  maildirFlags,
   maildirMessages,
+  makeMaildir,
   messageSet,
-  onServer,
   popInbox,
   readTree,
   runOnPty,
+  STORY_SUBJECTS,
   serverState,
   startSyncWorld,
   subjectOf,
@@ -103,7 +105,7 @@ const withoutTuid = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/^X-
 const state = () => serverState(tg.port('imaps'), user, pass);
 
 describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
-  const delivered = messageSet(user, ['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+  const delivered = messageSet(user, STORY_SUBJECTS);
   const sentMessage = Buffer.from(
     'From: mbsync@ours.test\r\nTo: friend@example.org\r\nSubject: sent from the Maildir\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nWritten offline.\r\n',
   );
@@ -139,32 +141,14 @@ describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
   });
 
   it('second sync: flags, moves and a delete on both sides, a new folder tree and an uploaded sent message meet (RFC 4315 APPENDUID)', async () => {
-    // local changes: alpha flagged and read, delta deleted, echo moved to Archive (a new file there: mbsync
-    // wants the ",U=" of the old folder gone), two new folders, a message in Sent as a mail client saves it
-    const inbox = localBySubject(mail, 'INBOX');
-    const alpha = inbox.get('alpha')!.name;
-    renameSync(
-      join(mail, 'INBOX', alpha),
-      join(mail, 'INBOX/cur', `${alpha.split('/')[1].replace(/:2,.*$/, '')}:2,FS`),
-    );
-    rmSync(join(mail, 'INBOX', inbox.get('delta')!.name));
-    const echo = inbox.get('echo')!.name;
-    renameSync(join(mail, 'INBOX', echo), join(mail, 'Archive/cur', echo.split('/')[1].replace(/,U=\d+/, '')));
-    for (const folder of ['Projects', 'Projects/2026']) {
-      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, folder, sub), { recursive: true });
-    }
-    const sentFile = join(mail, 'Sent/cur/1780308005.M1P1.client:2,S');
-    writeFileSync(sentFile, lf(sentMessage));
+    // mbsync wants the ",U=" of the old folder gone from a file moved to another folder
+    const sentFile = changeLocally(mail, {
+      stripId: /,U=\d+/,
+      folders: ['Projects', 'Projects/2026'],
+      sentMessage,
+    });
     utimesSync(sentFile, sentAt, sentAt);
-
-    // server changes by another client: bravo answered and flagged, charlie moved to Archive, foxtrot delivered
-    const before = await state();
-    const serverInbox = bySubject(before.get('INBOX'));
-    await onServer(tg.port('imaps'), user, pass, 'INBOX', [
-      `UID STORE ${serverInbox.get('bravo')!.uid} +FLAGS (\\Answered \\Flagged)`,
-      `UID MOVE ${serverInbox.get('charlie')!.uid} Archive`,
-    ]);
-    await deliverOverSmtp(tg, user, messageSet(user, ['foxtrot']));
+    const before = await changeOnServer(tg, user, pass);
 
     const counters = await mbsync();
     // far: echo (Archive) and the sent message added; flags stored for alpha and, as \Deleted before the
@@ -172,42 +156,22 @@ describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
     // from INBOX. (`#` counts moves to a Trash store, which this channel has not.)
     assert.deepEqual(counters, { channels: 1, boxes: 8, far: [2, 3, 0], near: [2, 2, 0] });
 
-    const server = await state();
-    assert.deepEqual(
-      [...server.keys()],
-      ['Archive', 'Drafts', 'INBOX', 'Junk', 'Projects', 'Projects/2026', 'Sent', 'Trash'],
+    const server = await assertChangesMet(
+      tg,
+      { user, pass, mail },
+      {
+        before,
+        sentMessage,
+        mailboxes: ['Archive', 'Drafts', 'INBOX', 'Junk', 'Projects', 'Projects/2026', 'Sent', 'Trash'],
+        stored: withoutTuid,
+      },
     );
-    const inboxNow = bySubject(server.get('INBOX'));
-    assert.deepEqual([...inboxNow.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
-    assert.deepEqual(inboxNow.get('alpha')?.flags, ['\\Flagged', '\\Seen']);
-    assert.deepEqual(inboxNow.get('bravo')?.flags, ['\\Answered', '\\Flagged']);
-    const archive = bySubject(server.get('Archive'));
-    assert.deepEqual([...archive.keys()].sort(), ['charlie', 'echo']);
-    // echo went up from its Maildir file: CRLF again, the server's original bytes but for the X-TUID header
-    assert.match(archive.get('echo')!.bytes.toString('latin1'), /\r\nX-TUID: \S+\r\n/);
-    assertSameBytes(
-      withoutTuid(archive.get('echo')!.bytes),
-      serverInbox.get('echo')!.bytes,
-      'echo uploaded to Archive',
-    );
-    assertSameBytes(archive.get('charlie')?.bytes, serverInbox.get('charlie')!.bytes, 'charlie moved on the server');
-    const sent = server.get('Sent')?.messages ?? [];
-    assert.equal(sent.length, 1);
-    assertSameBytes(withoutTuid(sent[0].bytes), sentMessage, 'the sent message as APPENDed');
-    assert.deepEqual(sent[0].flags, ['\\Seen']);
+    assert.match(bySubject(server.get('Archive')).get('echo')!.bytes.toString('latin1'), /\r\nX-TUID: \S+\r\n/);
+    const sent = server.get('Sent')!.messages[0];
     // CopyArrivalDate: the APPEND date-time is the file's time (RFC 9051 §6.3.12)
-    assert.equal(sent[0].internalDate, '01-Jun-2026 10:00:05 +0000');
+    assert.equal(sent.internalDate, '01-Jun-2026 10:00:05 +0000');
     // the UIDs mbsync recorded are the server's (APPENDUID): the state file names Sent's UID 1
-    assert.match(readFileSync(join(mail, 'Sent/.mbsyncstate'), 'latin1'), new RegExp(`^${sent[0].uid} 1 S$`, 'm'));
-
-    const local = localBySubject(mail, 'INBOX');
-    assert.deepEqual([...local.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
-    assert.deepEqual(maildirFlags(local.get('alpha')!.name), ['F', 'S']);
-    assert.deepEqual(maildirFlags(local.get('bravo')!.name), ['F', 'R']);
-    assertSameBytes(withoutTuid(local.get('foxtrot')!.bytes), lf(inboxNow.get('foxtrot')!.bytes), 'foxtrot');
-    const localArchive = localBySubject(mail, 'Archive');
-    assert.deepEqual([...localArchive.keys()].sort(), ['charlie', 'echo']);
-    assertSameBytes(withoutTuid(localArchive.get('charlie')!.bytes), lf(archive.get('charlie')!.bytes), 'charlie');
+    assert.match(readFileSync(join(mail, 'Sent/.mbsyncstate'), 'latin1'), new RegExp(`^${sent.uid} 1 S$`, 'm'));
   });
 
   it('third sync changes nothing on either side (no counters move, same HIGHESTMODSEQ and UIDNEXT everywhere)', async () => {
@@ -225,7 +189,7 @@ describe('mbsync (isync) syncs a Maildir with the gateway both ways', () => {
       '(lib/imap/commands/create.ts, owned by the list helper)',
   }, async () => {
     // only the leaf is a Maildir: mbsync sends CREATE "Deep/Er/Leaf" alone
-    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, 'Deep/Er/Leaf', sub), { recursive: true });
+    makeMaildir(join(mail, 'Deep/Er/Leaf'));
     await mbsync();
     const boxes = await listMailboxes(tg.port('imaps'), user, pass);
     assert.ok(boxes.has('Deep/Er/Leaf'));

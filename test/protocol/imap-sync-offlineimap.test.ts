@@ -8,22 +8,22 @@
  * the server holds.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  assertChangesMet,
   assertSameBytes,
-  bySubject,
-  crlf,
+  changeLocally,
+  changeOnServer,
   deliverOverSmtp,
   lf,
-  localBySubject,
-  maildirFlags,
   maildirMessages,
+  makeMaildir,
   messageSet,
-  onServer,
   popInbox,
   readTree,
+  STORY_SUBJECTS,
   serverState,
   startSyncWorld,
   subjectOf,
@@ -84,7 +84,7 @@ const actions = (log: string[]) =>
 const state = () => serverState(tg.port('imaps'), user, pass);
 
 describe('offlineimap syncs a Maildir with the gateway both ways', () => {
-  const delivered = messageSet(user, ['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+  const delivered = messageSet(user, STORY_SUBJECTS);
   const noteMessage = Buffer.from('From: offlineimap@ours.test\r\nSubject: a note\r\n\r\nfiled away\r\n');
   const sentMessage = Buffer.from(
     'From: offlineimap@ours.test\r\nTo: friend@example.org\r\nSubject: sent from the Maildir\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nWritten offline.\r\n',
@@ -119,33 +119,13 @@ describe('offlineimap syncs a Maildir with the gateway both ways', () => {
   });
 
   it('second run: flags, moves and a delete on both sides, a new folder tree and an uploaded sent message meet (RFC 4315 APPENDUID)', async () => {
-    // local changes: alpha flagged and read, delta deleted, echo moved to Archive (without the ",U=...,FMD5=..."
-    // of its old folder, as a mail client moving it would), two new folders, a message saved in Sent
-    const inbox = localBySubject(mail, 'INBOX');
-    const alpha = inbox.get('alpha')!.name;
-    renameSync(
-      join(mail, 'INBOX', alpha),
-      join(mail, 'INBOX/cur', `${alpha.split('/')[1].replace(/:2,.*$/, '')}:2,FS`),
-    );
-    rmSync(join(mail, 'INBOX', inbox.get('delta')!.name));
-    const echo = inbox.get('echo')!.name;
-    renameSync(join(mail, 'INBOX', echo), join(mail, 'Archive/cur', echo.split('/')[1].replace(/,U=.*(?=:2,)/, '')));
-    // offlineimap's Maildir separator is "."; the server's is "/"
-    for (const folder of ['Projects', 'Projects.2026']) {
-      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, folder, sub), { recursive: true });
-    }
-    writeFileSync(join(mail, 'Sent/cur/1780308005.M1P1.client:2,S'), lf(sentMessage));
+    // offlineimap names files ",U=uid,FMD5=folder hash": a file moved to another folder loses that part;
+    // its Maildir separator is "." where the server's is "/"
+    changeLocally(mail, { stripId: /,U=.*(?=:2,)/, folders: ['Projects', 'Projects.2026'], sentMessage });
     // a non-ASCII name with a "&", which modified UTF-7 must escape as "&-"
-    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(mail, 'Brief&Köln', sub), { recursive: true });
+    makeMaildir(join(mail, 'Brief&Köln'));
     writeFileSync(join(mail, 'Brief&Köln/new/1780308006.M2P1.client'), lf(noteMessage));
-
-    const before = await state();
-    const serverInbox = bySubject(before.get('INBOX'));
-    await onServer(tg.port('imaps'), user, pass, 'INBOX', [
-      `UID STORE ${serverInbox.get('bravo')!.uid} +FLAGS (\\Answered \\Flagged)`,
-      `UID MOVE ${serverInbox.get('charlie')!.uid} Archive`,
-    ]);
-    await deliverOverSmtp(tg, user, messageSet(user, ['foxtrot']));
+    const before = await changeOnServer(tg, user, pass);
 
     const log = actions(await offlineimap());
     const has = (re: RegExp) =>
@@ -161,41 +141,33 @@ describe('offlineimap syncs a Maildir with the gateway both ways', () => {
     has(/^Copy message UID \d+ \(1\/1\) remote:Archive -> local:Archive$/);
     has(/^Copy message UID \d+ \(1\/1\) remote:INBOX -> local:INBOX$/);
 
-    const server = await state();
-    assert.deepEqual(
-      [...server.keys()],
-      ['Archive', 'Brief&-K&APY-ln', 'Drafts', 'INBOX', 'Junk', 'Projects', 'Projects/2026', 'Sent', 'Trash'],
+    const server = await assertChangesMet(
+      tg,
+      { user, pass, mail },
+      {
+        before,
+        sentMessage,
+        mailboxes: [
+          'Archive',
+          'Brief&-K&APY-ln',
+          'Drafts',
+          'INBOX',
+          'Junk',
+          'Projects',
+          'Projects/2026',
+          'Sent',
+          'Trash',
+        ],
+        // offlineimap adds nothing: its X-OfflineIMAP header goes only where the server tells no new UID
+        stored: (b: Buffer) => b,
+      },
     );
     assertSameBytes(server.get('Brief&-K&APY-ln')?.messages[0]?.bytes, noteMessage, 'the note in Brief&Köln');
-    const inboxNow = bySubject(server.get('INBOX'));
-    assert.deepEqual([...inboxNow.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
-    assert.deepEqual(inboxNow.get('alpha')?.flags, ['\\Flagged', '\\Seen']);
-    assert.deepEqual(inboxNow.get('bravo')?.flags, ['\\Answered', '\\Flagged']);
-    const archive = bySubject(server.get('Archive'));
-    assert.deepEqual([...archive.keys()].sort(), ['charlie', 'echo']);
-    assertSameBytes(archive.get('echo')?.bytes, serverInbox.get('echo')!.bytes, 'echo uploaded to Archive');
-    assertSameBytes(archive.get('charlie')?.bytes, serverInbox.get('charlie')!.bytes, 'charlie moved on the server');
-    const sent = server.get('Sent')?.messages ?? [];
-    assert.equal(sent.length, 1);
-    // byte for byte: offlineimap adds its X-OfflineIMAP header only when the server does not tell the new UID
-    assertSameBytes(sent[0].bytes, sentMessage, 'the sent message as APPENDed');
-    assert.deepEqual(sent[0].flags, ['\\Seen']);
-
-    const localSent = [...maildirMessages(join(mail, 'Sent')).keys()];
     // the uploaded file was renamed with the UID the APPENDUID response gave
     assert.deepEqual(
-      localSent.map((n) => /,U=(\d+)/.exec(n)?.[1]),
-      [String(sent[0].uid)],
+      [...maildirMessages(join(mail, 'Sent')).keys()].map((n) => /,U=(\d+)/.exec(n)?.[1]),
+      [String(server.get('Sent')!.messages[0].uid)],
     );
-    const local = localBySubject(mail, 'INBOX');
-    assert.deepEqual([...local.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
-    assert.deepEqual(maildirFlags(local.get('alpha')!.name), ['F', 'S']);
-    assert.deepEqual(maildirFlags(local.get('bravo')!.name), ['F', 'R']);
-    assertSameBytes(local.get('foxtrot')?.bytes, lf(inboxNow.get('foxtrot')!.bytes), 'foxtrot');
-    const localArchive = localBySubject(mail, 'Archive');
-    assert.deepEqual([...localArchive.keys()].sort(), ['charlie', 'echo']);
-    assertSameBytes(localArchive.get('charlie')?.bytes, lf(archive.get('charlie')!.bytes), 'charlie');
-    assertSameBytes(crlf(localArchive.get('echo')!.bytes), archive.get('echo')!.bytes, 'echo');
   });
 
   it('third run changes nothing on either side (no actions logged, same HIGHESTMODSEQ and UIDNEXT everywhere)', async () => {

@@ -5,9 +5,18 @@
  * pseudo-terminal driver for programs that only talk to a terminal.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { after } from 'node:test';
 import { ImapClient } from './imap-support.ts';
 import { bytesOf, makeMessage, poplib, retrieved, run } from './pop3-support.ts';
@@ -311,4 +320,87 @@ export function assertSameBytes(actual: Buffer | undefined, expected: Buffer, wh
   throw new assert.AssertionError({
     message: `${what}: ${actual.length} bytes vs ${expected.length} expected, first difference at ${at}\n  actual:   ${around(actual)}\n  expected: ${around(expected)}`,
   });
+}
+
+// ---------------------------------------------------------------- the two-way story of the sync tests
+
+/** What each sync test delivers first: alpha is flagged locally, bravo on the server, and so on. */
+export const STORY_SUBJECTS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+
+/**
+ * A mail client's changes in the Maildir `mail`: alpha flagged and read, delta deleted, echo moved to Archive
+ * (as a new file there: `stripId` removes the sync tool's id for the old folder from its name), `folders`
+ * created, `sentMessage` saved in Sent/cur as read. Returns the Sent file's path.
+ */
+export function changeLocally(mail: string, opts: { stripId: RegExp; folders: string[]; sentMessage: Buffer }): string {
+  const inbox = localBySubject(mail, 'INBOX');
+  const alpha = inbox.get('alpha')!.name;
+  renameSync(join(mail, 'INBOX', alpha), join(mail, 'INBOX/cur', `${basename(alpha).replace(/:2,.*$/, '')}:2,FS`));
+  rmSync(join(mail, 'INBOX', inbox.get('delta')!.name));
+  const echo = inbox.get('echo')!.name;
+  renameSync(join(mail, 'INBOX', echo), join(mail, 'Archive/cur', basename(echo).replace(opts.stripId, '')));
+  for (const folder of opts.folders) makeMaildir(join(mail, folder));
+  const sentFile = join(mail, 'Sent/cur/1780308005.M1P1.client:2,S');
+  writeFileSync(sentFile, lf(opts.sentMessage));
+  return sentFile;
+}
+
+export function makeMaildir(path: string): void {
+  for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(path, sub), { recursive: true });
+}
+
+/**
+ * Another client's changes on the server: bravo answered and flagged, charlie moved to Archive, and foxtrot
+ * delivered over SMTP. Returns INBOX as it was before, by subject.
+ */
+export async function changeOnServer(
+  tg: MxTestGateway,
+  user: string,
+  pass: string,
+): Promise<Map<string, ServerMessage>> {
+  const port = tg.port('imaps');
+  const inbox = bySubject((await serverState(port, user, pass)).get('INBOX'));
+  await onServer(port, user, pass, 'INBOX', [
+    `UID STORE ${inbox.get('bravo')!.uid} +FLAGS (\\Answered \\Flagged)`,
+    `UID MOVE ${inbox.get('charlie')!.uid} Archive`,
+  ]);
+  await deliverOverSmtp(tg, user, messageSet(user, ['foxtrot']));
+  return inbox;
+}
+
+/**
+ * Both sides after the sync that met those changes. `stored` undoes what the sync tool adds to each message
+ * it copies (mbsync's X-TUID header); `mailboxes` are the server's mailboxes then. Returns the server state.
+ */
+export async function assertChangesMet(
+  tg: MxTestGateway,
+  account: { user: string; pass: string; mail: string },
+  opts: { before: Map<string, ServerMessage>; sentMessage: Buffer; mailboxes: string[]; stored: (b: Buffer) => Buffer },
+): Promise<Map<string, ServerMailbox>> {
+  const { stored, before } = opts;
+  const server = await serverState(tg.port('imaps'), account.user, account.pass);
+  assert.deepEqual([...server.keys()], opts.mailboxes);
+  const inbox = bySubject(server.get('INBOX'));
+  assert.deepEqual([...inbox.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
+  assert.deepEqual(inbox.get('alpha')?.flags, ['\\Flagged', '\\Seen']);
+  assert.deepEqual(inbox.get('bravo')?.flags, ['\\Answered', '\\Flagged']);
+  const archive = bySubject(server.get('Archive'));
+  assert.deepEqual([...archive.keys()].sort(), ['charlie', 'echo']);
+  // echo went up from its Maildir file: CRLF again, the server's original bytes
+  assertSameBytes(stored(archive.get('echo')!.bytes), before.get('echo')!.bytes, 'echo uploaded to Archive');
+  assertSameBytes(archive.get('charlie')?.bytes, before.get('charlie')!.bytes, 'charlie moved on the server');
+  const sent = server.get('Sent')?.messages ?? [];
+  assert.equal(sent.length, 1);
+  assertSameBytes(stored(sent[0].bytes), opts.sentMessage, 'the sent message as APPENDed');
+  assert.deepEqual(sent[0].flags, ['\\Seen']);
+
+  const local = localBySubject(account.mail, 'INBOX');
+  assert.deepEqual([...local.keys()].sort(), ['alpha', 'bravo', 'foxtrot']);
+  assert.deepEqual(maildirFlags(local.get('alpha')!.name), ['F', 'S']);
+  assert.deepEqual(maildirFlags(local.get('bravo')!.name), ['F', 'R']);
+  assertSameBytes(stored(local.get('foxtrot')!.bytes), lf(inbox.get('foxtrot')!.bytes), 'foxtrot downloaded');
+  const localArchive = localBySubject(account.mail, 'Archive');
+  assert.deepEqual([...localArchive.keys()].sort(), ['charlie', 'echo']);
+  assertSameBytes(stored(localArchive.get('charlie')!.bytes), lf(archive.get('charlie')!.bytes), 'charlie downloaded');
+  return server;
 }
