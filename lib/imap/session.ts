@@ -176,9 +176,18 @@ export class ImapSession {
     if (data.length > 0 && !this.socket.destroyed) this.socket.write(data);
   }
 
-  /** Writes and waits for the socket to take it (large FETCH responses). */
+  /**
+   * Writes and waits for the socket to take it (large FETCH responses). What is written within one turn of
+   * the event loop goes out together (corked until the next tick): 10,000 FETCH lines are a few writes of
+   * 16 KB, not 10,000 system calls.
+   */
   write(chunk: Buffer): Promise<void> {
-    return writeDrained(this.socket, chunk);
+    const socket = this.socket;
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
+    return writeDrained(socket, chunk);
   }
 
   /** A tagged NO or BAD for something the client did wrong; past maxErrors the connection closes. */
