@@ -21,9 +21,11 @@ export async function spawnGateway(
   input: GatewayProcessInput,
   /** Process environment (MALLOC_ARENA_MAX ...); the gateway's settings go in input.env. */
   extraEnv: Record<string, string> = {},
+  /** Node flags (a benchmark's profiling switch), after those of POSTERN_GATEWAY_NODE_ARGS. */
+  extraNodeArgs: readonly string[] = [],
 ): Promise<GatewayChild> {
   // POSTERN_GATEWAY_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
-  const nodeArgs = (process.env.POSTERN_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(process.env.POSTERN_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...extraNodeArgs];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--no-warnings', SCRIPT], {
     env: { ...process.env, ...extraEnv, POSTERN_GATEWAY_PROCESS: JSON.stringify(input) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -198,12 +198,25 @@ export class ImapSession {
   }
 
   send(data: Buffer): void {
-    if (data.length > 0 && !this.socket.destroyed) this.socket.write(data);
+    if (data.length > 0 && !this.socket.destroyed) this.corked().write(data);
   }
 
   /** Writes and waits for the socket to take it (large FETCH responses). */
   write(chunk: Buffer): Promise<void> {
-    return writeDrained(this.socket, chunk);
+    return writeDrained(this.corked(), chunk);
+  }
+
+  /**
+   * The socket, corked until the next tick: what is written within one turn of the event loop goes out
+   * together (a SELECT's eight lines in one system call; 10,000 FETCH lines in writes of 16 KB, not 10,000).
+   */
+  private corked(): Socket {
+    const socket = this.socket;
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
+    return socket;
   }
 
   /** A tagged NO or BAD for something the client did wrong; past maxErrors the connection closes. */

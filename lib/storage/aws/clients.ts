@@ -32,10 +32,13 @@ export function makeS3Client(endpoints: AwsEndpoints, maxAttempts?: number): S3C
 }
 
 export function makeDynamoClient(endpoints: AwsEndpoints, maxAttempts?: number): DynamoDBClient {
-  return new DynamoDBClient({
+  const client = new DynamoDBClient({
     region: endpoints.region ?? 'us-east-1',
     endpoint: endpoints.dynamodb,
     credentials: usesLocalCredentials(endpoints.dynamodb) ? LOCAL_CREDENTIALS : undefined,
     maxAttempts,
   });
+  // As for S3: a redacted copy of every request and response for a no-op logger (an IMAP command makes several).
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }

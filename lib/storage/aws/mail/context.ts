@@ -79,6 +79,8 @@ export class MailContext {
    * transaction; a stale hint only costs one failed condition and a re-read (correctness never depends on it).
    */
   private readonly hints = new Map<string, CounterHint>();
+  /** Mailbox ids by account and name, as last found (getMailbox checks the name on the state item it reads). */
+  private readonly mailboxIds = new Map<string, string>();
 
   constructor(
     readonly db: DynamoDBClient,
@@ -163,6 +165,19 @@ export class MailContext {
 
   forget(ref: MailboxRef): void {
     this.hints.delete(partitionOf(ref));
+  }
+
+  knownMailboxId(accountId: string, name: string): string | undefined {
+    return this.mailboxIds.get(`${accountId}#${name}`);
+  }
+
+  rememberMailboxId(accountId: string, name: string, mailboxId: string | undefined): void {
+    const key = `${accountId}#${name}`;
+    if (mailboxId === undefined) this.mailboxIds.delete(key);
+    else {
+      if (this.mailboxIds.size >= MAX_HINTS) this.mailboxIds.clear();
+      this.mailboxIds.set(key, mailboxId);
+    }
   }
 
   /** Tells the notifier; a failing notifier never fails the change that already committed. */

@@ -69,9 +69,22 @@ export async function listDanglingSubscriptions(ctx: MailContext, accountId: str
   return items.map((i) => (i.sk as string).slice(SUBSCRIPTION_PREFIX.length)).sort();
 }
 
+/**
+ * The mailbox of that name. The id this process last found for the name is tried first (one read instead of
+ * two): a rename or delete changes the state item in the transaction that moves the name items, so a state
+ * item that still holds the name (and is not being deleted) is the one the name item points at.
+ */
 export async function getMailbox(ctx: MailContext, accountId: string, name: string): Promise<MailboxState | undefined> {
-  const ref = await ctx.getItem(ctx.t.mailboxes, nameKey(accountId, normalizeMailboxName(name)), 'mailbox');
-  return ref ? ctx.readMailbox({ accountId, mailboxId: ref.mailboxId as string }) : undefined;
+  const normalized = normalizeMailboxName(name);
+  const known = ctx.knownMailboxId(accountId, normalized);
+  if (known) {
+    const state = await ctx.readMailbox({ accountId, mailboxId: known });
+    if (state?.name === normalized) return state;
+  }
+  const ref = await ctx.getItem(ctx.t.mailboxes, nameKey(accountId, normalized), 'mailbox');
+  const state = ref ? await ctx.readMailbox({ accountId, mailboxId: ref.mailboxId as string }) : undefined;
+  ctx.rememberMailboxId(accountId, normalized, state?.mailboxId);
+  return state;
 }
 
 async function requireMailbox(ctx: MailContext, accountId: string, name: string): Promise<MailboxState> {
