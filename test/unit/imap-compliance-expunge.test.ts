@@ -167,4 +167,23 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     a.destroy();
     b.destroy();
   });
+
+  it('CLOSE of a mailbox opened with EXAMINE removes nothing; UNSELECT removes nothing; CLOSE sends no EXPUNGE (RFC 3501 §6.4.2, RFC 3691)', async () => {
+    const { a, b } = await twoSessions('Close1', 3);
+    await a.cmd('STORE 1:2 +FLAGS.SILENT (\\Deleted)');
+    await b.cmd('EXAMINE Close1');
+    assert.match((await b.cmd('EXPUNGE')).status, /^a\d+ NO /);
+    const closeRo = await b.cmd('CLOSE');
+    assert.deepEqual(closeRo.untagged, []);
+    assert.deepEqual((await b.cmd('STATUS Close1 (MESSAGES)')).untagged, ['* STATUS Close1 (MESSAGES 3)']);
+    assert.deepEqual((await a.cmd('UNSELECT')).untagged, []);
+    assert.deepEqual((await b.cmd('STATUS Close1 (MESSAGES)')).untagged, ['* STATUS Close1 (MESSAGES 3)']);
+    await a.cmd('SELECT Close1');
+    const close = await a.cmd('CLOSE');
+    assert.deepEqual(close.untagged, []);
+    assert.match(close.status, /^a\d+ OK /);
+    assert.deepEqual((await b.cmd('STATUS Close1 (MESSAGES)')).untagged, ['* STATUS Close1 (MESSAGES 1)']);
+    a.destroy();
+    b.destroy();
+  });
 });

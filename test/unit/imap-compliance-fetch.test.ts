@@ -91,8 +91,9 @@ const ENVELOPES = crlf(
     'In-Reply-To: <parent@example.com>\nMessage-ID: <id@example.com>\n\nbody\n',
 );
 const NO_FIELDS = crlf('X-Nothing: here\n\nbody\n');
+const NO_HOST = crlf('From: Local Only <localonly>\nTo: nobody, @\nSubject: folded\n  subject\n\nbody\n');
 
-const order = [PLAIN, ALT, MIXED, NESTED, SIGNED, UNCLOSED, EIGHT, HEADER_ONLY, BARE_LF, ENVELOPES, NO_FIELDS];
+const order = [PLAIN, ALT, MIXED, NESTED, SIGNED, UNCLOSED, EIGHT, HEADER_ONLY, BARE_LF, ENVELOPES, NO_FIELDS, NO_HOST];
 const seqOf = (m: string): number => order.indexOf(m) + 1;
 const INTERNAL = Date.UTC(2024, 2, 5, 9, 11, 12);
 
@@ -256,6 +257,34 @@ describe('IMAP compliance: ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2)', () =>
     assert.equal(
       await fetchOne(NO_FIELDS, 'ENVELOPE'),
       fetched(NO_FIELDS, 'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)'),
+    );
+  });
+
+  it('an address without a domain or local part is not NIL there (a NIL host starts a group, RFC 3501 §7.4.2); folded fields are unfolded', async () => {
+    const from = '(("Local Only" NIL "localonly" "MISSING_DOMAIN"))';
+    assert.equal(
+      await fetchOne(NO_HOST, 'ENVELOPE'),
+      fetched(
+        NO_HOST,
+        `ENVELOPE (NIL "folded  subject" ${from} ${from} ${from} ((NIL NIL "nobody" "MISSING_DOMAIN")(NIL NIL "MISSING_MAILBOX" "MISSING_DOMAIN")) NIL NIL NIL NIL)`,
+      ),
+    );
+  });
+
+  it('the FETCH macros: ALL, FAST and FULL expand to their items (RFC 9051 §6.4.5)', async () => {
+    const r = await c.cmd(`FETCH ${seqOf(PLAIN)} FAST`);
+    assert.deepEqual(r.untagged, [
+      fetched(PLAIN, `FLAGS () INTERNALDATE "05-Mar-2024 09:11:12 +0000" RFC822.SIZE ${len(PLAIN)}`),
+    ]);
+    const all = await c.cmd(`FETCH ${seqOf(PLAIN)} ALL`);
+    assert.match(
+      all.untagged[0],
+      /^\* 1 FETCH \(FLAGS \(\) INTERNALDATE "[^"]+" RFC822\.SIZE \d+ ENVELOPE \(NIL "plain" /,
+    );
+    const full = await c.cmd(`FETCH ${seqOf(PLAIN)} FULL`);
+    assert.match(
+      full.untagged[0],
+      / ENVELOPE \(.*\) BODY \("TEXT" "PLAIN" \("CHARSET" "us-ascii"\) NIL NIL "7BIT" \d+ 2\)\)$/,
     );
   });
 

@@ -233,4 +233,42 @@ describe('IMAP compliance: command names, spacing, arguments, states (RFC 9051 Â
     assert.match(await c.line(), /^b1 OK /);
     c.destroy();
   });
+
+  it('a mailbox name as a literal, and APPEND arguments checked: date-time, flags, a zero-length message', async () => {
+    await env.mailboxWith('Lit Box', []);
+    const c = await env.login();
+    c.send('y1 SELECT {7}\r\n');
+    assert.match(await c.line(), /^\+ /);
+    c.send('Lit Box\r\n');
+    assert.match((await c.until('y1')).status, /^y1 OK \[READ-WRITE\]/);
+    const msg = 'Subject: x\r\n\r\nx\r\n';
+    for (const [tag, args] of [
+      ['y2', '"Lit Box" "31-Feb-2024 10:00:00 +0000"'],
+      ['y3', '"Lit Box" "5-Mar-2024 10:00:00"'],
+      ['y4', '"Lit Box" (\\Recent)'],
+      ['y5', '"Lit Box" (\\Bogus)'],
+    ]) {
+      c.send(`${tag} APPEND ${args} {${msg.length}}\r\n`);
+      const first = await c.line();
+      if (first.startsWith('+')) {
+        c.send(`${msg}\r\n`);
+        assert.match((await c.until(tag)).status, new RegExp(`^${tag} BAD `), args);
+      } else assert.match(first, new RegExp(`^${tag} BAD `), args);
+    }
+    const ok = await c.cmd('STATUS "Lit Box" (MESSAGES)', 'y6');
+    assert.ok(ok.untagged.includes('* STATUS "Lit Box" (MESSAGES 0)'), ok.untagged.join('\n'));
+    // An empty message: refused, or stored and then described like any header-only message
+    c.send('y7 APPEND "Lit Box" " 5-Mar-2024 10:00:00 +0100" {0}\r\n');
+    assert.match(await c.line(), /^\+ /);
+    c.send('\r\n');
+    const zero = (await c.until('y7')).status;
+    if (/^y7 OK /.test(zero)) {
+      const f = await c.cmd('FETCH * (RFC822.SIZE INTERNALDATE BODYSTRUCTURE)', 'y8');
+      assert.match(
+        f.untagged.at(-1) ?? '',
+        /^\* 1 FETCH \(RFC822\.SIZE 0 INTERNALDATE "05-Mar-2024 09:00:00 \+0000" BODYSTRUCTURE \("TEXT" "PLAIN" \("CHARSET" "us-ascii"\) NIL NIL "7BIT" 0 0 NIL NIL NIL NIL\)\)$/,
+      );
+    } else assert.match(zero, /^y7 (NO|BAD) /);
+    c.destroy();
+  });
 });
