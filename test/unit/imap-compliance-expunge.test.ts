@@ -186,4 +186,15 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     a.destroy();
     b.destroy();
   });
+
+  it('UID EXPUNGE removes only the \\Deleted messages of its UID set (RFC 4315 §2.1)', async () => {
+    const { a, b, uids } = await twoSessions('UidExp', 4);
+    await a.cmd('STORE 1:3 +FLAGS.SILENT (\\Deleted)');
+    const r = await a.cmd(`UID EXPUNGE ${uids[1]}:${uids[3]}`);
+    assert.deepEqual(applyExpunges(uids, r.untagged), [uids[0], uids[3]]);
+    assert.equal(r.untagged.length, 2);
+    assert.deepEqual(applyExpunges(uids, (await b.cmd('NOOP')).untagged), [uids[0], uids[3]]);
+    a.destroy();
+    b.destroy();
+  });
 });

@@ -93,7 +93,28 @@ const ENVELOPES = crlf(
 const NO_FIELDS = crlf('X-Nothing: here\n\nbody\n');
 const NO_HOST = crlf('From: Local Only <localonly>\nTo: nobody, @\nSubject: folded\n  subject\n\nbody\n');
 
-const order = [PLAIN, ALT, MIXED, NESTED, SIGNED, UNCLOSED, EIGHT, HEADER_ONLY, BARE_LF, ENVELOPES, NO_FIELDS, NO_HOST];
+const SIMPLE_INNER_BODY = crlf('just text\n');
+const SIMPLE_INNER = crlf('Subject: simple inner\nFrom: s@example.org\n\n') + SIMPLE_INNER_BODY;
+const NESTED_PLAIN = crlf(
+  'Subject: fwd plain\nContent-Type: multipart/mixed; boundary=np\n\n--np\nContent-Type: text/plain\n\nsee\n' +
+    `--np\nContent-Type: message/rfc822\n\n${SIMPLE_INNER}--np--\n`,
+);
+
+const order = [
+  PLAIN,
+  ALT,
+  MIXED,
+  NESTED,
+  SIGNED,
+  UNCLOSED,
+  EIGHT,
+  HEADER_ONLY,
+  BARE_LF,
+  ENVELOPES,
+  NO_FIELDS,
+  NO_HOST,
+  NESTED_PLAIN,
+];
 const seqOf = (m: string): number => order.indexOf(m) + 1;
 const INTERNAL = Date.UTC(2024, 2, 5, 9, 11, 12);
 
@@ -312,6 +333,35 @@ describe('IMAP compliance: ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2)', () =>
 });
 
 describe('IMAP compliance: body sections and sizes (RFC 9051 §6.4.5)', () => {
+  it('a message/rfc822 part holding a non-multipart message: its part 1 is that message body (RFC 9051 §6.4.5)', async () => {
+    // the CRLF before --np-- belongs to the boundary
+    const inner = SIMPLE_INNER.slice(0, -2);
+    const innerBody = SIMPLE_INNER_BODY.slice(0, -2);
+    assert.equal(
+      await fetchOne(NESTED_PLAIN, 'BODY.PEEK[2.1] BODY.PEEK[2.HEADER] BODY.PEEK[2]<0.7>'),
+      fetched(
+        NESTED_PLAIN,
+        `BODY[2.1] ${lit(innerBody)} BODY[2.HEADER] ${lit(crlf('Subject: simple inner\nFrom: s@example.org\n\n'))} BODY[2]<0> ${lit('Subject')}`,
+      ),
+    );
+    const structure = await fetchOne(NESTED_PLAIN, 'BODYSTRUCTURE');
+    assert.ok(
+      structure.includes(
+        `("MESSAGE" "RFC822" NIL NIL NIL "7BIT" ${len(inner)} (NIL "simple inner" ((NIL NIL "s" "example.org")) ` +
+          '((NIL NIL "s" "example.org")) ((NIL NIL "s" "example.org")) NIL NIL NIL NIL NIL) ' +
+          `("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" ${len(innerBody)} 1 NIL NIL NIL NIL) ${lines(inner)} NIL NIL NIL NIL)`,
+      ),
+      structure,
+    );
+  });
+
+  it('HEADER.FIELDS names may be quoted strings or literals (RFC 9051 §9 header-fld-name = astring)', async () => {
+    const want = lit(crlf('Subject: plain\n\n'));
+    const quoted = await fetchOne(PLAIN, 'BODY.PEEK[HEADER.FIELDS ("Subject")]');
+    assert.match(quoted, /^\* 1 FETCH \(BODY\[HEADER\.FIELDS \("?Subject"?\)\] /);
+    assert.ok(quoted.endsWith(` ${want})`), quoted);
+  });
+
   it('BODY[1.2.MIME] of a nested multipart, BODY[TEXT]<0.10>, and a partial past the end is an empty string', async () => {
     const text = MIXED.slice(MIXED.indexOf('\r\n\r\n') + 4);
     assert.equal(
@@ -339,6 +389,8 @@ describe('IMAP compliance: body sections and sizes (RFC 9051 §6.4.5)', () => {
     assert.match((await c.cmd('FETCH 1 BODY.PEEK[1.0]')).status, /^a\d+ BAD /);
     assert.match((await c.cmd('FETCH 1 BODY[HEADER.FIELDS ()]')).status, /^a\d+ BAD /);
     assert.match((await c.cmd('FETCH 1 BODY[1.TEXT.HEADER]')).status, /^a\d+ BAD /);
+    // partial = "<" number "." nz-number ">"
+    assert.match((await c.cmd('FETCH 1 BODY.PEEK[]<0.0>')).status, /^a\d+ BAD /);
   });
 
   it('HEADER.FIELDS matches names case-insensitively, keeps the message order and folding; .NOT leaves the rest', async () => {

@@ -82,6 +82,13 @@ describe('IMAP compliance: sequence sets (RFC 9051 §9 sequence-set, §6.4.8)', 
     assert.deepEqual(f.untagged, [`* 2 FETCH (UID ${uids[1]})`, `* 3 FETCH (UID ${uids[2]})`]);
   });
 
+  it('malformed sequence sets are BAD: 0, empty elements, a missing end; *:* is the last message (RFC 9051 §9)', async () => {
+    for (const bad of ['0', '0:*', '1,,2', '1:', ':3', '1:2:3', '-1', '4294967296']) {
+      assert.match((await c.cmd(`FETCH ${bad} (UID)`)).status, /^a\d+ BAD /, bad);
+    }
+    assert.deepEqual((await c.cmd('FETCH *:* (UID)')).untagged, [`* 5 FETCH (UID ${uids[4]})`]);
+  });
+
   it('UID SEARCH answers UIDs, also for a key naming sequence numbers', async () => {
     assert.deepEqual(await search('2', true), found(uids[1]));
     assert.deepEqual(await search('SEEN', true), found(uids[0], uids[2]));
@@ -180,5 +187,14 @@ describe('IMAP compliance: dates, sizes and header keys (RFC 9051 §6.4.4)', () 
   }, async () => {
     assert.deepEqual(await search('HEADER X-Tag ""'), found(1));
     assert.deepEqual(await search('HEADER x-tag ONE'), found(1));
+  });
+
+  it('BODY and TEXT search the body (and TEXT the header too), case-insensitively (RFC 9051 §6.4.4)', {
+    todo: 'searchEval.ts (search) answers NO [CANNOT] for BODY and TEXT',
+  }, async () => {
+    assert.deepEqual(await search('BODY 4444'), found(4));
+    assert.deepEqual(await search('TEXT "hello there"'), found(1));
+    assert.deepEqual(await search('TEXT 55555'), found(5));
+    assert.deepEqual(await search('NOT BODY 1'), found(2, 3, 4, 5));
   });
 });
