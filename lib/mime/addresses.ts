@@ -2,7 +2,7 @@
  * Address lists (RFC 5322 §3.4) as the IMAP ENVELOPE needs them (RFC 3501 §7.4.2): each address is
  * (name adl mailbox host); a group is a start marker (host NIL, mailbox = group name), its members, and an end
  * marker (mailbox NIL, host NIL). Lenient like real mail needs: an address that does not parse is kept as a
- * mailbox without host rather than dropped.
+ * mailbox with the MISSING_DOMAIN stand-in rather than dropped.
  */
 import { decodeWords, unquote } from './headers.ts';
 
@@ -66,7 +66,14 @@ function withoutComments(value: string): string {
   return value.replace(/\((?:[^()\\]|\\.)*\)/g, ' ').trim();
 }
 
-function splitAddrSpec(spec: string): { adl: string | null; mailbox: string | null; host: string | null } {
+/**
+ * RFC 3501 §7.4.2: a NIL host marks group syntax, so an address written without a domain (or a local part)
+ * gets a stand-in instead, as Dovecot does; otherwise a client would read it as the start of a group.
+ */
+export const MISSING_DOMAIN = 'MISSING_DOMAIN';
+export const MISSING_MAILBOX = 'MISSING_MAILBOX';
+
+function splitAddrSpec(spec: string): { adl: string | null; mailbox: string; host: string } {
   let s = spec.trim();
   let adl: string | null = null;
   const route = /^(@[^:]+):(.*)$/.exec(s);
@@ -75,8 +82,9 @@ function splitAddrSpec(spec: string): { adl: string | null; mailbox: string | nu
     s = route[2];
   }
   const at = s.lastIndexOf('@');
-  if (at <= 0) return { adl, mailbox: s || null, host: null };
-  return { adl, mailbox: s.slice(0, at).trim(), host: s.slice(at + 1).trim() };
+  const mailbox = (at === -1 ? s : s.slice(0, at)).trim();
+  const host = at === -1 ? '' : s.slice(at + 1).trim();
+  return { adl, mailbox: mailbox || MISSING_MAILBOX, host: host || MISSING_DOMAIN };
 }
 
 function parseMailbox(item: string): EnvelopeAddress | undefined {
@@ -137,10 +145,9 @@ function findGroupColon(item: string): number {
 /** A readable, decoded form of an address list for SEARCH/SORT: `Name <user@host>, other@host`. */
 export function displayAddresses(list: readonly EnvelopeAddress[]): string {
   return list
-    .filter((a) => a.host !== null || a.mailbox !== null)
     .filter((a) => a.host !== null)
     .map((a) => {
-      const addr = `${a.mailbox}@${a.host}`;
+      const addr = a.host === MISSING_DOMAIN ? `${a.mailbox}` : `${a.mailbox}@${a.host}`;
       return a.name ? `${decodeWords(a.name)} <${addr}>` : addr;
     })
     .join(', ');

@@ -100,8 +100,8 @@ const EXPECTED_ENVELOPE =
   '("Tue, 2 Jan 2024 10:00:00 +0100" "Report"' +
   ' (("Alice \\"A\\" Smith" NIL "alice" "example.com")) (("Alice \\"A\\" Smith" NIL "alice" "example.com"))' +
   ' (("Alice \\"A\\" Smith" NIL "alice" "example.com"))' +
-  ' ((NIL NIL "undisclosed-recipients" NIL) (NIL NIL NIL NIL) (NIL NIL "carol" "example.net"))' +
-  ' ((NIL NIL "Team" NIL) (NIL NIL "dave" "example.com") ("Eve" NIL "eve" "example.com") (NIL NIL NIL NIL))' +
+  ' ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)(NIL NIL "carol" "example.net"))' +
+  ' ((NIL NIL "Team" NIL)(NIL NIL "dave" "example.com")("Eve" NIL "eve" "example.com")(NIL NIL NIL NIL))' +
   ' NIL NIL "<outer@example.com>")';
 
 describe('BODYSTRUCTURE and BODY (RFC 9051 §7.5.2)', () => {

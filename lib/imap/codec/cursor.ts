@@ -205,7 +205,12 @@ export class Args {
     const text = this.atom('flag');
     if (!FLAG.test(text)) throw new CommandParseError(`invalid flag ${text.slice(0, 40)}`);
     if (text.toLowerCase() === '\\recent') throw new CommandParseError('\\Recent cannot be stored');
-    return canonicalFlag(text);
+    const flag = canonicalFlag(text);
+    // RFC 3501 §9 flag-extension: a server MUST NOT generate unknown system flags, so it does not store them.
+    if (flag.startsWith('\\') && !SYSTEM_FLAGS.includes(flag)) {
+      throw new CommandParseError(`unknown system flag ${text.slice(0, 40)}`);
+    }
+    return flag;
   }
 
   /** flag-list = "(" [flag *(SP flag)] ")" */

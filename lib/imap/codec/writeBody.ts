@@ -6,9 +6,10 @@ import type { EnvelopeAddress } from '../../mime/addresses.ts';
 import { type BodyPart, EMPTY_ENVELOPE, type Envelope } from '../../mime/summary.ts';
 import { concat, list, NIL, nstr, num, str, type Value } from './encode.ts';
 
+/** RFC 3501 §9 `env-from = "(" 1*address ")"`: addresses back to back, no SP between them. */
 function addressList(addresses: readonly EnvelopeAddress[] | null): Value {
   if (addresses === null || addresses.length === 0) return NIL;
-  return list(addresses.map((a) => list([nstr(a.name), nstr(a.adl), nstr(a.mailbox), nstr(a.host)])));
+  return list([concat(addresses.map((a) => list([nstr(a.name), nstr(a.adl), nstr(a.mailbox), nstr(a.host)])))]);
 }
 
 /** envelope = "(" date SP subject SP from SP sender SP reply-to SP to SP cc SP bcc SP in-reply-to SP message-id ")" */

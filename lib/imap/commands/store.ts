@@ -3,10 +3,34 @@
  * really changes (ports.ts updateFlags); every named message then gets its FLAGS unless .SILENT.
  */
 import type { FlagOperation } from '../../core/ports.ts';
-import { tagged } from '../codec/index.ts';
+import { flags as flagsResponse, tagged, untagged } from '../codec/index.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import type { ImapSession } from '../session.ts';
 import { command, SELECTED } from './types.ts';
 
 const OPERATION: Record<'set' | 'add' | 'remove', FlagOperation> = { set: 'replace', add: 'add', remove: 'remove' };
+
+/** RFC 3501 §9 note 1: keywords compare case-insensitively; one the mailbox knows keeps its spelling. */
+function spelled(flags: readonly string[], known: readonly string[]): string[] {
+  const byLower = new Map<string, string>();
+  for (const k of known) if (!byLower.has(k.toLowerCase())) byLower.set(k.toLowerCase(), k);
+  const out = new Map<string, string>();
+  for (const f of flags) if (!out.has(f.toLowerCase())) out.set(f.toLowerCase(), byLower.get(f.toLowerCase()) ?? f);
+  return [...out.values()];
+}
+
+/**
+ * RFC 3501 §7.2.6: a keyword new to the mailbox is told in FLAGS (and PERMANENTFLAGS) before a FETCH
+ * response carries it, so the client's flag list stays complete.
+ */
+function announceKeywords(session: ImapSession, box: SelectedMailbox, set: readonly string[]): void {
+  const fresh = set.filter((f) => !f.startsWith('\\') && !box.keywords.includes(f));
+  if (fresh.length === 0) return;
+  box.keywords = [...box.keywords, ...fresh].sort();
+  const opts = session.writeOptions;
+  session.send(flagsResponse(box.flagNames, opts));
+  session.send(untagged('OK', 'flags kept', { code: 'PERMANENTFLAGS', flags: [...box.flagNames, '\\*'] }));
+}
 
 export default command({
   names: ['STORE'],
@@ -15,7 +39,10 @@ export default command({
     const box = session.selected!;
     if (box.readOnly) return session.fail(cmd.tag, 'NO', 'mailbox is read-only', { code: 'READ-ONLY' });
     // \Recent is the server's to set (RFC 3501 §2.3.2); it is not kept at all.
-    const flags = cmd.flags.filter((f) => f.toLowerCase() !== '\\recent');
+    const flags = spelled(
+      cmd.flags.filter((f) => f.toLowerCase() !== '\\recent'),
+      box.keywords,
+    );
     const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
     if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
     const since = cmd.unchangedSince;
@@ -30,6 +57,7 @@ export default command({
         updated.add(u.uid);
       }
       modified = result.modified;
+      if (cmd.action !== 'remove' && result.updated.length > 0) announceKeywords(session, box, flags);
     }
     const failed = new Set(modified);
     for (const uid of uids) {
