@@ -173,6 +173,7 @@ export class ImapSession {
       'MULTIAPPEND',
       'BINARY',
       'SAVEDATE',
+      'OBJECTID',
       'CONDSTORE',
       'QRESYNC',
       'ESEARCH',
