@@ -66,6 +66,7 @@ describe('IMAP4rev2 and IMAP4rev1 side by side', () => {
       `* OK [UIDVALIDITY ${box.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${unread.uid + 1}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${box.highestModseq}] highest modseq`,
+      `* OK [MAILBOXID (${box.mailboxId})] mailbox id`,
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags kept',
     ];
     const rev1 = await login();

@@ -260,7 +260,10 @@ describe('IMAP session: messages', () => {
     );
 
     const store = await c.cmd('STORE 1:2 +FLAGS (\\Deleted $Work)');
+    // RFC 3501 §7.2.6: a new keyword is told in FLAGS and PERMANENTFLAGS before a FETCH carries it
     assert.deepEqual(store.untagged, [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags kept',
       '* 1 FETCH (FLAGS ($Work \\Deleted \\Seen))',
       '* 2 FETCH (FLAGS ($Work \\Deleted \\Flagged))',
     ]);
