@@ -115,9 +115,7 @@ describe('IMAP compliance: STORE (RFC 9051 §6.4.6)', () => {
     b.destroy();
   });
 
-  it('IMAP4rev1 SELECT tells the first unseen message as OK [UNSEEN n] (RFC 3501 §6.3.1)', {
-    todo: 'select.ts (qresync) never sends [UNSEEN n]; RFC 3501 §6.3.1 lists it among the data SELECT MUST send (RFC 9051 dropped it)',
-  }, async () => {
+  it('IMAP4rev1 SELECT tells the first unseen message as OK [UNSEEN n] (RFC 3501 §6.3.1)', async () => {
     await env.mailboxWith('Unseen', ['Subject: 1\r\n\r\n1\r\n'], { flags: ['\\Seen'] });
     await env.deliver('Unseen', 'Subject: 2\r\n\r\n2\r\n');
     const c = await env.login();
