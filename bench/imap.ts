@@ -25,7 +25,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
@@ -47,7 +46,7 @@ import {
   mixedRound,
 } from './support/imapLoad.ts';
 import { treeMemory } from './support/memory.ts';
-import { spawnGateway } from './support/spawnGateway.ts';
+import { spawnBenchGateway } from './support/spawnGateway.ts';
 import { spawnS3 } from './support/spawnS3.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[`BENCH_IMAP_${name}`] ?? fallback);
@@ -312,17 +311,9 @@ export async function runImapBench(): Promise<void> {
     );
 
     // ---------------------------------------------------------------- both servers up, measured in turns
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-    });
-    const gateway = await spawnGateway(
-      {
-        endpoints,
-        names,
-        tls: { key: pems.private, cert: pems.cert },
-        env: { POSTERN_ALLOW_PLAINTEXT_AUTH: '1', POSTERN_MAX_CONNECTIONS_PER_IP: '1000' },
-      },
+    const gateway = await spawnBenchGateway(
+      endpoints,
+      names,
       { MALLOC_ARENA_MAX: '2' },
       PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
     );

@@ -22,7 +22,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { LOCAL_CREDENTIALS, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
@@ -33,7 +32,7 @@ import { startS3Server } from '../local/s3/server.ts';
 import { findDovecot, startDovecot } from './support/dovecot.ts';
 import { samplePeak, type TreeMemory, treeCpuSeconds } from './support/memory.ts';
 import { downloadAll } from './support/pop3Client.ts';
-import { spawnGateway } from './support/spawnGateway.ts';
+import { spawnBenchGateway } from './support/spawnGateway.ts';
 import { spawnS3 } from './support/spawnS3.ts';
 
 const CLIENTS = Number(process.env.BENCH_POP3_CLIENTS ?? 10);
@@ -286,19 +285,7 @@ export async function runPop3Bench(): Promise<void> {
     );
 
     // ---------------------------------------------------------------- Postern
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-    });
-    const gateway = await spawnGateway(
-      {
-        endpoints,
-        names,
-        tls: { key: pems.private, cert: pems.cert },
-        env: { POSTERN_ALLOW_PLAINTEXT_AUTH: '1', POSTERN_MAX_CONNECTIONS_PER_IP: '1000' },
-      },
-      GATEWAY_MALLOC_ENV,
-    );
+    const gateway = await spawnBenchGateway(endpoints, names, GATEWAY_MALLOC_ENV);
     cleanups.unshift(() => gateway.stop());
     const results: ServerResult[] = [];
     results.push(await measure('Postern', gateway.ports.pop3, gateway.pid, false, users, meters));

@@ -33,7 +33,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import selfsigned from 'selfsigned';
 import { EPHEMERAL_PORTS_ENV } from '../lib/core/config.ts';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
@@ -44,6 +43,7 @@ import { startDynamoDbLocal } from '../local/dynamodb.ts';
 import { freePort, waitForPort } from '../local/ports.ts';
 import { startS3Server } from '../local/s3/server.ts';
 import { samplePeak, treeMemory } from './support/memory.ts';
+import { localhostTls } from './support/spawnGateway.ts';
 
 const run = promisify(execFile);
 const MESSAGES = Number(process.env.BENCH_SMTP_MESSAGES ?? 1000);
@@ -191,12 +191,9 @@ async function startPostern(
   const account = await storage.directory.addAccount({ address: RCPT, passwordHash: await hashPassword('pw') });
   await storage.mail.ensureDefaultMailboxes(account.accountId);
 
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-  });
+  const pems = await localhostTls();
   writeFileSync(join(dir, 'cert.pem'), pems.cert);
-  writeFileSync(join(dir, 'key.pem'), pems.private);
+  writeFileSync(join(dir, 'key.pem'), pems.key);
   const port = await freePort();
   const nodeArgs = process.env.POSTERN_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'lib/gateway/main.ts'], {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import selfsigned from 'selfsigned';
 import { firstJsonLine } from './childReady.ts';
 import type { GatewayProcessInput } from './gatewayProcess.ts';
 
@@ -50,4 +51,27 @@ export async function spawnGateway(
       await wait();
     },
   };
+}
+
+/** A self-signed certificate for `localhost`, as every bench serves TLS with one. */
+export async function localhostTls(): Promise<{ key: string; cert: string }> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
+  return { key: pems.private, cert: pems.cert };
+}
+
+/**
+ * The gateway the reading benches (POP3, IMAP) drive: plaintext logins on loopback, as Dovecot's side is
+ * configured, and no per-address cap (all bench clients come from 127.0.0.1).
+ */
+export async function spawnBenchGateway(
+  endpoints: GatewayProcessInput['endpoints'],
+  names: GatewayProcessInput['names'],
+  extraEnv: Record<string, string> = {},
+  extraNodeArgs: readonly string[] = [],
+): Promise<GatewayChild> {
+  const env = { POSTERN_ALLOW_PLAINTEXT_AUTH: '1', POSTERN_MAX_CONNECTIONS_PER_IP: '1000' };
+  return spawnGateway({ endpoints, names, tls: await localhostTls(), env }, extraEnv, extraNodeArgs);
 }
