@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
 import type { Account } from '../../lib/core/ports.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { bytes, type Delivered, data, deliverTo, imaplib, type Py, typ } from './imap-support.ts';
+import { bytes, type Delivered, data, deliverTo, imapflow, imaplib, type Py, typ } from './imap-support.ts';
 import { makeMessage } from './pop3-support.ts';
 
 /** imapflow answers `false` for nothing. */
@@ -106,15 +105,7 @@ describe('IMAP with imapflow', () => {
   it('logs in over STARTTLS, lists, fetches byte-exact sources, sets flags and deletes (RFC 9051 §6.4)', async () => {
     const { account, user, pass } = await newAccount();
     const delivered = await deliverSet(account.accountId);
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: tg.port('imap'),
-      secure: false,
-      doSTARTTLS: true,
-      tls: { rejectUnauthorized: false },
-      auth: { user, pass },
-      logger: false,
-    });
+    const client = imapflow(tg.port('imap'), { user, pass }, 'starttls');
     await client.connect();
     try {
       const boxes = await client.list();
@@ -156,14 +147,7 @@ describe('IMAP with imapflow', () => {
 
   it('APPENDs to Drafts, copies and moves to Trash, and hears a delivery in IDLE (RFC 4315, RFC 6851, RFC 2177)', async () => {
     const { account, user, pass } = await newAccount();
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: tg.port('imaps'),
-      secure: true,
-      tls: { rejectUnauthorized: false },
-      auth: { user, pass },
-      logger: false,
-    });
+    const client = imapflow(tg.port('imaps'), { user, pass }, 'tls');
     await client.connect();
     try {
       const draft = Buffer.from('From: me@example.com\r\nSubject: draft\r\n\r\nnot yet\r\n');

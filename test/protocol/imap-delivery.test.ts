@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
+import { imapflow } from './imap-support.ts';
 import { poplib, retrieved } from './pop3-support.ts';
 import { sendMail, simpleMessage, startMxGateway } from './smtp-helpers.ts';
 
@@ -37,14 +37,7 @@ describe('IMAP and POP3 see the same delivered bytes', () => {
     const popBytes = Buffer.concat(lines.flatMap((l) => [l, CRLF]));
     assert.deepEqual(popBytes, stored.bytes);
 
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: tg.port('imap'),
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: 'reader@ours.test', pass: 'pw reader' },
-      logger: false,
-    });
+    const client = imapflow(tg.port('imap'), { user: 'reader@ours.test', pass: 'pw reader' }, 'plain');
     await client.connect();
     try {
       const lock = await client.getMailboxLock('INBOX');

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { deliverTo } from './imap-support.ts';
+import { deliverTo, imapflow } from './imap-support.ts';
 
 const tg: TestGateway = await startTestGateway();
 
@@ -24,16 +24,7 @@ interface FlagsChanged {
 }
 
 function flow(user: string, pass: string, qresync: boolean): ImapFlow {
-  return new ImapFlow({
-    host: '127.0.0.1',
-    port: tg.port('imap'),
-    secure: false,
-    doSTARTTLS: true,
-    tls: { rejectUnauthorized: false },
-    auth: { user, pass },
-    logger: false,
-    qresync,
-  });
+  return imapflow(tg.port('imap'), { user, pass }, 'starttls', { qresync });
 }
 
 describe('QRESYNC with imapflow', () => {

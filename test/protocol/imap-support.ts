@@ -3,6 +3,7 @@
  * message delivery through the storage layer with the summary the store step would keep.
  */
 import { randomBytes } from 'node:crypto';
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Storage } from '../../lib/core/ports.ts';
 import { boundSummary, forCopy, summarizeBuffer } from '../../lib/mime/summary.ts';
 import { openSocket, SocketClient } from '../support/socketClient.ts';
@@ -176,3 +177,25 @@ export const bytes = (v: Py): Buffer => {
 /** imaplib's (typ, data) result. */
 export const typ = (v: Py): string => ((v as Py[])[0] as string) ?? JSON.stringify(v);
 export const data = (v: Py): Py[] => (v as Py[])[1] as Py[];
+
+/**
+ * An imapflow client on loopback: `plain` (no TLS: plaintext auth allowed in tests), `starttls` or `tls`
+ * (implicit), trusting the test certificate; `extra` adds options such as `qresync`. Not yet connected.
+ */
+export function imapflow(
+  port: number,
+  auth: { user: string; pass: string },
+  transport: 'plain' | 'starttls' | 'tls',
+  extra: Partial<ImapFlowOptions> = {},
+): ImapFlow {
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure: transport === 'tls',
+    doSTARTTLS: transport === 'starttls',
+    tls: { rejectUnauthorized: false },
+    auth,
+    logger: false,
+    ...extra,
+  });
+}

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { Account, Storage } from '../../lib/core/ports.ts';
 import { createImapBackend } from '../../lib/imap/backend.ts';
 import { ImapSession } from '../../lib/imap/session.ts';
 import { type MailFixture, mailFixture } from '../contract/mail-store-support.ts';
-import { ImapClient } from '../protocol/imap-support.ts';
+import { ImapClient, imapflow } from '../protocol/imap-support.ts';
 import { testTls } from '../support/gateway.ts';
 
 export const PASSWORD = 'secret';
@@ -74,7 +74,7 @@ export async function mailboxServer(): Promise<MailboxServer> {
     },
     async imapflow(account) {
       const auth = { user: account.address, pass: PASSWORD };
-      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth, logger: false });
+      const client = imapflow(port, auth, 'plain');
       await client.connect();
       return client;
     },

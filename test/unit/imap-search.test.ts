@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
 import type { AuthResult } from '../../lib/auth/authenticator.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { Account, Storage } from '../../lib/core/ports.ts';
 import { createImapBackend, type ImapBackend } from '../../lib/imap/backend.ts';
 import { MAX_SEARCH_OCTETS } from '../../lib/imap/searchText.ts';
 import { ImapSession } from '../../lib/imap/session.ts';
-import { type Delivered, deliverTo, ImapClient } from '../protocol/imap-support.ts';
+import { type Delivered, deliverTo, ImapClient, imapflow } from '../protocol/imap-support.ts';
 import { testTls } from '../support/gateway.ts';
 import { freshStorage } from '../support/storage.ts';
 
@@ -306,14 +305,7 @@ describe('ESEARCH (RFC 4731)', () => {
   });
 
   it('imapflow parses the ESEARCH answer it asks for when ESEARCH is advertised', async () => {
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: 'alice@example.com', pass: 'secret' },
-      logger: false,
-    });
+    const client = imapflow(port, { user: 'alice@example.com', pass: 'secret' }, 'plain');
     await client.connect();
     try {
       assert.ok(client.capabilities.has('ESEARCH'));

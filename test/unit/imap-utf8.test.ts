@@ -7,9 +7,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
 import type { Account } from '../../lib/core/ports.ts';
-import { bytes, data, deliverTo, type ImapClient, imaplib, loggedInClient, typ } from '../protocol/imap-support.ts';
+import {
+  bytes,
+  data,
+  deliverTo,
+  type ImapClient,
+  imapflow,
+  imaplib,
+  loggedInClient,
+  typ,
+} from '../protocol/imap-support.ts';
 import { startTestGateway } from '../support/gateway.ts';
 
 const tg = await startTestGateway();
@@ -196,14 +204,7 @@ describe('UTF8=ACCEPT with Python imaplib', () => {
 describe('UTF-8 mailbox names with imapflow', () => {
   it('imapflow enables IMAP4rev2 and UTF8=ACCEPT itself, then creates, lists, opens and appends to a UTF-8 name (RFC 9051 §5.1)', async () => {
     const { user, pass, login } = await newUser();
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: tg.port('imap'),
-      secure: false,
-      tls: { rejectUnauthorized: false },
-      auth: { user, pass },
-      logger: false,
-    });
+    const client = imapflow(tg.port('imap'), { user, pass }, 'starttls');
     await client.connect();
     const name = 'Grüße/日本';
     try {
