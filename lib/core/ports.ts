@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { MessageSummary } from '../mime/summary.ts';
+import type { OutboundQueue } from './outbound.ts';
 import type { StorageNames } from './schema.ts';
 
 // ---------------------------------------------------------------- blobs
@@ -429,11 +430,17 @@ export interface LeaseStore {
 
 // ---------------------------------------------------------------- lambdas
 
-export type FunctionName = 'route' | 'filter' | 'store';
+/** The mail-logic functions; `deliver` works the outbound queue (lib/outbound/runner.ts). */
+export type FunctionName = 'route' | 'filter' | 'store' | 'deliver';
 
 /** Calls a mail-logic function: the Lambda client in AWS, in-process (JSON round-tripped) locally. */
 export interface Invoker {
   invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res>;
+  /**
+   * Starts the function without waiting for its result (Lambda's InvocationType Event): resolves once the
+   * invocation is accepted. Absent: callers invoke and ignore the result.
+   */
+  invokeEvent?<Req>(fn: FunctionName, payload: Req): Promise<void>;
 }
 
 // ---------------------------------------------------------------- all of storage
@@ -444,6 +451,8 @@ export interface Storage {
   readonly mail: MailStore;
   readonly blobs: BlobStore;
   readonly leases: LeaseStore;
+  /** The outbound queue (lib/core/outbound.ts). */
+  readonly queue: OutboundQueue;
   readonly names: StorageNames;
   close(): void;
 }

@@ -17,9 +17,23 @@ import type { SettingsReader } from './settings.ts';
  * - changes: per mailbox (same pk as messages), one record per modseq (append, flags, expunge), with a TTL;
  *   used by sessions to catch up (IMAP EXPUNGE/FETCH/VANISHED, IDLE) without rescanning a mailbox.
  * - leases: short-lived locks (the POP3 maildrop lock), expiring by their own timestamp and TTL.
+ * - queue: the outbound queue (lib/storage/aws/queue.ts). One item per entry (pk = Q#id, sk = ENTRY: one message
+ *   for one destination domain, a state per recipient) and one idempotency record per enqueue (pk = IDEM#key,
+ *   TTL). The byState index has a partition per state (PENDING, DONE) sorted by `stateAt`: for a pending entry
+ *   when it is next due (or when its claim ends), for a finished one when it finished; the sweeper queries
+ *   PENDING up to now and never reads finished entries, which expire by TTL.
  */
 
 export type AttributeType = 'S' | 'N';
+
+/** The queue table's index of entries by state and due time (see the table notes above). */
+export const QUEUE_STATE_INDEX = 'byState';
+
+/**
+ * Secrets Manager names of the DKIM private keys start with this (one secret per domain, the deliver function's
+ * only secrets); the deliver Lambda may read nothing else there.
+ */
+export const DKIM_SECRET_PREFIX = 'postern/dkim/';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -45,7 +59,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'directory' | 'mailboxes' | 'messages' | 'changes' | 'leases';
+export type TableId = 'directory' | 'mailboxes' | 'messages' | 'changes' | 'leases' | 'queue';
 
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   directory: {
@@ -96,6 +110,20 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
     indexes: [],
     ttlAttribute: 'expiresAt',
   },
+  queue: {
+    id: 'queue',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [
+      {
+        name: QUEUE_STATE_INDEX,
+        kind: 'global',
+        partitionKey: { name: 'state', type: 'S' },
+        sortKey: { name: 'stateAt', type: 'N' },
+      },
+    ],
+    ttlAttribute: 'expiresAt',
+  },
 };
 
 export const TABLE_IDS = Object.keys(TABLES) as TableId[];
@@ -122,6 +150,7 @@ export const TABLE_ENV: Readonly<Record<TableId, string>> = {
   messages: 'POSTERN_TABLE_MESSAGES',
   changes: 'POSTERN_TABLE_CHANGES',
   leases: 'POSTERN_TABLE_LEASES',
+  queue: 'POSTERN_TABLE_QUEUE',
 };
 export const BUCKET_ENV = 'POSTERN_BUCKET';
 

@@ -5,6 +5,7 @@ import { makeDynamoClient, makeS3Client } from './clients.ts';
 import { DynamoDirectory } from './directory.ts';
 import { DynamoLeaseStore } from './leases.ts';
 import { DynamoMailStore, type MailStoreOptions } from './mailStore.ts';
+import { DynamoOutboundQueue } from './queue.ts';
 
 /**
  * The storage ports on DynamoDB and S3; `mail` overrides the mail store's blob grace (the admin CLI's sweep)
@@ -22,6 +23,7 @@ export function createAwsStorage(
     mail: new DynamoMailStore(db, names, { ...mail, blobs }),
     blobs,
     leases: new DynamoLeaseStore(db, names),
+    queue: new DynamoOutboundQueue(db, names),
     names,
     close() {
       db.destroy();
