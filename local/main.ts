@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     ...process.env,
     POSTERN_INVOKER: 'local',
     POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
+    POSTERN_OUTBOUND_TRANSPORT: outboundTransport(),
   });
   const dataDir = dataDirFromEnv();
   prepareDataDir(dataDir);
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     POSTERN_TLS_KEY_FILE: tls.keyFile,
     // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
     POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
+    POSTERN_OUTBOUND_TRANSPORT: outboundTransport(),
   };
   let ready = false;
   gateway = superviseGateway({
@@ -140,6 +142,12 @@ function plaintextAuth(): string {
   return (
     process.env.POSTERN_ALLOW_PLAINTEXT_AUTH ?? (isLoopbackHost(process.env.POSTERN_HOST || '127.0.0.1') ? '1' : '0')
   );
+}
+
+/** Locally mail leaves through the outbox (nothing is sent) unless a transport or a smarthost is named. */
+function outboundTransport(): string {
+  const { POSTERN_OUTBOUND_TRANSPORT: chosen, POSTERN_SMARTHOST: smarthost } = process.env;
+  return chosen || (smarthost ? 'smarthost' : 'outbox');
 }
 
 /** The gateway's AWS clients sign with the S3 stand-in's key pair, and nothing else (DynamoDB Local takes any). */

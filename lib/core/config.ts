@@ -198,6 +198,40 @@ export interface AwsConfig {
   readonly names: StorageNames;
 }
 
+/** How outbound mail leaves: Amazon SES, a smarthost, the recipient domain's MX, or the local outbox. */
+export type TransportName = 'outbox' | 'smarthost' | 'mx' | 'ses';
+export const TRANSPORT_NAMES: readonly TransportName[] = ['outbox', 'smarthost', 'mx', 'ses'];
+
+/** The relay of the smarthost transport (POSTERN_SMARTHOST=host:port and its AUTH and TLS settings). */
+export interface SmarthostConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly password?: string;
+  /** starttls: STARTTLS required; implicit: TLS from the first byte (465); none: plaintext (tests, a local relay). */
+  readonly tls: 'starttls' | 'implicit' | 'none';
+}
+
+/** The outbound queue and its runner (lib/outbound). */
+export interface OutboundConfig {
+  /** Seconds between attempts: the first after the first attempt, and so on; the last one repeats. */
+  readonly retrySchedule: readonly number[];
+  /** Age after which recipients still deferred become failed (Postfix's maximal_queue_lifetime, 5 days). */
+  readonly queueLifetimeMs: number;
+  /** Age of a still-deferred message at which its sender gets a delay notice (RFC 3464 "delayed"), 4 hours. */
+  readonly delayWarningMs: number;
+  readonly transport: TransportName;
+  /** Set when the transport is smarthost. */
+  readonly smarthost?: SmarthostConfig;
+  /** How often the emulator's gateway runs a queue pass (in AWS an EventBridge rule does, every minute). */
+  readonly pollMs: number;
+  /** Queue entries one pass delivers at the same time. */
+  readonly concurrency: number;
+}
+
+/** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
+export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [300, 300, 600, 1200, 2400, 4000];
+
 export interface Config {
   /** Name in greetings, Received headers and the certificate. */
   readonly hostname: string;
@@ -212,6 +246,7 @@ export interface Config {
   readonly tls: TlsSource;
   readonly invoker: InvokerConfig;
   readonly aws: AwsConfig;
+  readonly outbound: OutboundConfig;
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
@@ -337,9 +372,77 @@ function readInvoker(s: SettingsReader): InvokerConfig {
     route: s.optional('POSTERN_FN_ROUTE'),
     filter: s.optional('POSTERN_FN_FILTER'),
     store: s.optional('POSTERN_FN_STORE'),
+    deliver: s.optional('POSTERN_FN_DELIVER'),
   };
   if (kind === 'local') return { kind };
   return { kind, functionNames: functionNames as Record<FunctionName, string> };
+}
+
+/** Comma-separated whole seconds, each at least 1: `300,600,1200`. */
+export function parseRetrySchedule(name: string, raw: string): number[] {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) >= 1 && Number.isSafeInteger(Number(p)))) {
+    throw new ConfigError(`${name} must be comma-separated whole seconds (each >= 1), got ${JSON.stringify(raw)}`);
+  }
+  return parts.map(Number);
+}
+
+const DURATION_MS: Readonly<Record<string, number>> = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: seconds, or a number with s, m, h or d (`5d`, `4h`, `90s`), as Postfix writes them. */
+function readDuration(s: SettingsReader, name: string, fallbackMs: number): number {
+  const raw = s.raw(name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+)([smhd]?)$/.exec(raw.trim());
+  const ms = match ? Number(match[1]) * DURATION_MS[match[2]] : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1000) {
+    throw new ConfigError(
+      `${name} must be a duration of at least 1s (seconds, or 90s, 30m, 4h, 5d), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
+}
+
+function readSmarthost(s: SettingsReader): SmarthostConfig | undefined {
+  const raw = s.optional('POSTERN_SMARTHOST');
+  const user = s.optional('POSTERN_SMARTHOST_USER');
+  const password = s.optional('POSTERN_SMARTHOST_PASSWORD');
+  const tls = s.oneOf('POSTERN_SMARTHOST_TLS', ['starttls', 'implicit', 'none'] as const, 'starttls');
+  if (raw === undefined) return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(raw.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port < 1 || port > 65535) {
+    throw new ConfigError(`POSTERN_SMARTHOST must be host:port, got ${JSON.stringify(raw)}`);
+  }
+  if (!!user !== !!password) {
+    throw new ConfigError('POSTERN_SMARTHOST_USER and POSTERN_SMARTHOST_PASSWORD must be set together');
+  }
+  return { host: match[1].replace(/^\[|\]$/g, ''), port, user, password, tls };
+}
+
+/** The queue section. The transport defaults to ses (AWS); the emulator sets outbox unless a smarthost is given. */
+export function readOutbound(s: SettingsReader): OutboundConfig {
+  const schedule = s.optional('POSTERN_RETRY_SCHEDULE');
+  const smarthost = readSmarthost(s);
+  const transport = s.oneOf('POSTERN_OUTBOUND_TRANSPORT', TRANSPORT_NAMES, smarthost ? 'smarthost' : 'ses');
+  if (transport === 'smarthost' && !smarthost) {
+    throw new ConfigError('POSTERN_SMARTHOST=host:port is needed with POSTERN_OUTBOUND_TRANSPORT=smarthost');
+  }
+  return {
+    retrySchedule:
+      schedule === undefined ? DEFAULT_RETRY_SCHEDULE : parseRetrySchedule('POSTERN_RETRY_SCHEDULE', schedule),
+    queueLifetimeMs: readDuration(s, 'POSTERN_QUEUE_LIFETIME', 5 * 86_400_000),
+    delayWarningMs: readDuration(s, 'POSTERN_DELAY_WARNING', 4 * 3_600_000),
+    transport,
+    smarthost: transport === 'smarthost' ? smarthost : undefined,
+    pollMs: s.int('POSTERN_QUEUE_POLL_MS', 5000, 100),
+    concurrency: s.int('POSTERN_QUEUE_CONCURRENCY', 8, 1, 256),
+  };
+}
+
+/** The outbound section alone, strictly: for the deliver Lambda. */
+export function loadOutboundConfig(env: Env): OutboundConfig {
+  return readOutbound(new SettingsReader(env));
 }
 
 /** Endpoints and physical names of the AWS services (also what the Lambdas and the admin CLI need). */
@@ -374,6 +477,7 @@ export function loadConfig(env: Env): Config {
     tls: readTls(s),
     invoker: readInvoker(s),
     aws: readAwsConfig(s, env),
+    outbound: readOutbound(s),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };

@@ -44,6 +44,11 @@ export interface QueuedRecipient extends RecipientDsn {
   readonly remoteMta?: string;
 }
 
+/** Whether a recipient still waits for an attempt (scheduled or deferred). */
+export function isPendingRecipient(r: { readonly status: RecipientStatus }): boolean {
+  return r.status === 'scheduled' || r.status === 'deferred';
+}
+
 export interface QueueEntryInput extends MessageDsn {
   /** ULID; also names the entry in `admin queue show`. */
   readonly id: string;

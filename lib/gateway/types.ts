@@ -11,4 +11,6 @@ export interface GatewayDeps extends ListenerContext {
   readonly authenticator: Authenticator;
   /** The notifier the mail store publishes to, for IMAP IDLE (absent: sessions poll the store). */
   readonly notifier?: ChangeNotifier;
+  /** Starts the deliver function now: call after an enqueue so the message leaves without waiting for a tick. */
+  readonly kickQueue?: () => void;
 }

@@ -1,4 +1,5 @@
 import type { FunctionName, Storage } from '../core/ports.ts';
+import { deliverHandler, type OutboundParts } from '../outbound/deliver.ts';
 import type { FilterRequest, RouteRequest, StoreBatchRequest } from './contracts.ts';
 import { type Resolver, systemResolver } from './dns.ts';
 import { filter } from './filter.ts';
@@ -12,6 +13,8 @@ export interface HandlerOptions {
   readonly resolver?: Resolver;
   readonly scorer?: SpamScorer;
   readonly scanner?: VirusScanner;
+  /** The deliver step's transport, signer and DSN hook; absent, `deliver` refuses to run. */
+  readonly outbound?: OutboundParts;
 }
 
 /**
@@ -29,5 +32,6 @@ export function createHandlers(storage: Storage, opts: HandlerOptions = {}): Rec
     route: (event) => route(storage.directory, event as RouteRequest),
     filter: (event) => filter(filterDeps, event as FilterRequest),
     store: (event) => storeBatch(storage, event as StoreBatchRequest),
+    deliver: deliverHandler(storage, opts.outbound),
   };
 }

@@ -8,7 +8,16 @@ export type Handler = (event: unknown) => Promise<unknown>;
  * instances, undefined-vs-missing) fails here too.
  */
 export class LocalInvoker implements Invoker {
-  constructor(private readonly handlers: Readonly<Record<FunctionName, Handler>>) {}
+  constructor(
+    private readonly handlers: Readonly<Record<FunctionName, Handler>>,
+    /** Where a background invocation's failure goes (nobody awaits it). */
+    private readonly onEventError: (fn: FunctionName, err: unknown) => void = () => {},
+  ) {}
+
+  /** Starts the handler without waiting for it, as Lambda's InvocationType Event does. */
+  async invokeEvent<Req>(fn: FunctionName, payload: Req): Promise<void> {
+    this.invoke(fn, payload).catch((err) => this.onEventError(fn, err));
+  }
 
   async invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res> {
     const event = JSON.parse(JSON.stringify(payload));

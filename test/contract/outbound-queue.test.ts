@@ -84,7 +84,10 @@ test("a crashed runner's claim expires: the entry is due again and another runne
   assert.ok(await f.queue.claim(a.id, 'dead-runner', f.now() + 30_000));
   assert.equal(await f.queue.claim(a.id, 'live-runner', f.now() + 30_000), undefined);
   f.advance(31_000);
-  assert.ok((await f.queue.due(f.now(), 1000)).some((e) => e.id === a.id), 'due once the claim ran out');
+  assert.ok(
+    (await f.queue.due(f.now(), 1000)).some((e) => e.id === a.id),
+    'due once the claim ran out',
+  );
   assert.ok(await f.queue.claim(a.id, 'live-runner', f.now() + 30_000));
   const late = attempt(f.now(), f.now(), [{ address: 'x@crash.example', result: 'delivered', reply: '250 ok' }]);
   assert.equal(await f.queue.complete(a.id, 'dead-runner', late), false, 'the old owner cannot complete');
@@ -163,7 +166,11 @@ test('retryNow makes a deferred entry due now; remove deletes it; unknown ids an
   await f.queue.enqueue([a], `retry-${a.id}`);
   assert.ok(await f.queue.claim(a.id, 'r', f.now() + 60_000));
   const far = f.now() + 86_400_000;
-  await f.queue.complete(a.id, 'r', attempt(f.now(), far, [{ address: 'x@retry.example', result: 'deferred', reply: '451 x' }]));
+  await f.queue.complete(
+    a.id,
+    'r',
+    attempt(f.now(), far, [{ address: 'x@retry.example', result: 'deferred', reply: '451 x' }]),
+  );
   assert.ok(!(await f.queue.due(f.now(), 1000)).some((e) => e.id === a.id));
   assert.equal(await f.queue.retryNow(a.id), true);
   assert.ok((await f.queue.due(f.now(), 1000)).some((e) => e.id === a.id));

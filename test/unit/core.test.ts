@@ -158,7 +158,7 @@ test('LocalInvoker round-trips events through JSON like a real invocation', asyn
     seen.push(event);
     return { at: new Date(0), missing: undefined };
   };
-  const invoker = new LocalInvoker({ route: echo, filter: echo, store: echo });
+  const invoker = new LocalInvoker({ route: echo, filter: echo, store: echo, deliver: echo });
   const result = await invoker.invoke('route', { buf: Buffer.from('hi'), when: new Date(0), gone: undefined });
   assert.deepEqual(seen[0], { buf: { type: 'Buffer', data: [104, 105] }, when: '1970-01-01T00:00:00.000Z' });
   assert.deepEqual(result, { at: '1970-01-01T00:00:00.000Z' });

@@ -1,8 +1,17 @@
-import { loadAwsConfig } from '../../core/config.ts';
-import type { FunctionName } from '../../core/ports.ts';
-import { createHandlers } from '../../pipeline/handlers.ts';
+import { loadAwsConfig, loadOutboundConfig } from '../../core/config.ts';
+import { createLogger } from '../../core/log.ts';
+import type { FunctionName, Storage } from '../../core/ports.ts';
+import { createHandlers, type HandlerOptions } from '../../pipeline/handlers.ts';
 import type { Handler } from '../../pipeline/invoker.ts';
+import { outboundParts } from './queueWiring.ts';
 import { createAwsStorage } from './storage.ts';
+
+/** The deliver Lambda alone gets the outbound parts (transport, DKIM signer, DSNs): only it holds the keys. */
+function optionsFor(name: FunctionName, storage: Storage): HandlerOptions {
+  if (name !== 'deliver') return {};
+  const log = createLogger({ fields: { component: 'deliver' } });
+  return { outbound: outboundParts(storage, loadOutboundConfig(process.env), log) };
+}
 
 /**
  * A Lambda entry point for one mail-logic function: the same library handler the emulator runs in-process.
@@ -12,7 +21,10 @@ import { createAwsStorage } from './storage.ts';
 export function lambdaHandler(name: FunctionName): Handler {
   let cached: Handler | undefined;
   return async (event) => {
-    cached ??= createHandlers(createAwsStorage(loadAwsConfig(process.env)))[name];
+    if (!cached) {
+      const storage = createAwsStorage(loadAwsConfig(process.env));
+      cached = createHandlers(storage, optionsFor(name, storage))[name];
+    }
     return cached(event);
   };
 }

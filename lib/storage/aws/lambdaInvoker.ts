@@ -26,4 +26,19 @@ export class LambdaInvoker implements Invoker {
     if (out.FunctionError) throw new TemporaryError(`${fn} failed: ${text.slice(0, 500)}`);
     return (text ? JSON.parse(text) : undefined) as Res;
   }
+
+  /** InvocationType Event: Lambda queues the invocation and answers 202 at once. */
+  async invokeEvent<Req>(fn: FunctionName, payload: Req): Promise<void> {
+    try {
+      await this.lambda.send(
+        new InvokeCommand({
+          FunctionName: this.functionNames[fn],
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(payload)),
+        }),
+      );
+    } catch (err) {
+      throw new TemporaryError(`invoke ${fn} (event) failed: ${(err as Error).message}`, err);
+    }
+  }
 }

@@ -2,12 +2,12 @@
  * The queue table's items (lib/core/schema.ts): how a QueueEntry is stored, and how an attempt changes it.
  * Pure functions, so the adapter (queue.ts) holds only the DynamoDB calls.
  */
-import type {
-  AttemptRecord,
-  QueuedRecipient,
-  QueueEntry,
-  QueueEntryInput,
-  RecipientStatus,
+import {
+  type AttemptRecord,
+  isPendingRecipient,
+  type QueuedRecipient,
+  type QueueEntry,
+  type QueueEntryInput,
 } from '../../core/outbound.ts';
 import type { Item } from './dynamo.ts';
 
@@ -24,8 +24,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 7 * 86_400;
 export const entryKey = (id: string) => ({ pk: `Q#${id}`, sk: ENTRY_SK });
 export const idemKey = (key: string) => ({ pk: `IDEM#${key}`, sk: IDEM_SK });
 
-const PENDING_STATUSES: ReadonlySet<RecipientStatus> = new Set(['scheduled', 'deferred']);
-export const isPending = (r: QueuedRecipient) => PENDING_STATUSES.has(r.status);
+const isPending = isPendingRecipient;
 
 /** The item of a new entry: every recipient scheduled, due at once. */
 export function newEntryItem(input: QueueEntryInput, now: number): Item {
