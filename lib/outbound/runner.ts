@@ -12,6 +12,7 @@
  *   crashed: the claim is taken for longer than any attempt may last, so no second runner overlaps it.
  * - between complete and the report: the attempt is recorded; that report (DSN) is not sent.
  */
+import { NotFoundError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import {
@@ -89,22 +90,38 @@ function envelopeOf(entry: QueueEntry): OutboundEnvelope {
   };
 }
 
-/** Sends the entry once; never throws: every way it can go wrong is an outcome per recipient. */
+/** What a failure to read the queued message means for its recipients. */
+function unreadable(entry: QueueEntry, err: unknown): RecipientOutcome[] {
+  // A missing blob will stay missing; anything else (S3, the key store) may recover.
+  if (err instanceof NotFoundError) {
+    return allPending(entry, 'failed', ours('554', '5.3.0 message text missing from the queue store'));
+  }
+  return allPending(entry, 'deferred', ours('451', '4.3.0 message could not be read or signed, will retry'));
+}
+
+/**
+ * Sends the entry once; never throws: every way it can go wrong is an outcome per recipient. A failure to
+ * read the message inside the transport (its `open`) is told apart from the next hop failing.
+ */
 async function send(deps: RunnerDeps, entry: QueueEntry): Promise<RecipientOutcome[]> {
   let message: Awaited<ReturnType<typeof outgoingMessage>>;
   try {
     message = await outgoingMessage(deps.blobs, entry, deps.signer);
   } catch (err) {
-    // A missing blob will stay missing; anything else (S3, the key store) may recover.
-    if ((err as Error).name === 'NotFoundError') {
-      return allPending(entry, 'failed', ours('554', '5.3.0 message text missing from the queue store'));
-    }
     deps.log.warn('queued message could not be prepared', { entry: entry.id, err });
-    return allPending(entry, 'deferred', ours('451', '4.3.0 message could not be read or signed, will retry'));
+    return unreadable(entry, err);
   }
+  let readError: unknown;
+  const open = () =>
+    message.open().catch((err) => {
+      readError = err;
+      throw err;
+    });
   try {
-    return await deps.transport.deliver(envelopeOf(entry), message.open, message.size);
+    const outcomes = await deps.transport.deliver(envelopeOf(entry), open, message.size);
+    return readError === undefined ? outcomes : unreadable(entry, readError);
   } catch (err) {
+    if (readError !== undefined) return unreadable(entry, readError);
     deps.log.warn('transport failed', { entry: entry.id, transport: deps.transport.name, err });
     return allPending(entry, 'deferred', ours('451', `4.4.0 ${deps.transport.name} transport failed, will retry`));
   }
