@@ -3,9 +3,11 @@
  * test moves (claims and due times), and entries to enqueue.
  */
 import { after } from 'node:test';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { ulid } from '../../lib/core/ids.ts';
 import type { QueueEntryInput } from '../../lib/core/outbound.ts';
 import type { Storage } from '../../lib/core/ports.ts';
+import type { StorageNames } from '../../lib/core/schema.ts';
 import { makeDynamoClient } from '../../lib/storage/aws/clients.ts';
 import { DynamoOutboundQueue } from '../../lib/storage/aws/queue.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
@@ -13,6 +15,8 @@ import { freshNames, testEndpoints } from '../support/storage.ts';
 
 export interface QueueFixture {
   readonly storage: Storage;
+  readonly endpoints: AwsEndpoints;
+  readonly names: StorageNames;
   readonly queue: DynamoOutboundQueue;
   /** Another runner's queue on the same table and clock (another Lambda container). */
   other(): DynamoOutboundQueue;
@@ -33,6 +37,8 @@ export async function queueFixture(): Promise<QueueFixture> {
   const now = () => Date.now() + skew;
   return {
     storage,
+    endpoints,
+    names,
     queue: new DynamoOutboundQueue(db, names, now),
     other: () => new DynamoOutboundQueue(db, names, now),
     now,
