@@ -1,14 +1,14 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { MESSAGE_PREFIX, TABLES, type TableId } from '../core/schema.ts';
+import { MESSAGE_PREFIX, QUEUE_STATE_INDEX, TABLES, type TableId } from '../core/schema.ts';
 import type { Storage } from './storage.ts';
 
 /**
  * What each component may do to the tables and the bucket: exactly the calls its code makes (the adapters in
  * lib/storage/aws), as explicit IAM statements. TransactWriteItems has no IAM action of its own: each Put,
  * Update, Delete or ConditionCheck in it needs PutItem, UpdateItem, DeleteItem or ConditionCheckItem on its
- * table. A grant names a table ARN, or one index of it when it says so: only the gateway queries an index
- * (byModseq, the mail store's small index for IMAP SELECT and CONDSTORE); byDomain is the admin CLI's. No
- * component scans.
+ * table. A grant names a table ARN, or one index of it when it says so: the gateway queries byModseq (the mail
+ * store's small index for IMAP SELECT and CONDSTORE), deliver queries the queue's byState; byDomain is the
+ * admin CLI's. No component scans.
  */
 type DynamoAction =
   | 'GetItem'
@@ -59,6 +59,8 @@ const directoryKey = TABLES.directory;
  *   and CHANGEDSINCE query the byModseq index.
  * - changes: every change's record (Put); catching up (changesSince) queries them.
  * - leases: the POP3 maildrop lease (acquire, renew, release).
+ * - queue: submission and forwarding enqueue (TransactWriteItems of Puts: the entries and the idempotency
+ *   record). The gateway never claims, completes or deletes entries: the deliver function does.
  * - objects: DATA streams into S3 (PutObject, multipart for large messages, aborted on failure), RETR/TOP
  *   read, refused or unused texts are deleted. ListBucket: a missing body is "no longer available" in POP3.
  */
@@ -84,6 +86,7 @@ export const GATEWAY_ACCESS: ComponentAccess = {
     { table: 'messages', index: 'byModseq', actions: ['Query'] },
     { table: 'changes', actions: ['PutItem', 'Query'] },
     { table: 'leases', actions: ['PutItem', 'UpdateItem', 'DeleteItem'] },
+    { table: 'queue', actions: ['PutItem'] },
   ],
   messageObjects: ['PutObject', 'AbortMultipartUpload', 'GetObject', 'DeleteObject'],
   listBucket: true,
@@ -121,6 +124,23 @@ export const STORE_ACCESS: ComponentAccess = {
   ],
   messageObjects: ['GetObject'],
   listBucket: false,
+};
+
+/**
+ * deliver (lib/outbound/runner.ts over lib/storage/aws/queue.ts):
+ * - queue: `due` queries the byState index; `claim` and `complete` update entries (conditionally), `complete`
+ *   and the report's read GetItem them. No Put, no Delete, no Scan: it never creates nor removes entries.
+ * - objects: reads the queued message (and its first 64 KiB for a null sender's From). ListBucket, so a
+ *   missing message answers 404 and fails its recipients instead of a 403 deferring them for days.
+ * Secrets Manager (the DKIM keys) and SES are granted in lib/infra/functions.ts.
+ */
+export const DELIVER_ACCESS: ComponentAccess = {
+  tables: [
+    { table: 'queue', actions: ['GetItem', 'UpdateItem'] },
+    { table: 'queue', index: QUEUE_STATE_INDEX, actions: ['Query'] },
+  ],
+  messageObjects: ['GetObject'],
+  listBucket: true,
 };
 
 /** The tables a component touches: the ones whose names it gets in its environment. */

@@ -1,11 +1,22 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUCKET_ENV, TABLE_ENV } from '../core/schema.ts';
-import { type ComponentAccess, FILTER_ACCESS, grantAccess, ROUTE_ACCESS, STORE_ACCESS, tablesOf } from './access.ts';
+import { BUCKET_ENV, DKIM_SECRET_PREFIX, TABLE_ENV } from '../core/schema.ts';
+import {
+  type ComponentAccess,
+  DELIVER_ACCESS,
+  FILTER_ACCESS,
+  grantAccess,
+  ROUTE_ACCESS,
+  STORE_ACCESS,
+  tablesOf,
+} from './access.ts';
 import { REPO_ROOT } from './paths.ts';
 import type { Storage } from './storage.ts';
 
@@ -21,6 +32,8 @@ interface FunctionSpec {
   readonly timeout: Duration;
   /** What the step's code calls (lib/infra/access.ts): its grants, and which names its environment holds. */
   readonly access: ComponentAccess;
+  /** Settings of this function besides the storage names. */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -31,6 +44,8 @@ export class Functions extends Construct {
   readonly route: nodejs.NodejsFunction;
   readonly filter: nodejs.NodejsFunction;
   readonly store: nodejs.NodejsFunction;
+  readonly deliver: nodejs.NodejsFunction;
+  readonly deliverSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -41,6 +56,7 @@ export class Functions extends Construct {
       const environment: Record<string, string> = {
         NODE_OPTIONS: '--enable-source-maps',
         POSTERN_HOSTNAME: props.hostname,
+        ...spec.environment,
       };
       for (const tableId of tablesOf(spec.access)) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
       if (spec.access.messageObjects.length > 0) environment[BUCKET_ENV] = bucket.bucketName;
@@ -87,9 +103,48 @@ export class Functions extends Construct {
 
     // store: UID/MODSEQ allocation, index item, quota. Reads the message, writes the mailbox index.
     this.store = make('Store', { memorySize: 512, timeout: Duration.seconds(30), access: STORE_ACCESS });
+
+    // deliver: works the outbound queue. Passes for up to 4 minutes (DELIVER_BUDGET_MS), so 5 minutes of
+    // timeout; a claim lasts 15, so a runner killed at its timeout never overlaps the next one's claim.
+    this.deliver = make('Deliver', {
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      access: DELIVER_ACCESS,
+      environment: { POSTERN_OUTBOUND_TRANSPORT: 'ses' },
+    });
+    grantDeliverSecretsAndSes(this.deliver);
+    // The sweeper: every minute, whether or not the gateway kicked it after an enqueue.
+    this.deliverSchedule = new events.Rule(this, 'DeliverSchedule', {
+      description: 'Runs the outbound queue (deliver) every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.deliver, { retryAttempts: 0 })],
+    });
   }
 
   get all(): readonly nodejs.NodejsFunction[] {
-    return [this.route, this.filter, this.store];
+    return [this.route, this.filter, this.store, this.deliver];
   }
+}
+
+/**
+ * The DKIM private keys (one secret per domain under DKIM_SECRET_PREFIX: only deliver signs, so only it reads
+ * them) and sending through SES (SESv2 SendEmail with a raw message needs ses:SendRawEmail as well), on this
+ * account's identities in this region.
+ */
+function grantDeliverSecretsAndSes(fn: nodejs.NodejsFunction): void {
+  const stack = Stack.of(fn);
+  const arn = (service: string, resource: string) =>
+    `arn:${stack.partition}:${service}:${stack.region}:${stack.account}:${resource}`;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [arn('secretsmanager', `secret:${DKIM_SECRET_PREFIX}*`)],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+      resources: [arn('ses', 'identity/*')],
+    }),
+  );
 }

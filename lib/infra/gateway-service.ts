@@ -34,7 +34,7 @@ const NODE_USER = '1000:1000';
 /**
  * The gateway: one long-lived Fargate service (ARM64) in the public subnets, terminating TCP and TLS for SMTP,
  * submission, POP3 and IMAP behind the NLB, as an unprivileged user on unprivileged ports. Its task role makes
- * the storage calls its code makes (GATEWAY_ACCESS), invokes the three mail-logic functions and reads the TLS
+ * the storage calls its code makes (GATEWAY_ACCESS), invokes the four mail-logic functions and reads the TLS
  * secret: nothing more. Its security group admits nothing until the load balancer allows itself in.
  */
 export class GatewayService extends Construct {
@@ -80,6 +80,7 @@ export class GatewayService extends Construct {
       POSTERN_FN_ROUTE: functions.route.functionName,
       POSTERN_FN_FILTER: functions.filter.functionName,
       POSTERN_FN_STORE: functions.store.functionName,
+      POSTERN_FN_DELIVER: functions.deliver.functionName,
       [BUCKET_ENV]: storage.bucket.bucketName,
     };
     for (const tableId of tablesOf(GATEWAY_ACCESS)) environment[TABLE_ENV[tableId]] = storage.tables[tableId].tableName;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadAwsConfig, loadConfig } from '../../lib/core/config.ts';
+import { loadAwsConfig, loadConfig, loadOutboundConfig } from '../../lib/core/config.ts';
 import { type Json, synth } from './synth.ts';
 
 const { template } = synth({ hostname: 'mail.example.com' });
@@ -38,5 +38,15 @@ describe('the stack and the configuration agree', () => {
         assert.ok(Object.values(names.tables).includes(env[name]), `${name} is read as a table name`);
       }
     }
+  });
+
+  it('the deliver function environment passes the outbound settings and sends through SES', () => {
+    const deliver = ofType('AWS::Lambda::Function').filter(
+      (fn) => fn.Properties.Environment?.Variables?.POSTERN_TABLE_QUEUE,
+    );
+    assert.equal(deliver.length, 1, 'only deliver gets the queue table');
+    const vars = deliver[0].Properties.Environment.Variables;
+    const env = environment(Object.entries(vars).map(([Name, Value]) => ({ Name, Value })));
+    assert.equal(loadOutboundConfig(env).transport, 'ses');
   });
 });

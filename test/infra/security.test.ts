@@ -18,6 +18,7 @@ const roles = {
   route: stack.functions.route.role!,
   filter: stack.functions.filter.role!,
   store: stack.functions.store.role!,
+  deliver: stack.functions.deliver.role!,
 };
 
 /** Listener port -> container (target) port: the standard ports outside, unprivileged ones inside. */
@@ -42,6 +43,8 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     assert.deepEqual(unconditionalAccess(grants), {
       bucket: ['s3:ListBucket'],
       'bucket/messages/*': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      'function:deliver': invoke,
+      'function:deliver:*': invoke,
       'function:filter': invoke,
       'function:filter:*': invoke,
       'function:route': invoke,
@@ -69,6 +72,7 @@ describe('least privilege: each role gets exactly the storage calls its code mak
         'dynamodb:UpdateItem',
       ],
       'table:messages/index/byModseq': ['dynamodb:Query'],
+      'table:queue': ['dynamodb:PutItem'],
     });
   });
 
@@ -116,7 +120,37 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     );
   });
 
-  it("no statement anywhere allows a Scan or a wildcard action; the only index grant is the gateway's Query of byModseq", () => {
+  it('deliver: works the queue (index query, claim/complete updates, reads), reads messages and the DKIM secrets, sends through SES', () => {
+    const account = (service: string, resource: string) =>
+      `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
+    assert.deepEqual(unconditionalAccess(grantsOfRole(roles.deliver)), {
+      [account('secretsmanager', 'secret:postern/dkim/*')]: ['secretsmanager:GetSecretValue'],
+      [account('ses', 'identity/*')]: ['ses:SendEmail', 'ses:SendRawEmail'],
+      bucket: ['s3:ListBucket'],
+      'bucket/messages/*': ['s3:GetObject'],
+      'table:queue': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'table:queue/index/byState': ['dynamodb:Query'],
+    });
+    assert.deepEqual(
+      grantsOfRole(roles.deliver).filter((g) => g.condition !== undefined),
+      [],
+    );
+  });
+
+  it('only deliver reads DKIM secrets or sends through SES', () => {
+    for (const [name, role] of Object.entries(roles)) {
+      if (name === 'deliver') continue;
+      const actions = grantsOfRole(role).flatMap((g) => g.actions);
+      assert.ok(!actions.some((a) => a.startsWith('ses:')), `${name} may send`);
+      const secrets = grantsOfRole(role).filter((g) => g.actions.includes('secretsmanager:GetSecretValue'));
+      assert.ok(
+        secrets.every((g) => g.on === 'secret'),
+        `${name} reads ${secrets.map((g) => g.on)}`,
+      );
+    }
+  });
+
+  it("no statement anywhere allows a Scan or a wildcard action; the only index grants are the gateway's Query of byModseq and deliver's of byState", () => {
     const statements = Object.values(resourcesOf('AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,
     );
@@ -133,6 +167,7 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     );
     assert.deepEqual(indexGrants, [
       { role: 'gateway', on: 'table:messages/index/byModseq', actions: ['dynamodb:Query'] },
+      { role: 'deliver', on: 'table:queue/index/byState', actions: ['dynamodb:Query'] },
     ]);
   });
 
@@ -144,7 +179,7 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     }
   });
 
-  it('only these four roles touch the tables or the bucket, and none has a managed policy that could', () => {
+  it('only these five roles touch the tables or the bucket, and none has a managed policy that could', () => {
     const allowed = new Set(Object.values(roles).map((role) => logicalIdOf(stack, role)));
     for (const policy of Object.values(resourcesOf('AWS::IAM::Policy'))) {
       const statements: Json[] = policy.Properties.PolicyDocument.Statement;

@@ -20,7 +20,7 @@ function resourcesOf(type: string): Record<string, Json> {
 describe('PosternStack', () => {
   it('synthesizes without bundling: Lambda code points at the unbundled project root (esbuild skipped)', () => {
     assert.equal(stack.bundlingRequired, false);
-    for (const fn of [stack.functions.route, stack.functions.filter, stack.functions.store]) {
+    for (const fn of stack.functions.all) {
       const resource = resourcesOf('AWS::Lambda::Function')[logicalId(fn)];
       // A bundled asset would be staged as cdk.out/asset.<hash>; a skipped one stays at its source directory.
       assert.equal(resource.Metadata['aws:asset:path'], REPO_ROOT);
@@ -76,9 +76,9 @@ describe('PosternStack', () => {
     );
   });
 
-  it('has exactly three Lambda functions, all arm64 on Node 24', () => {
+  it('has exactly four Lambda functions, all arm64 on Node 24', () => {
     const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
-    assert.equal(functions.length, 3);
+    assert.equal(functions.length, 4);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
@@ -185,7 +185,13 @@ describe('PosternStack', () => {
     assert.equal(env.get('POSTERN_HOST'), '0.0.0.0');
     assert.equal(env.get('POSTERN_PROXY_PROTOCOL'), '1');
     assert.equal(env.get('POSTERN_HOSTNAME'), 'mail.example.com');
-    for (const name of ['POSTERN_FN_ROUTE', 'POSTERN_FN_FILTER', 'POSTERN_FN_STORE', 'POSTERN_TLS_SECRET_ARN']) {
+    for (const name of [
+      'POSTERN_FN_ROUTE',
+      'POSTERN_FN_FILTER',
+      'POSTERN_FN_STORE',
+      'POSTERN_FN_DELIVER',
+      'POSTERN_TLS_SECRET_ARN',
+    ]) {
       assert.ok(env.get(name)?.Ref, name);
     }
     for (const id of TABLE_IDS) {
@@ -225,6 +231,30 @@ describe('PosternStack', () => {
         ]),
       },
     });
+  });
+
+  it('runs deliver every minute from an EventBridge rule, with a timeout shorter than its claims', () => {
+    const rules = Object.values(resourcesOf('AWS::Events::Rule'));
+    assert.equal(rules.length, 1);
+    const [rule] = rules;
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.deepEqual(
+      rule.Properties.Targets.map((t: Json) => t.Arn['Fn::GetAtt'][0]),
+      [logicalId(stack.functions.deliver)],
+    );
+    const permissions = Object.values(resourcesOf('AWS::Lambda::Permission'));
+    assert.ok(
+      permissions.some(
+        (p) =>
+          p.Properties.Principal === 'events.amazonaws.com' &&
+          p.Properties.FunctionName['Fn::GetAtt'][0] === logicalId(stack.functions.deliver),
+      ),
+    );
+    const fn = resourcesOf('AWS::Lambda::Function')[logicalId(stack.functions.deliver)];
+    // The runner's claim is 15 minutes (DEFAULT_RUNNER_LIMITS): a run cut off at its timeout never overlaps it.
+    assert.ok(fn.Properties.Timeout * 1000 < 15 * 60_000);
+    assert.equal(fn.Properties.Environment.Variables.POSTERN_OUTBOUND_TRANSPORT, 'ses');
   });
 
   it('stays environment-agnostic (no lookups at synth)', () => {

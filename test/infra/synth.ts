@@ -43,6 +43,7 @@ function resourceNames(stack: PosternStack): Map<string, string> {
     route: stack.functions.route,
     filter: stack.functions.filter,
     store: stack.functions.store,
+    deliver: stack.functions.deliver,
   })) {
     names.set(logicalIdOf(stack, fn), `function:${name}`);
   }
@@ -53,6 +54,7 @@ function resourceNames(stack: PosternStack): Map<string, string> {
 function nameOf(resource: Json, names: Map<string, string>): string {
   if (typeof resource === 'string') return resource;
   const target = resource['Fn::GetAtt']?.[0] ?? resource.Ref;
+  if (typeof target === 'string' && target.startsWith('AWS::')) return `\${${target}}`;
   if (target !== undefined) return names.get(target) ?? `other:${target}`;
   const join = resource['Fn::Join'];
   if (join && join[0] === '') return join[1].map((part: Json) => nameOf(part, names)).join('');
