@@ -75,7 +75,19 @@ describe('loadConfig', () => {
 
   it('needs the function names when the functions are Lambdas', () => {
     assert.throws(() => loadConfig({}), /POSTERN_FN_ROUTE/);
-    const c = loadConfig({ POSTERN_FN_ROUTE: 'r', POSTERN_FN_FILTER: 'f', POSTERN_FN_STORE: 's' });
-    assert.deepEqual(c.invoker, { kind: 'lambda', functionNames: { route: 'r', filter: 'f', store: 's' } });
+    assert.throws(
+      () => loadConfig({ POSTERN_FN_ROUTE: 'r', POSTERN_FN_FILTER: 'f', POSTERN_FN_STORE: 's' }),
+      /POSTERN_FN_DELIVER/,
+    );
+    const c = loadConfig({
+      POSTERN_FN_ROUTE: 'r',
+      POSTERN_FN_FILTER: 'f',
+      POSTERN_FN_STORE: 's',
+      POSTERN_FN_DELIVER: 'd',
+    });
+    assert.deepEqual(c.invoker, {
+      kind: 'lambda',
+      functionNames: { route: 'r', filter: 'f', store: 's', deliver: 'd' },
+    });
   });
 });
