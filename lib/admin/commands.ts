@@ -6,12 +6,14 @@
  */
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
+import type { OutboundQueue } from '../core/outbound.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
 import type { BlobStore, Directory, MailStore, Storage } from '../core/ports.ts';
 import { MESSAGE_PREFIX } from '../core/schema.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
+import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
 
 export const USAGE: readonly string[] = [
   'usage: npm run admin -- <command> [options]',
@@ -41,6 +43,11 @@ export const USAGE: readonly string[] = [
   '  blobs sweep [--grace <age>]                  deletes message blobs no mailbox references, once older',
   "                                               than the grace (default: the mail store's, an hour); a",
   '                                               shorter one only while no delivery is in flight',
+  'outbound queue',
+  '  queue list                                   every entry: pending ones first, then finished ones',
+  '  queue show <id>                              an entry and each recipient with its last reply',
+  '  queue retry <id>                             tries its deferred recipients at the next queue run',
+  '  queue delete <id>                            gives up on the entry (nothing more is sent for it)',
   '  help                                         this text',
   '',
   'options',
@@ -58,6 +65,7 @@ export interface AdminStorage {
   readonly directory: Directory;
   readonly mail: MailStore;
   readonly blobs: BlobStore;
+  readonly queue: OutboundQueue;
 }
 
 /** How storage is opened: the mail store's grace for unreferenced blobs (its default when omitted). */
@@ -294,6 +302,10 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'quota set': [],
   dns: ['host', 'ip'],
   'blobs sweep': ['grace'],
+  'queue list': [],
+  'queue show': [],
+  'queue retry': [],
+  'queue delete': [],
 };
 
 const GLOBAL_SWITCHES = new Set(['aws', 'help']);
@@ -309,7 +321,7 @@ export function commandName(args: ParsedArgs): string {
   const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
-    if (['domain', 'account', 'alias', 'quota', 'blobs'].includes(group)) {
+    if (['domain', 'account', 'alias', 'quota', 'blobs', 'queue'].includes(group)) {
       const verbs = Object.keys(COMMAND_OPTIONS)
         .filter((k) => k.startsWith(`${group} `))
         .map((k) => k.slice(group.length + 1));
@@ -410,6 +422,17 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       operands(args, name, 0, 0, '[--grace <age>]');
       const grace = args.values.grace;
       return blobsSweep(await ctx.storage({ blobGraceMs: grace === undefined ? undefined : parseDuration(grace) }));
+    }
+    case 'queue list':
+      operands(args, name, 0, 0, '');
+      return queueList((await ctx.storage()).queue);
+    case 'queue show':
+    case 'queue retry':
+    case 'queue delete': {
+      const [id] = operands(args, name, 1, 1, '<id>');
+      checkQueueId(id);
+      const run = { 'queue show': queueShow, 'queue retry': queueRetry, 'queue delete': queueDelete }[name];
+      return run((await ctx.storage()).queue, id);
     }
     default:
       throw new InvalidInputError(`unknown command ${name}`);
