@@ -10,8 +10,7 @@ import type { Storage } from '../../lib/core/ports.ts';
 import type { StorageNames } from '../../lib/core/schema.ts';
 import { makeDynamoClient } from '../../lib/storage/aws/clients.ts';
 import { DynamoOutboundQueue } from '../../lib/storage/aws/queue.ts';
-import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
-import { freshNames, testEndpoints } from '../support/storage.ts';
+import { freshStorage, testEndpoints } from '../support/storage.ts';
 
 export interface QueueFixture {
   readonly storage: Storage;
@@ -25,14 +24,11 @@ export interface QueueFixture {
 }
 
 export async function queueFixture(): Promise<QueueFixture> {
+  const storage = await freshStorage();
+  const { names } = storage;
   const endpoints = await testEndpoints();
-  const names = await freshNames(endpoints);
-  const storage = createAwsStorage({ endpoints, names });
   const db = makeDynamoClient(endpoints);
-  after(() => {
-    storage.close();
-    db.destroy();
-  });
+  after(() => db.destroy());
   let skew = 0;
   const now = () => Date.now() + skew;
   return {

@@ -42,6 +42,15 @@ describe('loadConfig', () => {
       { POSTERN_AUTH_WINDOW_MS: 'soon' },
       { POSTERN_LOG_LEVEL: 'loud' },
       { POSTERN_INVOKER: 'remote' },
+      { POSTERN_RETRY_SCHEDULE: '300,,600' },
+      { POSTERN_RETRY_SCHEDULE: '0' },
+      { POSTERN_RETRY_SCHEDULE: '5m' },
+      { POSTERN_QUEUE_LIFETIME: '5 days' },
+      { POSTERN_QUEUE_LIFETIME: '0' },
+      { POSTERN_OUTBOUND_TRANSPORT: 'carrier-pigeon' },
+      { POSTERN_SMARTHOST: 'relay.example.net' },
+      { POSTERN_SMARTHOST: 'relay.example.net:99999' },
+      { POSTERN_SMARTHOST_TLS: 'maybe' },
     ];
     for (const env of bad) {
       const [name] = Object.keys(env);

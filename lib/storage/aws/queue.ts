@@ -4,6 +4,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -79,18 +80,20 @@ export class DynamoOutboundQueue implements OutboundQueue {
     }
   }
 
+  /** A query of one state's partition of the byState index, up to `until` when given. */
+  private stateQuery(state: string, until?: number): QueryCommandInput {
+    return {
+      TableName: this.table,
+      IndexName: QUEUE_STATE_INDEX,
+      KeyConditionExpression: until === undefined ? '#s = :s' : '#s = :s AND stateAt <= :until',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: toAttr(until === undefined ? { ':s': state } : { ':s': state, ':until': until }),
+    };
+  }
+
   async due(now: number, limit: number): Promise<QueueEntry[]> {
     try {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: QUEUE_STATE_INDEX,
-          KeyConditionExpression: '#s = :p AND stateAt <= :now',
-          ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: toAttr({ ':p': PENDING, ':now': now }),
-          Limit: limit,
-        }),
-      );
+      const out = await this.db.send(new QueryCommand({ ...this.stateQuery(PENDING, now), Limit: limit }));
       return (out.Items ?? []).map((raw) => entryOf(fromAttr(raw)!));
     } catch (err) {
       throw temporary('queue due failed', err);
@@ -175,11 +178,7 @@ export class DynamoOutboundQueue implements OutboundQueue {
       do {
         const out = await this.db.send(
           new QueryCommand({
-            TableName: this.table,
-            IndexName: QUEUE_STATE_INDEX,
-            KeyConditionExpression: '#s = :s',
-            ExpressionAttributeNames: { '#s': 'state' },
-            ExpressionAttributeValues: toAttr({ ':s': state }),
+            ...this.stateQuery(state),
             ScanIndexForward: forward,
             Limit: LIST_PAGE,
             ExclusiveStartKey: start,
