@@ -35,7 +35,9 @@ function startDeliverKicker(config: Config, invoker: Invoker, delivers: boolean,
   // Locally a kick runs the pass in this process and waits for it (so kicks fold); in AWS it only starts one.
   const run =
     config.invoker.kind === 'local' ? () => invoker.invoke('deliver', {}) : () => invoker.invokeEvent!('deliver', {});
-  const kicker = new DeliverKicker(delivers ? run : async () => {}, log);
+  // In AWS at most one Lambda start a second per task: the runner it starts takes every entry due by then.
+  const spacing = config.invoker.kind === 'local' ? 0 : 1000;
+  const kicker = new DeliverKicker(delivers ? run : async () => {}, log, spacing);
   if (config.invoker.kind === 'local' && delivers) kicker.start(config.outbound.pollMs);
   return kicker;
 }

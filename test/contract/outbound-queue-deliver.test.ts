@@ -76,6 +76,25 @@ test('kicks during a run fold into one more run; the timer kicks; stop waits for
   assert.equal(runs, 3, 'stop waits for the run going and drops the one asked for meanwhile');
   assert.equal(maxActive, 1, 'never two runs at once from one kicker');
 
+  let starts: number[] = [];
+  const spaced = new DeliverKicker(
+    async () => {
+      starts.push(Date.now());
+    },
+    silentLogger,
+    100,
+  );
+  for (let i = 0; i < 3; i++) {
+    spaced.kick();
+    spaced.kick();
+    await sleep(20);
+  }
+  await sleep(250);
+  await spaced.stop();
+  assert.equal(starts.length, 2, 'kicks within the spacing fold into one later run');
+  assert.ok(starts[1] - starts[0] >= 95, `runs start at least the spacing apart (${starts[1] - starts[0]} ms)`);
+  starts = [];
+
   const failing = new DeliverKicker(async () => {
     runs++;
     throw new Error('deliver failed');

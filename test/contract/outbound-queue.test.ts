@@ -41,6 +41,28 @@ test('enqueue writes every entry, all recipients scheduled and due at once', asy
   assert.ok(due.includes(a.id) && due.includes(b.id));
 });
 
+test('an enqueue without entries or an entry without recipients is refused', async () => {
+  await assert.rejects(f.queue.enqueue([], 'none'), { name: 'InvalidInputError' });
+  await assert.rejects(f.queue.enqueue([entryInput('e.example', [])], 'empty'), { name: 'InvalidInputError' });
+});
+
+test('a remote reply is kept to 1000 characters, so no server can grow an entry past what DynamoDB holds', async () => {
+  const a = entryInput('long.example', ['x']);
+  await f.queue.enqueue([a], `long-${a.id}`);
+  assert.ok(await f.queue.claim(a.id, 'r', f.now() + 60_000));
+  const reply = `451-${'x'.repeat(300_000)}`;
+  assert.ok(
+    await f.queue.complete(
+      a.id,
+      'r',
+      attempt(f.now(), f.now() + 1000, [{ address: 'x@long.example', result: 'deferred', reply }]),
+    ),
+  );
+  const got = (await f.queue.get(a.id))!;
+  assert.equal(got.recipients[0].lastReply?.length, 1000);
+  assert.ok(got.recipients[0].lastReply?.startsWith('451-xxx'));
+});
+
 test('a second enqueue with the same idempotency key writes nothing (a retried submission)', async () => {
   const a = entryInput('dup.example', ['x']);
   assert.equal((await f.queue.enqueue([a], `dup-${a.id}`)).duplicate, false);

@@ -8,6 +8,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { InvalidInputError } from '../../core/errors.ts';
 import type { AttemptRecord, OutboundQueue, QueueEntry, QueueEntryInput } from '../../core/outbound.ts';
 import { QUEUE_STATE_INDEX, type StorageNames } from '../../core/schema.ts';
 import { cancellationCodes, fromAttr, type Item, isConditionFailure, temporary, toAttr } from './dynamo.ts';
@@ -47,6 +48,9 @@ export class DynamoOutboundQueue implements OutboundQueue {
    * enqueue of more entries than one transaction holds is never written twice by a retry of the same input.
    */
   async enqueue(entries: readonly QueueEntryInput[], idempotencyKey: string): Promise<{ readonly duplicate: boolean }> {
+    if (entries.length === 0 || entries.some((e) => e.recipients.length === 0)) {
+      throw new InvalidInputError('enqueue: every entry needs a recipient');
+    }
     let duplicates = 0;
     const chunks = Math.max(1, Math.ceil(entries.length / ENTRIES_PER_TRANSACTION));
     for (let i = 0; i < chunks; i++) {

@@ -21,6 +21,15 @@ export const FINISHED_RETENTION_SECONDS = 7 * 86_400;
 /** How long an enqueue's idempotency key is remembered: longer than any client keeps retrying a submission. */
 export const IDEMPOTENCY_TTL_SECONDS = 7 * 86_400;
 
+/**
+ * Longest reply and host name kept per recipient: a remote server chooses both (a multi-line reply can be any
+ * length), and the entry item must stay far below DynamoDB's 400 KB with a hundred recipients.
+ */
+const MAX_REPLY = 1000;
+const MAX_HOST = 255;
+const bounded = (text: string | undefined, max: number) =>
+  text === undefined || text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+
 export const entryKey = (id: string) => ({ pk: `Q#${id}`, sk: ENTRY_SK });
 export const idemKey = (key: string) => ({ pk: `IDEM#${key}`, sk: IDEM_SK });
 
@@ -49,9 +58,9 @@ export function applyAttempt(recipients: readonly QueuedRecipient[], attempt: At
       ...r,
       status: outcome.result,
       attempts: r.attempts + 1,
-      lastReply: outcome.reply,
+      lastReply: bounded(outcome.reply, MAX_REPLY),
       lastAttemptAt: attempt.at,
-      remoteMta: outcome.remoteMta,
+      remoteMta: bounded(outcome.remoteMta, MAX_HOST),
     };
   });
 }
