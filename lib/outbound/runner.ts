@@ -3,7 +3,7 @@
  * its pending recipients through the transport (signed just before), records what happened per recipient
  * and releases the claim, then tells the sender what the DSN rules say to tell.
  *
- * Crash safety, step by step (test/unit/outbound-runner*.test.ts kill it at each):
+ * Crash safety, step by step (test/contract/outbound-queue-runner.test.ts and -kill.test.ts fail it at each):
  * - before the claim, or between claim and deliver: nothing was sent; the claim runs out and the entry is
  *   due again, so nothing is lost.
  * - between a successful deliver and complete (or complete failing every retry): the next hop has the
@@ -12,23 +12,13 @@
  *   crashed: the claim is taken for longer than any attempt may last, so no second runner overlaps it.
  * - between complete and the report: the attempt is recorded; that report (DSN) is not sent.
  */
-import { NotFoundError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
-import {
-  type AttemptRecord,
-  isPendingRecipient,
-  type MessageSigner,
-  type OutboundEnvelope,
-  type OutboundQueue,
-  type QueueEntry,
-  type RecipientOutcome,
-  type Transport,
-} from '../core/outbound.ts';
+import type { AttemptRecord, MessageSigner, OutboundQueue, QueueEntry, Transport } from '../core/outbound.ts';
 import type { BlobStore } from '../core/ports.ts';
-import { outgoingMessage } from './deliverMessage.ts';
 import { outcomeReport, type ReportOutcome } from './runnerReport.ts';
-import { expired, nextAttemptAt, type RetryPolicy } from './schedule.ts';
+import { send, settle } from './runnerSend.ts';
+import { nextAttemptAt, type RetryPolicy } from './schedule.ts';
 
 export interface RunnerPolicy extends RetryPolicy {
   readonly delayWarningMs: number;
@@ -71,83 +61,6 @@ export const DEFAULT_RUNNER_LIMITS = { batchSize: 50, claimMs: 15 * 60_000 } as 
 
 /** Tries to write the attempt a few times: each failure here is a possible second delivery later. */
 const COMPLETE_ATTEMPTS = 3;
-
-/** The reply we record when no server gave one. */
-const ours = (code: string, text: string) => `${code} ${text}`;
-
-/** Every pending recipient gets this outcome (the message or the next hop could not be reached at all). */
-const allPending = (entry: QueueEntry, result: RecipientOutcome['result'], reply: string): RecipientOutcome[] =>
-  entry.recipients.filter(isPendingRecipient).map((r) => ({ address: r.address, result, reply }));
-
-function envelopeOf(entry: QueueEntry): OutboundEnvelope {
-  const pending = entry.recipients.filter(isPendingRecipient);
-  const dsnRecipients = Object.fromEntries(pending.map((r) => [r.address, { notify: r.notify, orcpt: r.orcpt }]));
-  return {
-    mailFrom: entry.mailFrom,
-    domain: entry.domain,
-    recipients: pending.map((r) => r.address),
-    dsn: { envId: entry.envId, ret: entry.ret, recipients: dsnRecipients },
-  };
-}
-
-/** What a failure to read the queued message means for its recipients. */
-function unreadable(entry: QueueEntry, err: unknown): RecipientOutcome[] {
-  // A missing blob will stay missing; anything else (S3, the key store) may recover.
-  if (err instanceof NotFoundError) {
-    return allPending(entry, 'failed', ours('554', '5.3.0 message text missing from the queue store'));
-  }
-  return allPending(entry, 'deferred', ours('451', '4.3.0 message could not be read or signed, will retry'));
-}
-
-/**
- * Sends the entry once; never throws: every way it can go wrong is an outcome per recipient. A failure to
- * read the message inside the transport (its `open`) is told apart from the next hop failing.
- */
-async function send(deps: RunnerDeps, entry: QueueEntry): Promise<RecipientOutcome[]> {
-  let message: Awaited<ReturnType<typeof outgoingMessage>>;
-  try {
-    message = await outgoingMessage(deps.blobs, entry, deps.signer);
-  } catch (err) {
-    deps.log.warn('queued message could not be prepared', { entry: entry.id, err });
-    return unreadable(entry, err);
-  }
-  let readError: unknown;
-  const open = () =>
-    message.open().catch((err) => {
-      readError = err;
-      throw err;
-    });
-  try {
-    const outcomes = await deps.transport.deliver(envelopeOf(entry), open, message.size);
-    return readError === undefined ? outcomes : unreadable(entry, readError);
-  } catch (err) {
-    if (readError !== undefined) return unreadable(entry, readError);
-    deps.log.warn('transport failed', { entry: entry.id, transport: deps.transport.name, err });
-    return allPending(entry, 'deferred', ours('451', `4.4.0 ${deps.transport.name} transport failed, will retry`));
-  }
-}
-
-/**
- * One outcome per pending recipient: a recipient the transport said nothing about is deferred, and a deferral
- * past the queue lifetime is a failure (its reply kept, for the DSN's diagnostic).
- */
-function settle(
-  entry: QueueEntry,
-  outcomes: readonly RecipientOutcome[],
-  at: number,
-  policy: RetryPolicy,
-): { outcomes: RecipientOutcome[]; expired: Set<string> } {
-  const given = new Map(outcomes.map((o) => [o.address, o]));
-  const tooOld = expired(policy, entry.createdAt, at);
-  const gaveUp = new Set<string>();
-  const settled = entry.recipients.filter(isPendingRecipient).map((r): RecipientOutcome => {
-    const o = given.get(r.address) ?? { address: r.address, result: 'deferred', reply: ours('451', '4.3.0 no result') };
-    if (o.result !== 'deferred' || !tooOld) return o;
-    gaveUp.add(r.address);
-    return { ...o, result: 'failed' };
-  });
-  return { outcomes: settled, expired: gaveUp };
-}
 
 async function record(deps: RunnerDeps, entry: QueueEntry, owner: string, attempt: AttemptRecord): Promise<boolean> {
   for (let i = 1; ; i++) {
