@@ -42,6 +42,8 @@ export interface QueuedRecipient extends RecipientDsn {
   readonly lastAttemptAt?: number;
   /** The host that gave lastReply. */
   readonly remoteMta?: string;
+  /** When the sender was sent the one 'delayed' DSN for this recipient (lib/outbound/dsnPolicy.ts). */
+  readonly warnedAt?: number;
 }
 
 export interface QueueEntryInput extends MessageDsn {
@@ -77,6 +79,11 @@ export interface AttemptRecord {
   readonly outcomes: readonly RecipientOutcome[];
   /** When the deferred recipients are next due; ignored when none is deferred. */
   readonly nextAttemptAt: number;
+  /**
+   * Recipients this attempt sends their delay warning (dsnPolicy.delayWarningsDue): the queue sets their
+   * warnedAt to `at`, so no later attempt warns again.
+   */
+  readonly warned?: readonly string[];
 }
 
 export interface OutboundQueue {
@@ -113,6 +120,12 @@ export interface RecipientOutcome {
   /** The reply as a line, `250 2.0.0 Ok: queued as X` or our own `451 4.4.1 No answer from host`. */
   readonly reply: string;
   readonly remoteMta?: string;
+  /**
+   * Who took a delivered message, for success DSNs (RFC 3461 §5.2.2): 'dsn-relay' a next hop that accepted
+   * the NOTIFY/ORCPT parameters and reports from there on (we send none), 'mailbox' our own mailbox store
+   * ('delivered'). Absent: a next hop without DSN (SES, a relay that did not offer it), so we send 'relayed'.
+   */
+  readonly handedTo?: 'dsn-relay' | 'mailbox';
 }
 
 export interface OutboundEnvelope {
