@@ -1,6 +1,6 @@
 /**
  * A stand-in for the part of Amazon SES API v2 the SES transport uses: `POST /v2/email/outbound-emails`
- * (SendEmail) in SES's REST-JSON protocol, answering a MessageId and recording each request; errors are
+ * (SendEmail) and `PUT /v2/email/suppression/addresses` (PutSuppressedDestination) in SES's REST-JSON protocol, answering a MessageId and recording each request; errors are
  * scripted per call in-process (`failNext`), as SES sends them: the status, `x-amzn-ErrorType` and a JSON
  * body with `message`. Requests must be SigV4-signed for the `ses` service.
  */
@@ -29,6 +29,8 @@ export interface ScriptedError {
 export interface SesStandIn {
   readonly endpoint: string;
   readonly requests: SendEmailRecord[];
+  /** The account-level suppression list (PutSuppressedDestination), address → reason. */
+  readonly suppressed: Map<string, string>;
   /** The next calls answer these errors, in order. */
   failNext(...errors: ScriptedError[]): void;
   close(): Promise<void>;
@@ -50,6 +52,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 export async function startSesStandIn(): Promise<SesStandIn> {
   const requests: SendEmailRecord[] = [];
+  const suppressed = new Map<string, string>();
   const scripted: ScriptedError[] = [];
   let next = 0;
   const server = createServer(async (req, res) => {
@@ -61,6 +64,14 @@ export async function startSesStandIn(): Promise<SesStandIn> {
     const authorization = req.headers.authorization ?? '';
     if (!/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/ses\/aws4_request,/.test(authorization)) {
       return reply(403, { message: 'Missing or malformed SigV4 signature' }, 'UnrecognizedClientException');
+    }
+    if (req.method === 'PUT' && req.url === '/v2/email/suppression/addresses' && body) {
+      const item = JSON.parse(body.toString('utf8')) as { EmailAddress?: string; Reason?: string };
+      if (!item.EmailAddress || !['BOUNCE', 'COMPLAINT'].includes(item.Reason ?? '')) {
+        return reply(400, { message: 'EmailAddress and Reason are required' }, 'BadRequestException');
+      }
+      suppressed.set(item.EmailAddress, item.Reason!);
+      return reply(200, {});
     }
     if (req.method !== 'POST' || req.url !== '/v2/email/outbound-emails') {
       return reply(404, { message: `not implemented: ${req.method} ${req.url}` }, 'NotFoundException');
@@ -77,6 +88,7 @@ export async function startSesStandIn(): Promise<SesStandIn> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    suppressed,
     failNext: (...errors) => scripted.push(...errors),
     close: () =>
       new Promise((resolve) => {

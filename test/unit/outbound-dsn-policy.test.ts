@@ -21,7 +21,7 @@ import {
   reportOutcome,
 } from '../../lib/outbound/dsnPolicy.ts';
 import { readReturned } from '../../lib/outbound/dsnReturned.ts';
-import { parseWithPython } from './outbound-dsn-parse.ts';
+import { parseWithPython, recordingSender } from '../support/dsnCheck.ts';
 
 const HOUR = 3_600_000;
 const CREATED = Date.UTC(2026, 11, 2, 8, 0, 0);
@@ -162,23 +162,6 @@ describe('DSN policy: which recipients get a report (RFC 3461 §6.2)', () => {
     ]);
   });
 });
-
-/** A SystemMailSender that keeps one message per idempotency key, as the queue-backed one does. */
-function recordingSender(): SystemMailSender & {
-  sent: Map<string, { recipient: string; text: Buffer }>;
-  calls: number;
-} {
-  const sent = new Map<string, { recipient: string; text: Buffer }>();
-  const sender = {
-    sent,
-    calls: 0,
-    async send(m: { recipient: string; text: Buffer; idempotencyKey: string }) {
-      sender.calls++;
-      if (!sent.has(m.idempotencyKey)) sent.set(m.idempotencyKey, { recipient: m.recipient, text: m.text });
-    },
-  };
-  return sender;
-}
 
 function deps(sender: SystemMailSender, message = MESSAGE, over: Partial<ReportDeps> = {}): ReportDeps {
   let n = 0;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { StructuredHeader } from 'mailparser';
 import { buildDsn, type DsnInput, type DsnRecipientReport } from '../../lib/outbound/dsn.ts';
 import { decodeUtf8AddrXtext, enhancedCode, statusFor, utf8AddrXtext } from '../../lib/outbound/dsnFields.ts';
-import { parseWithMailparser, parseWithPython } from './outbound-dsn-parse.ts';
+import { parseWithMailparser, parseWithPython } from '../support/dsnCheck.ts';
 
 const ORIGINAL_HEADERS = 'From: Alice <alice@example.org>\r\nTo: bob@remote.test\r\nSubject: Lunch?\r\n\r\n';
 const ARRIVAL = Date.UTC(2026, 11, 2, 9, 0, 0);

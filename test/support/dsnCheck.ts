@@ -1,10 +1,11 @@
 /**
  * Independent readers of our DSNs: Python's `email` package (Debian's /usr/bin/python3) and mailparser.
  * Python's parser splits message/delivery-status into its field blocks (RFC 3464 §2.1), so its view of the
- * fields is not ours.
+ * fields is not ours. And a SystemMailSender that keeps what it is given, one message per idempotency key.
  */
 import { spawnSync } from 'node:child_process';
 import { simpleParser } from 'mailparser';
+import type { SystemMailSender } from '../../lib/core/outbound.ts';
 
 export interface PythonView {
   readonly headers: Record<string, string>;
@@ -49,4 +50,21 @@ export function parseWithPython(dsn: Buffer): PythonView {
 
 export async function parseWithMailparser(dsn: Buffer) {
   return simpleParser(dsn);
+}
+
+/** A SystemMailSender that keeps one message per idempotency key, as the queue-backed one does. */
+export function recordingSender(): SystemMailSender & {
+  sent: Map<string, { recipient: string; text: Buffer }>;
+  calls: number;
+} {
+  const sent = new Map<string, { recipient: string; text: Buffer }>();
+  const sender = {
+    sent,
+    calls: 0,
+    async send(m: { recipient: string; text: Buffer; idempotencyKey: string }) {
+      sender.calls++;
+      if (!sent.has(m.idempotencyKey)) sent.set(m.idempotencyKey, { recipient: m.recipient, text: m.text });
+    },
+  };
+  return sender;
 }
