@@ -42,8 +42,6 @@ export interface QueuedRecipient extends RecipientDsn {
   readonly lastAttemptAt?: number;
   /** The host that gave lastReply. */
   readonly remoteMta?: string;
-  /** When the sender was sent the one 'delayed' DSN for this recipient (lib/outbound/dsnPolicy.ts). */
-  readonly warnedAt?: number;
 }
 
 export interface QueueEntryInput extends MessageDsn {
@@ -79,11 +77,6 @@ export interface AttemptRecord {
   readonly outcomes: readonly RecipientOutcome[];
   /** When the deferred recipients are next due; ignored when none is deferred. */
   readonly nextAttemptAt: number;
-  /**
-   * Recipients this attempt sends their delay warning (dsnPolicy.delayWarningsDue): the queue sets their
-   * warnedAt to `at`, so no later attempt warns again.
-   */
-  readonly warned?: readonly string[];
 }
 
 export interface OutboundQueue {

@@ -1,22 +1,10 @@
 /**
- * When a queue attempt earns the sender a DSN (RFC 3461 §6.2), and sending it. Pure decisions over the entry
- * as claimed and the attempt's record; `reportOutcome` adds the I/O: reading what is returned of the message
- * and handing the report to the SystemMailSender with an idempotency key, so a runner pass that is retried
- * sends each report once.
+ * When a queue attempt earns the sender a DSN (RFC 3461 §6.2): pure decisions over the entry as claimed and
+ * the attempt's record. Sending is lib/outbound/dsnReport.ts.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import type { Logger } from '../core/log.ts';
-import type {
-  AttemptRecord,
-  DsnNotify,
-  QueuedRecipient,
-  QueueEntry,
-  RecipientOutcome,
-  SystemMailSender,
-} from '../core/outbound.ts';
-import { buildDsn, type DsnAction, type DsnRecipientReport } from './dsn.ts';
-import { RETURNED_LIMIT, readReturned } from './dsnReturned.ts';
+import type { AttemptRecord, DsnNotify, QueuedRecipient, QueueEntry, RecipientOutcome } from '../core/outbound.ts';
+import type { DsnAction } from './dsn.ts';
 
 /** Postfix's delay_warning_time and the issue's default: warn once a recipient waited 4 hours. */
 export const DEFAULT_DELAY_WARNING_MS = 4 * 60 * 60_000;
@@ -54,26 +42,18 @@ function pendingOutcomes(
 }
 
 /**
- * Recipients the attempt left deferred that are now owed their one delay warning: waited at least
- * delayWarningMs since arrival, never warned, NOTIFY allows DELAY. The runner puts these in
- * AttemptRecord.warned so the queue records warnedAt and later attempts do not warn again.
+ * Whether this attempt is the one that crosses the delay-warning age: the previous attempt (or arrival) was
+ * younger than delayWarningMs, this one is not. Each recipient is warned once without any state kept for it,
+ * and a repeated runner pass (the attempt not recorded) crosses again, with the same report key.
  */
-export function delayWarningsDue(entry: QueueEntry, attempt: AttemptRecord, options: DsnPolicyOptions): string[] {
-  if (entry.mailFrom === '') return [];
-  if (attempt.at - entry.createdAt < options.delayWarningMs) return [];
-  return pendingOutcomes(entry, attempt)
-    .filter(({ recipient, outcome }) => outcome.result === 'deferred' && recipient.warnedAt === undefined)
-    .filter(({ recipient }) => notifies(recipient, 'DELAY'))
-    .map(({ recipient }) => recipient.address);
+export function crossesDelayWarning(entry: QueueEntry, at: number, options: DsnPolicyOptions): boolean {
+  const previous = Math.max(entry.createdAt, ...entry.recipients.map((r) => r.lastAttemptAt ?? 0));
+  return previous - entry.createdAt < options.delayWarningMs && at - entry.createdAt >= options.delayWarningMs;
 }
 
-function actionFor(
-  recipient: QueuedRecipient,
-  outcome: RecipientOutcome,
-  warn: ReadonlySet<string>,
-): DsnAction | undefined {
+function actionFor(recipient: QueuedRecipient, outcome: RecipientOutcome, warn: boolean): DsnAction | undefined {
   if (outcome.result === 'failed') return notifies(recipient, 'FAILURE') ? 'failed' : undefined;
-  if (outcome.result === 'deferred') return warn.has(recipient.address) ? 'delayed' : undefined;
+  if (outcome.result === 'deferred') return warn && notifies(recipient, 'DELAY') ? 'delayed' : undefined;
   // RFC 3461 §5.2.2 / §6.2: a next hop that took the DSN parameters reports success itself; otherwise the
   // last DSN-capable MTA (we) reports 'relayed'.
   if (!notifies(recipient, 'SUCCESS') || outcome.handedTo === 'dsn-relay') return undefined;
@@ -86,7 +66,7 @@ function actionFor(
  */
 export function planReports(entry: QueueEntry, attempt: AttemptRecord, options: DsnPolicyOptions): PlannedReport[] {
   if (entry.mailFrom === '') return [];
-  const warn = new Set(attempt.warned ?? delayWarningsDue(entry, attempt, options));
+  const warn = crossesDelayWarning(entry, attempt.at, options);
   return pendingOutcomes(entry, attempt).flatMap(({ recipient, outcome }) => {
     const action = actionFor(recipient, outcome, warn);
     return action ? [{ recipient, outcome, action }] : [];
@@ -99,73 +79,4 @@ export function reportKey(entryId: string, reports: readonly PlannedReport[]): s
   return `dsn:${createHash('sha256')
     .update([entryId, ...lines].join('\n'))
     .digest('hex')}`;
-}
-
-export interface ReportDeps {
-  /** Our host name (Reporting-MTA, MAILER-DAEMON@). */
-  readonly hostname: string;
-  readonly sender: SystemMailSender;
-  /** The queued message from its first byte (header prefix and blob), for what the report returns. */
-  readonly openMessage: (entry: QueueEntry) => Promise<Readable>;
-  readonly policy: DsnPolicyOptions;
-  /** Unique part of the report's Message-ID. */
-  readonly newId: () => string;
-  readonly now?: () => number;
-  readonly returnedLimit?: number;
-  readonly log?: Logger;
-}
-
-function toRecipientReport(
-  entry: QueueEntry,
-  attempt: AttemptRecord,
-  r: PlannedReport,
-  lifetimeMs: number,
-): DsnRecipientReport {
-  return {
-    address: r.recipient.address,
-    action: r.action,
-    orcpt: r.recipient.orcpt,
-    reply: r.outcome.reply,
-    remoteMta: r.outcome.remoteMta,
-    lastAttemptAt: attempt.at,
-    willRetryUntil: r.action === 'delayed' ? entry.createdAt + lifetimeMs : undefined,
-  };
-}
-
-/**
- * Sends the DSN an attempt calls for (none, most of the time). Call it after OutboundQueue.complete
- * succeeded. The full message goes back only in a failure report with RET=FULL (RFC 3461 §4.3), cut at
- * returnedLimit; otherwise the headers. A message that cannot be read is not returned, but the report is
- * still sent.
- */
-export async function reportOutcome(
-  entry: QueueEntry,
-  attempt: AttemptRecord,
-  deps: ReportDeps,
-): Promise<{ readonly reports: readonly PlannedReport[]; readonly idempotencyKey?: string }> {
-  const reports = planReports(entry, attempt, deps.policy);
-  if (reports.length === 0) return { reports };
-  const full = entry.ret === 'FULL' && reports.some((r) => r.action === 'failed');
-  const returned = await readReturned(
-    () => deps.openMessage(entry),
-    full ? 'message' : 'headers',
-    deps.returnedLimit ?? RETURNED_LIMIT,
-  ).catch((err: unknown) => {
-    deps.log?.warn('dsn: original message unreadable, report sent without it', { entry: entry.id, err });
-    return undefined;
-  });
-  const text = buildDsn({
-    hostname: deps.hostname,
-    to: entry.mailFrom,
-    envId: entry.envId,
-    arrivalDate: entry.createdAt,
-    recipients: reports.map((r) => toRecipientReport(entry, attempt, r, deps.policy.lifetimeMs)),
-    returned,
-    id: deps.newId(),
-    date: (deps.now ?? Date.now)(),
-  });
-  const idempotencyKey = reportKey(entry.id, reports);
-  await deps.sender.send({ recipient: entry.mailFrom, text, idempotencyKey });
-  deps.log?.info('dsn sent', { entry: entry.id, key: idempotencyKey, actions: reports.map((r) => r.action) });
-  return { reports, idempotencyKey };
 }

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { AttemptRecord, QueuedRecipient, QueueEntry, RecipientOutcome } from '../core/outbound.ts';
-import { type ReportDeps, reportOutcome } from './dsnPolicy.ts';
+import { type ReportDeps, reportOutcome } from './dsnReport.ts';
 
 export interface SesFeedbackRecipient {
   readonly address: string;

@@ -13,13 +13,8 @@ import type {
   RecipientOutcome,
   SystemMailSender,
 } from '../../lib/core/outbound.ts';
-import {
-  DEFAULT_DELAY_WARNING_MS,
-  delayWarningsDue,
-  planReports,
-  type ReportDeps,
-  reportOutcome,
-} from '../../lib/outbound/dsnPolicy.ts';
+import { crossesDelayWarning, DEFAULT_DELAY_WARNING_MS, planReports } from '../../lib/outbound/dsnPolicy.ts';
+import { type ReportDeps, reportOutcome, sendRunnerReport } from '../../lib/outbound/dsnReport.ts';
 import { readReturned } from '../../lib/outbound/dsnReturned.ts';
 import { parseWithPython, recordingSender } from '../support/dsnCheck.ts';
 
@@ -98,7 +93,7 @@ describe('DSN policy: which recipients get a report (RFC 3461 §6.2)', () => {
     const e = entry([recipient('a@remote.test', { notify: ['SUCCESS', 'FAILURE', 'DELAY'] })], { mailFrom: '' });
     assert.deepEqual(actions(e, attempt([failedOutcome('a@remote.test')])), []);
     assert.deepEqual(actions(e, attempt([deliveredOutcome('a@remote.test')])), []);
-    assert.deepEqual(delayWarningsDue(e, attempt([deferredOutcome('a@remote.test')], CREATED + 5 * HOUR), POLICY), []);
+    assert.deepEqual(actions(e, attempt([deferredOutcome('a@remote.test')], CREATED + 5 * HOUR)), []);
   });
 
   it('success with NOTIFY=SUCCESS: relayed past a next hop without DSN, none when it took DSN (§5.2.2)', () => {
@@ -122,16 +117,16 @@ describe('DSN policy: which recipients get a report (RFC 3461 §6.2)', () => {
     ]);
   });
 
-  it('a deferral earns a delay warning only after the threshold (4 h by default), once per recipient', () => {
-    const e = entry([recipient('a@remote.test', { status: 'deferred', attempts: 3 })]);
-    assert.deepEqual(actions(e, attempt([deferredOutcome('a@remote.test')], CREATED + 3 * HOUR)), []);
-    const late = attempt([deferredOutcome('a@remote.test')], CREATED + 4 * HOUR + 1);
-    assert.deepEqual(actions(e, late), [['a@remote.test', 'delayed']]);
-    assert.deepEqual(delayWarningsDue(e, late, POLICY), ['a@remote.test']);
-    const warned = entry([
-      recipient('a@remote.test', { status: 'deferred', attempts: 4, warnedAt: CREATED + 4 * HOUR }),
-    ]);
-    assert.deepEqual(actions(warned, attempt([deferredOutcome('a@remote.test')], CREATED + 6 * HOUR)), []);
+  it('a deferral earns a delay warning on the first attempt past the threshold (4 h by default), once', () => {
+    const tried = (lastAttemptAt: number) =>
+      entry([recipient('a@remote.test', { status: 'deferred', attempts: 3, lastAttemptAt })]);
+    const before = tried(CREATED + 2 * HOUR);
+    assert.deepEqual(actions(before, attempt([deferredOutcome('a@remote.test')], CREATED + 3 * HOUR)), []);
+    const crossing = attempt([deferredOutcome('a@remote.test')], CREATED + 4 * HOUR + 1);
+    assert.deepEqual(actions(before, crossing), [['a@remote.test', 'delayed']]);
+    assert.equal(crossesDelayWarning(before, crossing.at, POLICY), true);
+    const after = tried(CREATED + 4 * HOUR + 1);
+    assert.deepEqual(actions(after, attempt([deferredOutcome('a@remote.test')], CREATED + 6 * HOUR)), []);
   });
 
   it('NOTIFY without DELAY gets no delay warning; the threshold is configurable', () => {
@@ -142,17 +137,8 @@ describe('DSN policy: which recipients get a report (RFC 3461 §6.2)', () => {
     const a = attempt([deferredOutcome('a@remote.test'), deferredOutcome('b@remote.test')], CREATED + 5 * HOUR);
     assert.deepEqual(actions(e, a), [['b@remote.test', 'delayed']]);
     const quick = { ...POLICY, delayWarningMs: 60_000 };
-    assert.deepEqual(delayWarningsDue(e, attempt([deferredOutcome('b@remote.test')], CREATED + 61_000), quick), [
-      'b@remote.test',
-    ]);
-  });
-
-  it('the runner’s AttemptRecord.warned decides the delayed set when given', () => {
-    const e = entry([recipient('a@remote.test'), recipient('b@remote.test')]);
-    const a = attempt([deferredOutcome('a@remote.test'), deferredOutcome('b@remote.test')], CREATED + 5 * HOUR, {
-      warned: ['b@remote.test'],
-    });
-    assert.deepEqual(actions(e, a), [['b@remote.test', 'delayed']]);
+    assert.equal(crossesDelayWarning(e, CREATED + 61_000, quick), true);
+    assert.equal(crossesDelayWarning(e, CREATED + 59_000, quick), false);
   });
 
   it('an outcome for a recipient no longer pending (already delivered or failed) is not reported again', () => {
@@ -267,6 +253,54 @@ describe('reportOutcome', () => {
     const view = parseWithPython([...sender.sent.values()][0].text);
     assert.deepEqual(view.parts, ['text/plain', 'message/delivery-status']);
     assert.match(view.human, /not returned/);
+  });
+});
+
+describe('sendRunnerReport (the queue runner’s own decision)', () => {
+  const after = entry(
+    [
+      recipient('gaveup@remote.test', { status: 'failed', attempts: 30, lastReply: '451 4.4.1 No answer from host' }),
+      recipient('slow@remote.test', { status: 'deferred', attempts: 5, lastReply: '421 4.7.0 busy' }),
+      recipient('ok@remote.test', { status: 'delivered', attempts: 1, lastReply: '250 2.0.0 Ok', notify: ['SUCCESS'] }),
+    ],
+    { attempts: 30 },
+  );
+  const [gaveUp, slow, ok] = after.recipients;
+
+  it('sends one report with its key: expired → failed 5.4.7 (RFC 3463 §3.5), delayed, relayed', async () => {
+    const sender = recordingSender();
+    const report = {
+      entry: after,
+      at: CREATED + 5 * HOUR,
+      failed: [gaveUp],
+      delayed: [slow],
+      delivered: [ok],
+      idempotencyKey: 'dsn:01JENTRY:30',
+    };
+    await sendRunnerReport(report, deps(sender));
+    await sendRunnerReport(report, deps(sender));
+    assert.deepEqual([...sender.sent.keys()], ['dsn:01JENTRY:30']);
+    const view = parseWithPython(sender.sent.get('dsn:01JENTRY:30')!.text);
+    assert.deepEqual(
+      view.status.slice(1).map((b) => [b['Final-Recipient'], b.Action, b.Status]),
+      [
+        ['rfc822;gaveup@remote.test', 'failed', '5.4.7'],
+        ['rfc822;slow@remote.test', 'delayed', '4.7.0'],
+        ['rfc822;ok@remote.test', 'relayed', '2.0.0'],
+      ],
+    );
+    assert.equal(view.status[1]['Diagnostic-Code'], 'smtp; 451 4.4.1 No answer from host');
+  });
+
+  it('sends nothing for an empty report or the null sender', async () => {
+    const sender = recordingSender();
+    const empty = { entry: after, at: CREATED, failed: [], delayed: [], delivered: [], idempotencyKey: 'k1' };
+    await sendRunnerReport(empty, deps(sender));
+    await sendRunnerReport(
+      { ...empty, entry: { ...after, mailFrom: '' }, failed: [gaveUp], idempotencyKey: 'k2' },
+      deps(sender),
+    );
+    assert.equal(sender.calls, 0);
   });
 });
 
