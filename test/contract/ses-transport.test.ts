@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { OutboundEnvelope } from '../../lib/core/outbound.ts';
-import { makeSesClient, SesTransport } from '../../lib/storage/aws/sesTransport.ts';
+import { createSesTransport, makeSesClient, SesTransport } from '../../lib/storage/aws/sesTransport.ts';
 import { type SesStandIn, startSesStandIn } from '../support/sesStandIn.ts';
 
 const MESSAGE = Buffer.from(
@@ -29,12 +29,10 @@ let transport: SesTransport;
 
 before(async () => {
   ses = await startSesStandIn();
-  transport = new SesTransport({
-    client: makeSesClient({ ses: ses.endpoint, region: 'eu-west-1' }),
-    remoteMta: 'email.eu-west-1.amazonaws.com',
-    configurationSet: 'postern',
-    throttleRetriesMs: [1, 1],
-  });
+  transport = createSesTransport(
+    { ses: ses.endpoint, region: 'eu-west-1' },
+    { configurationSet: 'postern', throttleRetriesMs: [1, 1] },
+  );
 });
 after(() => ses.close());
 

@@ -56,6 +56,14 @@ export function sesRemoteMta(region: string | undefined): string {
   return `email.${region ?? 'us-east-1'}.amazonaws.com`;
 }
 
+/** The transport for POSTERN_OUTBOUND_TRANSPORT=ses: a client for the region (or the stand-in's endpoint). */
+export function createSesTransport(
+  endpoints: AwsEndpoints & { readonly ses?: string },
+  options: Omit<SesTransportOptions, 'client' | 'remoteMta'> = {},
+): SesTransport {
+  return new SesTransport({ ...options, client: makeSesClient(endpoints), remoteMta: sesRemoteMta(endpoints.region) });
+}
+
 export class SesTransport implements Transport {
   readonly name = 'ses';
   private readonly maxBytes: number;
