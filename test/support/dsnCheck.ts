@@ -21,9 +21,12 @@ export interface PythonView {
 }
 
 const SCRIPT = `
-import sys, json, email
-m = email.message_from_bytes(sys.stdin.buffer.read())
-out = {'headers': {k: str(v) for k, v in m.items()}, 'reportType': m.get_param('report-type'),
+import sys, json, email, email.policy
+data = sys.stdin.buffer.read()
+m = email.message_from_bytes(data)
+# The top header fields read with the modern policy, which decodes raw UTF-8 (RFC 6532) as such.
+top = email.message_from_bytes(data, policy=email.policy.default)
+out = {'headers': {k: str(v) for k, v in top.items()}, 'reportType': m.get_param('report-type'),
        'parts': [], 'status': [], 'human': '', 'returned': None, 'returnedSubject': None,
        'defects': [type(d).__name__ for p in m.walk() for d in p.defects]}
 for p in m.get_payload():

@@ -48,7 +48,7 @@ describe('DSN builder, read by Python email', () => {
   it('comes from MAILER-DAEMON, goes to the envelope sender, is Auto-Submitted: auto-replied (RFC 3834 §5)', () => {
     const view = parseWithPython(buildDsn(input()));
     assert.equal(view.headers.From, 'Mail Delivery System <MAILER-DAEMON@mx.example.org>');
-    assert.equal(view.headers.To, '<alice@example.org>');
+    assert.equal(view.headers.To, 'alice@example.org');
     assert.equal(view.headers['Auto-Submitted'], 'auto-replied');
     assert.equal(view.headers['Message-ID'], '<01JDSNTEST@mx.example.org>');
     assert.equal(Date.parse(view.headers.Date), NOW);
@@ -154,6 +154,24 @@ describe('DSN builder, read by Python email', () => {
       buildDsn(input({ returned: { kind: 'headers', bytes: headers, truncated: false, limit: 65536 } })),
     );
     assert.equal(view.returned, headers.toString('utf8'));
+  });
+
+  it('an 8-bit returned message is declared 8bit, never encoded (RFC 2046 §5.2.1), and reads back whole', () => {
+    const message = Buffer.from(`${ORIGINAL_HEADERS}Grüße aus Köln\r\n`);
+    const dsn = buildDsn(input({ returned: { kind: 'message', bytes: message, truncated: false, limit: 65536 } }));
+    assert.match(dsn.toString('latin1'), /Content-Type: message\/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n/);
+    const view = parseWithPython(dsn);
+    assert.equal(
+      Buffer.from(view.returned ?? '', 'latin1')
+        .toString('utf8')
+        .includes('Grüße aus Köln'),
+      true,
+    );
+  });
+
+  it('a report to an internationalised sender (SMTPUTF8) names it as UTF-8 in To (RFC 6532)', () => {
+    const view = parseWithPython(buildDsn(input({ to: 'jörg@bücher.test' })));
+    assert.equal(view.headers.To, 'jörg@bücher.test');
   });
 
   it('mailparser reads the same report: subject, text, the delivery-status fields and the headers part', async () => {
