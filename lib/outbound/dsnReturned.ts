@@ -15,14 +15,17 @@ const END_OF_HEADERS = Buffer.from('\r\n\r\n');
 async function readPrefix(stream: Readable, limit: number, stopAtHeaderEnd: boolean): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // The last 3 octets read: the empty line may straddle chunks, however small they are.
+  let tail = Buffer.alloc(0);
   try {
     for await (const chunk of stream) {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
       chunks.push(buf);
       size += buf.length;
       if (size > limit) break;
-      // Look for the empty line only around the new chunk (it may straddle the previous one).
-      if (stopAtHeaderEnd && Buffer.concat(chunks).includes(END_OF_HEADERS, Math.max(0, size - buf.length - 3))) break;
+      const window = Buffer.concat([tail, buf]);
+      if (stopAtHeaderEnd && window.includes(END_OF_HEADERS)) break;
+      tail = window.subarray(-3);
     }
   } finally {
     stream.destroy();

@@ -337,6 +337,23 @@ describe('readReturned: bounded reads of the original', () => {
     assert.ok(huge.pulled() <= 2 * 65536, `pulled ${huge.pulled()}`);
   });
 
+  it('stops at the end of the header section when it straddles chunks, one octet each', async () => {
+    let pulled = 0;
+    const stream = Readable.from(
+      (function* () {
+        for (const b of Buffer.from('A: 1\r\n\r\n')) yield Buffer.from([b]);
+        for (let i = 0; i < 640; i++) {
+          pulled += 65536;
+          yield Buffer.alloc(65536, 0x61);
+        }
+      })(),
+    );
+    const returned = await readReturned(async () => stream, 'headers');
+    assert.equal(returned.bytes.toString(), 'A: 1\r\n');
+    assert.equal(returned.truncated, false);
+    assert.equal(pulled, 0, 'nothing read past the empty line');
+  });
+
   it('a header section longer than the bound is cut at a line end', async () => {
     const headers = `${'X-Long: '.concat('y'.repeat(90), '\r\n').repeat(2000)}\r\nbody\r\n`;
     const returned = await readReturned(async () => Readable.from([Buffer.from(headers)]), 'headers', 4096);
