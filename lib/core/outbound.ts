@@ -118,6 +118,12 @@ export interface RecipientOutcome {
   /** The reply as a line, `250 2.0.0 Ok: queued as X` or our own `451 4.4.1 No answer from host`. */
   readonly reply: string;
   readonly remoteMta?: string;
+  /**
+   * Who took a delivered message, for success DSNs (RFC 3461 §5.2.2): 'dsn-relay' a next hop that accepted
+   * the NOTIFY/ORCPT parameters and reports from there on (we send none), 'mailbox' our own mailbox store
+   * ('delivered'). Absent: a next hop without DSN (SES, a relay that did not offer it), so we send 'relayed'.
+   */
+  readonly handedTo?: 'dsn-relay' | 'mailbox';
 }
 
 export interface OutboundEnvelope {
