@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Config } from '../core/config.ts';
+import type { OutboundQueue } from '../core/outbound.ts';
 import type { ChangeNotifier, Invoker, Storage } from '../core/ports.ts';
 import type { ListenerContext } from '../net/types.ts';
 
@@ -11,4 +12,9 @@ export interface GatewayDeps extends ListenerContext {
   readonly authenticator: Authenticator;
   /** The notifier the mail store publishes to, for IMAP IDLE (absent: sessions poll the store). */
   readonly notifier?: ChangeNotifier;
+  /**
+   * The outbound queue that submission enqueues remote recipients into (the DynamoDB adapter, once
+   * `Storage.queue` exists); absent, submission answers remote recipients 451 4.3.2.
+   */
+  readonly queue?: OutboundQueue;
 }

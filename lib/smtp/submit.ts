@@ -1,0 +1,104 @@
+/**
+ * One submitted message from the client's text to the reply:
+ * 1. the text streams into S3 (receive.ts) while its header block is collected (headerBlock.ts);
+ * 2. the header From must be the account's own (else 553 5.7.1, and the object is deleted);
+ * 3. Date and Message-ID, when missing, are added in front of the blob (RFC 6409 §8.2, §8.3), for every
+ *    local copy and queue entry alike; the Message-ID is made from the idempotency key, so a retry of the
+ *    same text gets the same one;
+ * 4. the local store target (local recipients) and the queue target (remote ones) commit; only when both
+ *    have, 250. Either failing answers 451, and the retry completes the other without doubling it.
+ */
+import type { Readable } from 'node:stream';
+import type { Logger } from '../core/log.ts';
+import type { MessageDsn } from '../core/outbound.ts';
+import { deliveriesFor } from '../delivery/copies.ts';
+import { localStoreTarget } from '../delivery/localTarget.ts';
+import { queueTarget } from '../delivery/queueTarget.ts';
+import { commitToTargets } from '../delivery/targets.ts';
+import type { AcceptedMessage, DeliveryTarget, LocalRecipient, RemoteRecipient } from '../delivery/types.ts';
+import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
+import { type IncomingMessage, receiveText } from './receive.ts';
+import { rfc5322Date } from './received.ts';
+import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
+import { mayUseAddress, type SubmitterAccount } from './senderIdentity.ts';
+import type { SubmissionDeps } from './submission.ts';
+
+export interface Submission extends MessageDsn {
+  readonly msg: IncomingMessage;
+  readonly local: readonly LocalRecipient[];
+  readonly remote: readonly RemoteRecipient[];
+}
+
+export async function submitMessage(
+  deps: SubmissionDeps & { readonly account: SubmitterAccount },
+  submission: Submission,
+  text: Readable,
+  log: Logger,
+): Promise<Reply> {
+  const header = new HeaderBlockCollector(deps.limits.maxHeaderBytes);
+  const received = await receiveText(deps.receive, submission.msg, text, log, (chunk) => header.write(chunk));
+  if (received.kind === 'refused') return received.reply;
+  const { message } = received;
+  const discard = () => void deps.receive.blobs.delete(message.blobKey).catch(() => {});
+
+  const checked = header.overflow ? REPLIES.headerTooBig : await checkHeader(deps, header.block);
+  if ('code' in checked) {
+    log.info('submission refused', { code: checked.code, enhanced: checked.enhanced });
+    discard();
+    return checked;
+  }
+  const added = addedFields(checked, message, deps.hostname);
+  const outcome = await commitToTargets(message, targetsFor(deps, submission, added, log));
+  if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
+  if (!outcome.blobUsed) discard();
+  log.info('submitted', {
+    id: message.messageId,
+    size: message.blobSize,
+    local: submission.local.length,
+    remote: submission.remote.length,
+    added: added.length > 0,
+  });
+  return acceptedReply(message.messageId);
+}
+
+/** The header's facts, or the reply refusing it: one From field, every mailbox in it the account's own. */
+async function checkHeader(
+  deps: SubmissionDeps & { readonly account: SubmitterAccount },
+  block: Buffer,
+): Promise<HeaderFacts | Reply> {
+  const facts = await readHeaderFacts(block);
+  if (facts.fromFields !== 1 || facts.fromAddresses.length === 0) return REPLIES.fromMissing;
+  for (const address of facts.fromAddresses) {
+    if (!(await mayUseAddress(deps.identity, deps.account, address))) return REPLIES.fromNotOwned;
+  }
+  return facts;
+}
+
+/** Date and Message-ID when the message lacks them (RFC 6409 §8.2, §8.3). */
+function addedFields(facts: HeaderFacts, message: AcceptedMessage, hostname: string): string {
+  const date = facts.hasDate ? '' : `Date: ${rfc5322Date(new Date(message.internalDate))}\r\n`;
+  const id = facts.hasMessageId ? '' : `Message-ID: <${message.idempotencyKey.slice(0, 32)}@${hostname}>\r\n`;
+  return date + id;
+}
+
+function targetsFor(
+  deps: SubmissionDeps & { readonly account: SubmitterAccount },
+  submission: Submission,
+  headerPrefix: string,
+  log: Logger,
+): DeliveryTarget[] {
+  const targets: DeliveryTarget[] = [];
+  if (submission.local.length > 0) {
+    const deliveries = deliveriesFor(submission.local, submission.msg.mailFrom, {
+      mailbox: 'INBOX',
+      headers: headerPrefix,
+    });
+    targets.push(localStoreTarget(deps.local, deliveries, log));
+  }
+  if (submission.remote.length > 0 && deps.queue) {
+    const { envId, ret } = submission;
+    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret };
+    targets.push(queueTarget(deps.queue, submission.remote, options, log));
+  }
+  return targets;
+}
