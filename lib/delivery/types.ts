@@ -6,6 +6,7 @@
  * idempotency key, so committing again after a partial failure (the client's retry after 451) completes what
  * was missing and doubles nothing.
  */
+import { parseAddress } from '../core/address.ts';
 import type { MessageDsn, RecipientDsn } from '../core/outbound.ts';
 import type { RoutedAccount } from '../pipeline/contracts.ts';
 
@@ -56,4 +57,10 @@ export interface OutboundOptions extends MessageDsn {
   /** Fields in front of the blob for every copy and queue entry (Date, Message-ID added by submission). */
   readonly headerPrefix: string;
   readonly accountId?: string;
+}
+
+/** The remote recipient for an address outside our domains: the domain normalised, the local part as written. */
+export function remoteRecipient(address: string): RemoteRecipient {
+  const { domain } = parseAddress(address); // throws InvalidInputError for anything but a mailbox address
+  return { address: `${address.slice(0, address.lastIndexOf('@'))}@${domain}`, domain };
 }

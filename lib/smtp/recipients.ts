@@ -3,9 +3,8 @@
  * users (550 5.1.1), accounts at or over quota (452 4.2.2) and non-ASCII addresses without SMTPUTF8
  * (553 5.6.7). An accepted recipient comes back with the accounts it delivers to.
  */
-import { parseAddress } from '../core/address.ts';
 import type { Invoker, MailStore } from '../core/ports.ts';
-import type { LocalRecipient, RemoteRecipient } from '../delivery/types.ts';
+import { type LocalRecipient, type RemoteRecipient, remoteRecipient } from '../delivery/types.ts';
 import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { REPLIES, type Reply } from './replies.ts';
 
@@ -61,7 +60,7 @@ export class RecipientPolicy {
    * for the outbound queue, when it is a plain mailbox address (no literals, no quoted local part needing quotes).
    */
   checkForRelay(address: string, smtpUtf8: boolean): Promise<Recipient | RemoteRecipient | Reply> {
-    return this.resolve(address, smtpUtf8, remoteRecipient);
+    return this.resolve(address, smtpUtf8, remoteOrRefusal);
   }
 
   private async resolve<T>(
@@ -101,10 +100,9 @@ export class RecipientPolicy {
   }
 }
 
-function remoteRecipient(address: string): RemoteRecipient | Reply {
+function remoteOrRefusal(address: string): RemoteRecipient | Reply {
   try {
-    const parsed = parseAddress(address);
-    return { address: `${address.slice(0, address.lastIndexOf('@'))}@${parsed.domain}`, domain: parsed.domain };
+    return remoteRecipient(address);
   } catch {
     return REPLIES.badRecipientSyntax;
   }
