@@ -12,6 +12,7 @@ export function queueTarget(
   recipients: readonly RemoteRecipient[],
   options: OutboundOptions,
   log: Logger,
+  onEnqueued?: () => void,
 ): DeliveryTarget {
   return {
     name: 'queue',
@@ -20,6 +21,7 @@ export function queueTarget(
       try {
         const { duplicate } = await queue.enqueue(entries, message.idempotencyKey);
         log.info('queued', { id: message.messageId, entries: entries.map((e) => e.id), duplicate });
+        if (!duplicate) onEnqueued?.();
         return { kind: 'committed', blobUsed: !duplicate };
       } catch (err) {
         log.warn('enqueue failed', { id: message.messageId, err });

@@ -9,12 +9,14 @@
 import { ulid } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { OutboundQueue, SystemMailSender } from '../core/outbound.ts';
-import type { BlobStore } from '../core/ports.ts';
+import type { BlobStore, Invoker } from '../core/ports.ts';
 import { MESSAGE_PREFIX } from '../core/schema.ts';
-import type { RouteResult } from '../pipeline/contracts.ts';
+import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { deliveriesFor } from './copies.ts';
 import { type LocalStoreDeps, localStoreTarget } from './localTarget.ts';
 import { queueTarget } from './queueTarget.ts';
+import { StoreBatcher } from './storeBatcher.ts';
+import type { StoreRetryOptions } from './storeRetry.ts';
 import { commitToTargets } from './targets.ts';
 import { type AcceptedMessage, type DeliveryTarget, remoteRecipient } from './types.ts';
 
@@ -23,7 +25,24 @@ export interface SystemMailDeps {
   readonly local: LocalStoreDeps;
   readonly queue: OutboundQueue;
   readonly route: (address: string) => Promise<RouteResult>;
+  /** Called after an enqueue, so the queue's deliver step starts at once. */
+  readonly onEnqueued?: () => void;
   readonly log: Logger;
+}
+
+/**
+ * The sender over the mail-logic functions (route and store through `invoker`): what the deliver step
+ * builds with the storage it has (`storage.blobs`, `storage.queue`) and its own invoker.
+ */
+export function systemMailSenderOver(
+  invoker: Invoker,
+  parts: Pick<SystemMailDeps, 'blobs' | 'queue' | 'onEnqueued' | 'log'> & { readonly retry?: StoreRetryOptions },
+): SystemMailSender {
+  return createSystemMailSender({
+    ...parts,
+    local: { batcher: new StoreBatcher(invoker), retry: parts.retry ?? { attempts: 3, retryDelayMs: 200 } },
+    route: (recipient) => invoker.invoke<RouteRequest, RouteResult>('route', { recipient }),
+  });
 }
 
 export function createSystemMailSender(deps: SystemMailDeps): SystemMailSender {
@@ -64,7 +83,7 @@ async function targetFor(deps: SystemMailDeps, recipient: string, log: Logger): 
   if (routed.kind === 'not-local') {
     // a DSN asks for no DSN about itself (RFC 3461 §6.2: NOTIFY=NEVER)
     const remote = { ...remoteRecipient(recipient), notify: [] };
-    return queueTarget(deps.queue, [remote], { headerPrefix: '' }, log);
+    return queueTarget(deps.queue, [remote], { headerPrefix: '' }, log, deps.onEnqueued);
   }
   log.warn('system mail recipient has no mailbox', { recipient, route: routed.kind });
   return undefined;

@@ -39,8 +39,22 @@ export interface SmtpDeps extends ListenerContext {
   readonly storage: Storage;
   readonly invoker: Invoker;
   readonly authenticator: Authenticator;
-  /** The outbound queue for remote recipients of submitted mail; absent, submission refuses them (451 4.3.2). */
+  /**
+   * The outbound queue for remote recipients of submitted mail, when not the storage's own (tests give an
+   * in-memory double). Neither: submission refuses remote recipients (451 4.3.2).
+   */
   readonly queue?: OutboundQueue;
+  /** Starts the deliver function at once after an enqueue (the gateway's DeliverKicker). */
+  readonly kickQueue?: () => void;
+}
+
+/**
+ * The queue submission enqueues into: the one given, else `Storage.queue` (the DynamoDB adapter). Read
+ * through an optional view because the port gains `queue` in the queue branch; once merged this is
+ * `deps.queue ?? deps.storage.queue`.
+ */
+function outboundQueue(deps: SmtpDeps): OutboundQueue | undefined {
+  return deps.queue ?? (deps.storage as { readonly queue?: OutboundQueue }).queue;
 }
 
 /** SMTP's words for the shared listener's refusals. */
@@ -182,7 +196,8 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     rate: new SubmissionRate(config.submission.maxMessagesPerHour),
     receive: shared.receive,
     local: shared.local,
-    queue: deps.queue,
+    queue: outboundQueue(deps),
+    onEnqueued: deps.kickQueue,
     log,
   });
   const options = (secure: boolean): SMTPServerOptions => ({

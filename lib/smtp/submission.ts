@@ -40,6 +40,8 @@ export interface SubmissionDeps {
   readonly local: LocalStoreDeps;
   /** Absent until the queue adapter is wired: remote recipients are then refused with 451 4.3.2. */
   readonly queue?: OutboundQueue;
+  /** Called after a message was enqueued (not for a duplicate): starts the queue's deliver step. */
+  readonly onEnqueued?: () => void;
   readonly log: Logger;
 }
 

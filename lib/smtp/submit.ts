@@ -98,7 +98,7 @@ function targetsFor(
   if (submission.remote.length > 0 && deps.queue) {
     const { envId, ret } = submission;
     const options = { headerPrefix, accountId: deps.account.accountId, envId, ret };
-    targets.push(queueTarget(deps.queue, submission.remote, options, log));
+    targets.push(queueTarget(deps.queue, submission.remote, options, log, deps.onEnqueued));
   }
   return targets;
 }
