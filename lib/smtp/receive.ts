@@ -47,7 +47,7 @@ export type Received =
   | { readonly kind: 'stored'; readonly message: AcceptedMessage; readonly dataEnd: number }
   | { readonly kind: 'refused'; readonly reply: Reply; readonly dataEnd: number };
 
-/** Streams the text into S3; `tap` sees the client's text (after the policy, without our Received) as it is stored. */
+/** Streams the text into S3; `tap` sees every byte of the object (our Received, then the policed text) as it goes. */
 export async function receiveText(
   deps: ReceiveDeps,
   msg: IncomingMessage,

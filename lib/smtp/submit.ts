@@ -16,6 +16,7 @@ import { localStoreTarget } from '../delivery/localTarget.ts';
 import { queueTarget } from '../delivery/queueTarget.ts';
 import { commitToTargets } from '../delivery/targets.ts';
 import type { AcceptedMessage, DeliveryTarget, LocalRecipient, RemoteRecipient } from '../delivery/types.ts';
+import { type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
 import { type IncomingMessage, receiveText } from './receive.ts';
 import { rfc5322Date } from './received.ts';
@@ -36,7 +37,11 @@ export async function submitMessage(
   log: Logger,
 ): Promise<Reply> {
   const header = new HeaderBlockCollector(deps.limits.maxHeaderBytes);
-  const received = await receiveText(deps.receive, submission.msg, text, log, (chunk) => header.write(chunk));
+  const summary = new SummaryBuilder(); // the IMAP summary of the object, built as it streams (as APPEND does)
+  const received = await receiveText(deps.receive, submission.msg, text, log, (chunk) => {
+    header.write(chunk);
+    summary.write(chunk);
+  });
   if (received.kind === 'refused') return received.reply;
   const { message } = received;
   const discard = () => void deps.receive.blobs.delete(message.blobKey).catch(() => {});
@@ -48,7 +53,8 @@ export async function submitMessage(
     return checked;
   }
   const added = addedFields(checked, message, deps.hostname);
-  const outcome = await commitToTargets(message, targetsFor(deps, submission, added, log));
+  const copySummary = withAddedFields(summary.end(), added, message.internalDate);
+  const outcome = await commitToTargets(message, targetsFor(deps, submission, added.text, copySummary, log));
   if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
   if (!outcome.blobUsed) discard();
   log.info('submitted', {
@@ -56,7 +62,7 @@ export async function submitMessage(
     size: message.blobSize,
     local: submission.local.length,
     remote: submission.remote.length,
-    added: added.length > 0,
+    added: added.text.length > 0,
   });
   return acceptedReply(message.messageId);
 }
@@ -74,17 +80,41 @@ async function checkHeader(
   return facts;
 }
 
+interface AddedFields {
+  readonly date?: string;
+  readonly messageId?: string;
+  /** The fields as header lines, CRLF-terminated; '' when nothing was missing. */
+  readonly text: string;
+}
+
 /** Date and Message-ID when the message lacks them (RFC 6409 §8.2, §8.3). */
-function addedFields(facts: HeaderFacts, message: AcceptedMessage, hostname: string): string {
-  const date = facts.hasDate ? '' : `Date: ${rfc5322Date(new Date(message.internalDate))}\r\n`;
-  const id = facts.hasMessageId ? '' : `Message-ID: <${message.idempotencyKey.slice(0, 32)}@${hostname}>\r\n`;
-  return date + id;
+function addedFields(facts: HeaderFacts, message: AcceptedMessage, hostname: string): AddedFields {
+  const date = facts.hasDate ? undefined : rfc5322Date(new Date(message.internalDate));
+  const messageId = facts.hasMessageId ? undefined : `<${message.idempotencyKey.slice(0, 32)}@${hostname}>`;
+  const text = (date ? `Date: ${date}\r\n` : '') + (messageId ? `Message-ID: ${messageId}\r\n` : '');
+  return { date, messageId, text };
+}
+
+/**
+ * The object's summary as the copies show it: the added fields are in the copy's header prefix (whose length
+ * the store adds to the offsets), so only ENVELOPE, the search headers and the sent date need them.
+ */
+function withAddedFields(summary: MessageSummary, added: AddedFields, internalDate: number): MessageSummary {
+  if (!added.text) return summary;
+  const { date, messageId } = added;
+  return {
+    ...summary,
+    ...(date ? { sentDate: internalDate } : {}),
+    envelope: { ...summary.envelope, ...(date ? { date } : {}), ...(messageId ? { messageId } : {}) },
+    headers: { ...summary.headers, ...(date ? { date } : {}), ...(messageId ? { messageId } : {}) },
+  };
 }
 
 function targetsFor(
   deps: SubmissionDeps & { readonly account: SubmitterAccount },
   submission: Submission,
   headerPrefix: string,
+  summary: MessageSummary,
   log: Logger,
 ): DeliveryTarget[] {
   const targets: DeliveryTarget[] = [];
@@ -93,7 +123,7 @@ function targetsFor(
       mailbox: 'INBOX',
       headers: headerPrefix,
     });
-    targets.push(localStoreTarget(deps.local, deliveries, log));
+    targets.push(localStoreTarget(deps.local, deliveries, log, summary));
   }
   if (submission.remote.length > 0 && deps.queue) {
     const { envId, ret } = submission;

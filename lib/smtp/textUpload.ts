@@ -29,7 +29,7 @@ export type UploadOutcome =
   | { readonly kind: 'busy' };
 
 /**
- * Uploads `received` + the policed text to `key`; `tap` sees the policed text as it goes. Throws when the
+ * Uploads `received` + the policed text to `key`; `tap` sees those bytes as they are stored. Throws when the
  * client's stream fails (the client went away); every other outcome is a value. Nothing is left behind in the blob store unless it was stored.
  */
 export async function uploadText(
@@ -85,7 +85,9 @@ export async function uploadText(
     }
   };
   try {
-    await write([Buffer.from(received)]);
+    const first = Buffer.from(received);
+    tap?.(first);
+    await write([first]);
     try {
       for await (const chunk of text as AsyncIterable<Buffer>) {
         const out = policy.push(chunk);

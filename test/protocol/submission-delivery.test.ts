@@ -94,6 +94,25 @@ p.quit()
     );
     assert.match(out.msg as string, /^Message-ID: <[0-9a-f]{32}@mx\.test\.example>$/m);
     assert.match(out.msg as string, /^Subject: local-1$/m);
+    // and IMAP's ENVELOPE (from the index, not the bytes) shows the added fields too
+    const imap = await python(
+      `
+import imaplib
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login(sys.argv[2], sys.argv[3]); m.select('INBOX')
+typ, data = m.search(None, 'HEADER', 'Subject', 'local-1')
+typ, env = m.fetch(data[0].split()[-1], '(ENVELOPE)')
+out['env'] = env[0].decode()
+m.logout()
+`,
+      String(tg.port('imap')),
+      CAROL.address,
+      CAROL.password,
+    );
+    const messageId = /\r\nMessage-ID: (<[^>]+>)\r\n/.exec(copy.meta.headerPrefix)![1];
+    const date = /\r\nDate: ([^\r]+)\r\n/.exec(copy.meta.headerPrefix)![1];
+    assert.ok((imap.env as string).includes(`"${messageId}"`), imap.env as string);
+    assert.ok((imap.env as string).includes(`ENVELOPE ("${date}" "local-1"`), imap.env as string);
   });
 
   test('Date and Message-ID the client wrote are kept, nothing added', async () => {
