@@ -15,6 +15,7 @@
 
 import type { SMTPServerOptions } from 'smtp-server';
 import type { Authenticator } from '../auth/authenticator.ts';
+import { HourlyTokens } from '../auth/hourlyTokens.ts';
 import { ByteBudget } from '../core/byteBudget.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
@@ -31,7 +32,6 @@ import type { ReceiveDeps } from './receive.ts';
 import { RecipientPolicy } from './recipients.ts';
 import { REPLIES, replyLine, replyText } from './replies.ts';
 import { createSubmissionHandlers } from './submission.ts';
-import { SubmissionRate } from './submissionRate.ts';
 
 /** What the SMTP listeners are built from. */
 export interface SmtpDeps extends ListenerContext {
@@ -193,7 +193,7 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     authenticator: deps.authenticator,
     recipients: shared.recipients,
     identity: { directory: storage.directory, route },
-    rate: new SubmissionRate(config.submission.maxMessagesPerHour),
+    rate: new HourlyTokens(config.submission.maxMessagesPerHour, 100_000),
     receive: shared.receive,
     local: shared.local,
     queue: outboundQueue(deps),

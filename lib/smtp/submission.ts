@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { HourlyTokens } from '../auth/hourlyTokens.ts';
 import type { SubmissionConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { DsnNotify, OutboundQueue } from '../core/outbound.ts';
@@ -19,7 +20,6 @@ import type { ReceiveDeps } from './receive.ts';
 import { isAscii, isRemote, isReply, type Recipient, type RecipientPolicy } from './recipients.ts';
 import { REPLIES, type Reply, SmtpReplyError } from './replies.ts';
 import { mayUseAddress, type SenderIdentityDeps, type SubmitterAccount } from './senderIdentity.ts';
-import type { SubmissionRate } from './submissionRate.ts';
 import { submitMessage } from './submit.ts';
 
 type Callback = (err?: Error | null) => void;
@@ -35,7 +35,11 @@ export interface SubmissionDeps {
   readonly authenticator: Authenticator;
   readonly recipients: RecipientPolicy;
   readonly identity: SenderIdentityDeps;
-  readonly rate: SubmissionRate;
+  /**
+   * Messages per hour per account: checked at MAIL FROM, spent when a message is accepted (a refused
+   * transaction costs nothing); per process, like the login throttle.
+   */
+  readonly rate: HourlyTokens;
   readonly receive: ReceiveDeps;
   readonly local: LocalStoreDeps;
   /** Absent until the queue adapter is wired: remote recipients are then refused with 451 4.3.2. */
@@ -90,7 +94,7 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
     if (address.address && !isAscii(address.address) && !(address.args || undefined)?.SMTPUTF8) {
       return fail(callback, REPLIES.utf8Required);
     }
-    if (!deps.rate.allows(user.accountId)) return fail(callback, REPLIES.messageRateExceeded);
+    if (!deps.rate.has(user.accountId, Date.now())) return fail(callback, REPLIES.messageRateExceeded);
     // the null sender stays allowed: MDNs are sent with it (RFC 8098 §3); the header From is checked anyway
     if (!address.address) return callback();
     mayUseAddress(deps.identity, user, address.address).then(
@@ -155,7 +159,7 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
     ).then(
       (reply) => {
         if (reply.code !== 250) return fail(callback, reply);
-        deps.rate.spend(user.accountId);
+        deps.rate.take(user.accountId, Date.now());
         callback(null, `${reply.enhanced} ${reply.text}`);
       },
       (err) => {

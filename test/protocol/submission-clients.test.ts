@@ -16,6 +16,13 @@ import { splitDelivered } from './smtp-helpers.ts';
 import { BOB, CAROL, message, startSubmissionGateway } from './submission-support.ts';
 
 const run = promisify(execFile);
+
+/** swaks as bob (server, port, AUTH and envelope); `extra` adds TLS and data options. */
+function swaks(port: number, auth: string, to: string, extra: string[]) {
+  const login = ['--auth', auth, '--auth-user', BOB.address, '--auth-password', BOB.password];
+  const envelope = ['--from', BOB.address, '--to', to, '--timeout', '20'];
+  return run('swaks', ['--server', '127.0.0.1', '--port', String(port), ...login, ...envelope, ...extra]);
+}
 const dir = mkdtempSync(join(tmpdir(), 'postern-submission-clients-'));
 const { tg, queue } = await startSubmissionGateway({ env: { POSTERN_ALLOW_PLAINTEXT_AUTH: '0' } });
 const PORTS = { starttls: tg.port('submission'), implicit: tg.port('submissions') };
@@ -50,28 +57,12 @@ describe('swaks', () => {
         const text = message({ subject: marker, date: true, messageId: `${marker}@ours.test` });
         const file = join(dir, `${marker}.eml`);
         writeFileSync(file, text);
-        const { stdout } = await run('swaks', [
-          '--server',
-          '127.0.0.1',
-          '--port',
-          String(PORTS[mode]),
+        const { stdout } = await swaks(PORTS[mode], auth, `${CAROL.address},${remote}`, [
           flag,
-          '--auth',
-          auth,
-          '--auth-user',
-          BOB.address,
-          '--auth-password',
-          BOB.password,
-          '--from',
-          BOB.address,
-          '--to',
-          `${CAROL.address},${remote}`,
           '--data',
           file,
           '--helo',
           'swaks.example',
-          '--timeout',
-          '20',
         ]);
         assert.match(stdout, /<~ {1,2}235 /);
         assert.match(stdout, /<~ {1,2}250 2\.0\.0 OK: message accepted/);
@@ -81,24 +72,7 @@ describe('swaks', () => {
   }
 
   test('AUTH before STARTTLS is refused, and swaks reports it', async () => {
-    const result = await run('swaks', [
-      '--server',
-      '127.0.0.1',
-      '--port',
-      String(PORTS.starttls),
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      BOB.address,
-      '--auth-password',
-      BOB.password,
-      '--from',
-      BOB.address,
-      '--to',
-      'nope@remote.example',
-      '--timeout',
-      '20',
-    ]).then(
+    const result = await swaks(PORTS.starttls, 'PLAIN', 'nope@remote.example', []).then(
       () => undefined,
       (err: { stdout: string }) => err.stdout,
     );

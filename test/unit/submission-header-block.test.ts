@@ -1,12 +1,12 @@
 /**
  * The header block of a submitted message: collected across any chunking as it streams, bounded, and read
  * for the From mailboxes (groups and encoded words), the count of From fields, and whether Date and Message-ID
- * are present (RFC 6409 §8); and the per-account hourly message rate.
+ * are present (RFC 6409 §8); and the per-account hourly message rate (HourlyTokens).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { HourlyTokens } from '../../lib/auth/hourlyTokens.ts';
 import { HeaderBlockCollector, readHeaderFacts } from '../../lib/smtp/headerBlock.ts';
-import { SubmissionRate } from '../../lib/smtp/submissionRate.ts';
 
 const HEADER =
   'From: =?utf-8?q?B=C3=B6b?= <bob@ours.test>\r\nSubject: x\r\nDate: Wed, 02 Dec 2026 12:00:00 +0000\r\n\r\n';
@@ -57,15 +57,16 @@ describe('readHeaderFacts', () => {
   });
 });
 
-describe('SubmissionRate', () => {
+describe('HourlyTokens (the submission rate)', () => {
   test('an hour holds perHour messages, refilled over the hour, per account', () => {
-    const rate = new SubmissionRate(2);
+    const rate = new HourlyTokens(2, 100);
     const t0 = 1_000_000;
-    rate.spend('a', t0);
-    rate.spend('a', t0);
-    assert.equal(rate.allows('a', t0), false);
-    assert.equal(rate.allows('b', t0), true);
-    assert.equal(rate.allows('a', t0 + 29 * 60_000), false);
-    assert.equal(rate.allows('a', t0 + 30 * 60_000), true, 'half an hour gives one message back');
+    assert.equal(rate.take('a', t0), 0);
+    assert.equal(rate.take('a', t0), 0);
+    assert.equal(rate.has('a', t0), false);
+    assert.equal(rate.take('a', t0), 30 * 60_000, 'the wait until the next token');
+    assert.equal(rate.has('b', t0), true);
+    assert.equal(rate.has('a', t0 + 29 * 60_000), false);
+    assert.equal(rate.has('a', t0 + 30 * 60_000), true, 'half an hour gives one message back');
   });
 });
