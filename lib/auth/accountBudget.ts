@@ -1,3 +1,4 @@
+import { HourlyTokens } from './hourlyTokens.ts';
 import { LruTable } from './lruTable.ts';
 
 const HOUR_MS = 3_600_000;
@@ -5,11 +6,6 @@ const HOUR_MS = 3_600_000;
 const KNOWN_ADDRESS_MS = 30 * 24 * HOUR_MS;
 /** Most addresses remembered per account (a phone, a laptop, home and office). */
 const KNOWN_ADDRESSES_PER_ACCOUNT = 8;
-
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
-}
 
 /**
  * The per-account cap: a token bucket of failed logins per hour for each account, all client addresses
@@ -19,14 +15,14 @@ interface Bucket {
  * only slowed to the bucket's rate. A success gives its token back.
  */
 export class AccountBudget {
-  private readonly buckets: LruTable<Bucket>;
+  private readonly tokens: HourlyTokens;
   private readonly known: LruTable<Map<string, number>>;
 
   constructor(
     private readonly failuresPerHour: number,
     maxKeys: number,
   ) {
-    this.buckets = new LruTable<Bucket>(maxKeys);
+    this.tokens = new HourlyTokens(failuresPerHour, maxKeys);
     this.known = new LruTable<Map<string, number>>(maxKeys);
   }
 
@@ -48,28 +44,15 @@ export class AccountBudget {
     this.known.set(account, addresses);
   }
 
-  private bucket(account: string, now: number): Bucket {
-    const b = this.buckets.get(account) ?? { tokens: this.failuresPerHour, updatedAt: now };
-    const refill = ((now - b.updatedAt) * this.failuresPerHour) / HOUR_MS;
-    return { tokens: Math.min(this.failuresPerHour, b.tokens + Math.max(0, refill)), updatedAt: now };
-  }
-
   /** Takes a token for an attempt on `account`: 0 when taken, else the milliseconds until one is there. */
   reserve(account: string, now: number): number {
     if (this.failuresPerHour === 0) return 0;
-    const b = this.bucket(account, now);
-    if (b.tokens < 1) return Math.ceil(((1 - b.tokens) * HOUR_MS) / this.failuresPerHour);
-    b.tokens -= 1;
-    this.buckets.set(account, b);
-    return 0;
+    return this.tokens.take(account, now);
   }
 
   /** Gives the token of an attempt that did not fail back. */
   refund(account: string, now: number): void {
     if (this.failuresPerHour === 0) return;
-    const b = this.bucket(account, now);
-    b.tokens = Math.min(this.failuresPerHour, b.tokens + 1);
-    if (b.tokens >= this.failuresPerHour) this.buckets.delete(account);
-    else this.buckets.set(account, b);
+    this.tokens.refund(account, now);
   }
 }

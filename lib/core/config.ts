@@ -132,6 +132,16 @@ export interface SmtpConfig {
   readonly bodyMemoryWaitMs: number;
 }
 
+/** Message submission (587, 465; RFC 6409): what one authenticated account may send. */
+export interface SubmissionConfig {
+  /** Messages one account may submit per hour, all its sessions on this task together (451 4.7.1 past it). */
+  readonly maxMessagesPerHour: number;
+  /** Recipients per message (452 4.5.3 past it). */
+  readonly maxRecipients: number;
+  /** Largest header block of a submitted message; the From check reads it whole (552 5.3.4 past it). */
+  readonly maxHeaderBytes: number;
+}
+
 export interface Pop3Config {
   /** RFC 1939 §3 autologout timer (default 10 minutes, the RFC's minimum). */
   readonly idleTimeoutMs: number;
@@ -240,6 +250,7 @@ export interface Config {
   readonly allowPlaintextAuth: boolean;
   readonly net: NetConfig;
   readonly smtp: SmtpConfig;
+  readonly submission: SubmissionConfig;
   readonly pop3: Pop3Config;
   readonly imap: ImapConfig;
   readonly auth: AuthConfig;
@@ -322,6 +333,14 @@ function readSmtp(s: SettingsReader): SmtpConfig {
     retryDelayMs: s.int('POSTERN_SMTP_RETRY_DELAY_MS', 200),
     bodyMemoryBytes: s.int('POSTERN_SMTP_BODY_MEMORY', 64 * 1024 * 1024, 1024 * 1024),
     bodyMemoryWaitMs: s.int('POSTERN_SMTP_BODY_MEMORY_WAIT_MS', 30_000, 1),
+  };
+}
+
+function readSubmission(s: SettingsReader): SubmissionConfig {
+  return {
+    maxMessagesPerHour: s.int('POSTERN_SUBMISSION_MAX_MESSAGES_PER_HOUR', 500, 1),
+    maxRecipients: s.int('POSTERN_SUBMISSION_MAX_RECIPIENTS', 100, 1),
+    maxHeaderBytes: s.int('POSTERN_SUBMISSION_MAX_HEADER_BYTES', 256 * 1024, 1024),
   };
 }
 
@@ -471,6 +490,7 @@ export function loadConfig(env: Env): Config {
     allowPlaintextAuth: s.bool('POSTERN_ALLOW_PLAINTEXT_AUTH', false),
     net: readNet(s, host),
     smtp: readSmtp(s),
+    submission: readSubmission(s),
     pop3: readPop3(s),
     imap: readImap(s),
     auth: readAuth(s),

@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Config } from '../core/config.ts';
+import type { OutboundQueue } from '../core/outbound.ts';
 import type { ChangeNotifier, Invoker, Storage } from '../core/ports.ts';
 import type { ListenerContext } from '../net/types.ts';
 
@@ -13,4 +14,9 @@ export interface GatewayDeps extends ListenerContext {
   readonly notifier?: ChangeNotifier;
   /** Starts the deliver function now: call after an enqueue so the message leaves without waiting for a tick. */
   readonly kickQueue?: () => void;
+  /**
+   * The outbound queue that submission enqueues remote recipients into (the DynamoDB adapter, tests inject
+   * a double); absent: `storage.queue`.
+   */
+  readonly queue?: OutboundQueue;
 }

@@ -88,7 +88,7 @@ export interface StoreRequest {
   readonly messageId: string;
   /**
    * Makes delivery exactly-once: per account and mailbox, a second store with the same key returns the first
-   * copy (the gateway derives it from the envelope sender and the message text, see lib/smtp/inbound.ts).
+   * copy (the gateway derives it from the envelope sender and the message text, see lib/delivery/targets.ts).
    */
   readonly idempotencyKey: string;
   readonly blobKey: string;

@@ -13,6 +13,7 @@
  *     shrink to the stress timeout while the listener is under stress (lib/net/listenerLoad.ts).
  *   - The deadlines an idle timer cannot give (line, data rate, session, junk commands): sessionLimits.ts.
  *   - A STARTTLS handshake must finish within tlsHandshakeTimeoutMs.
+ *   - EHLO offers AUTH only inside TLS (unless plaintext is allowed); AUTH before TLS gets 538 5.7.11.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -29,6 +30,8 @@ export interface PosternSmtpSettings {
   readonly smtp: SmtpConfig;
   readonly tlsHandshakeTimeoutMs: number;
   readonly log: Logger;
+  /** Whether AUTH is offered before TLS (the emulator); otherwise EHLO lists it only inside TLS. */
+  readonly allowPlaintextAuth: boolean;
 }
 
 export class PosternSmtpServer extends SMTPServer {
@@ -103,6 +106,12 @@ export class PosternConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    // RFC 4954 §4: AUTH before TLS is refused with 538 5.7.11 (smtp-server's own words lack the code)
+    if (code === REPLIES.encryptionRequired.code) data = replyText(REPLIES.encryptionRequired);
+    // RFC 3207 §4.2 and RFC 8314 §3: no AUTH in EHLO until the session is inside TLS, unless plaintext is allowed
+    if (code === 250 && Array.isArray(data) && !this.secure && !this.settings.allowPlaintextAuth) {
+      data = data.filter((line) => !line.startsWith('AUTH '));
+    }
     const own = typeof data === 'string' && ENHANCED_PREFIX.test(data);
     super.send(code, data, own ? false : context);
     if (code >= 500 && !this._closing && !this._closed) {

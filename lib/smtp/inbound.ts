@@ -6,7 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../core/log.ts';
-import { type IncomingMessage, type IngestDeps, ingest } from './ingest.ts';
+import { type IngestDeps, ingest } from './ingest.ts';
+import type { IncomingMessage } from './receive.ts';
 import { isAscii, isReply, type Recipient, type RecipientPolicy } from './recipients.ts';
 import { REPLIES, SmtpReplyError } from './replies.ts';
 
@@ -88,7 +89,11 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
   return { onMailFrom, onRcptTo, onData };
 }
 
-function incomingMessage(session: SMTPServerSession, recipients: readonly Recipient[]): IncomingMessage {
+/** The transaction's facts for the Received field and the filter. */
+export function incomingMessage<R extends { readonly address: string }>(
+  session: SMTPServerSession,
+  recipients: readonly R[],
+): IncomingMessage & { readonly recipients: readonly R[] } {
   const { envelope } = session;
   const smtpUtf8 = !!envelope.smtpUtf8;
   const tls = session.secure && session.tlsOptions ? session.tlsOptions : undefined;

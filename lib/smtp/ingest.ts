@@ -1,9 +1,9 @@
 /**
- * One message from the client's text to the reply (DESIGN.md rules 1 and 2):
- * 1. the text streams through DataPolicy into S3 under a new key, our Received header first (textUpload.ts);
+ * One MX message from the client's text to the reply (DESIGN.md rules 1 and 2):
+ * 1. the text streams into S3 (receive.ts);
  * 2. the filter function reads the object by key and returns the verdict, header fields and IMAP summary;
- * 3. the store function appends one copy per recipient account, each with its own header prefix (copies.ts),
- *    retried with the same idempotency key (storeRetry.ts);
+ * 3. the local store target (lib/delivery) appends one copy per recipient account, each with its own header
+ *    prefix, retried with the same idempotency key;
  * 4. only then 250. Any failure of S3, the index or a function answers 451.
  *
  * Exactly once: the store's idempotency key is the SHA-256 of the envelope sender and the message text as
@@ -14,49 +14,22 @@
  * the Message-ID and trace fields of real mail make that so.)
  */
 import type { Readable } from 'node:stream';
-import type { SmtpConfig } from '../core/config.ts';
-import { ulid } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
-import type { BlobStore, Invoker } from '../core/ports.ts';
-import { MESSAGE_PREFIX } from '../core/schema.ts';
-import type { FilterRequest, FilterResult, StoreRequest } from '../pipeline/contracts.ts';
-import { deliveriesFor } from './copies.ts';
-import { DataPolicy, type DataViolation } from './dataStream.ts';
-import { buildReceived } from './received.ts';
-import { isAscii, type Recipient } from './recipients.ts';
-import { acceptedReply, REPLIES, type Reply } from './replies.ts';
-import type { StoreBatcher } from './storeBatcher.ts';
-import { storeWithRetries } from './storeRetry.ts';
-import { type TextUploadDeps, uploadText } from './textUpload.ts';
+import type { Invoker } from '../core/ports.ts';
+import { deliveriesFor } from '../delivery/copies.ts';
+import { type LocalStoreDeps, localStoreTarget } from '../delivery/localTarget.ts';
+import { commitToTargets } from '../delivery/targets.ts';
+import type { LocalRecipient } from '../delivery/types.ts';
+import type { FilterRequest, FilterResult } from '../pipeline/contracts.ts';
+import { type IncomingMessage, type ReceiveDeps, receiveText } from './receive.ts';
+import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
 
-/** The transaction as the session saw it. */
-export interface IncomingMessage {
-  readonly mailFrom: string;
-  readonly recipients: readonly Recipient[];
-  readonly helo: string;
-  readonly clientIp: string;
-  readonly smtpUtf8: boolean;
-  /** WITH protocol of the Received field (RFC 3848): ESMTP, ESMTPS, UTF8SMTPS ... */
-  readonly protocol: string;
-  readonly tls?: { readonly version: string; readonly cipher: string };
-}
+export type { IncomingMessage } from './receive.ts';
 
-export interface IngestDeps {
-  readonly hostname: string;
-  readonly smtp: SmtpConfig;
+export interface IngestDeps extends ReceiveDeps {
   readonly invoker: Invoker;
-  readonly blobs: BlobStore;
-  readonly batcher: StoreBatcher;
-  readonly upload: TextUploadDeps;
+  readonly local: LocalStoreDeps;
 }
-
-const VIOLATION_REPLY: Record<DataViolation, Reply> = {
-  size: REPLIES.messageTooBig,
-  loop: REPLIES.mailLoop,
-  bareLineEnding: REPLIES.bareLineEnding,
-  nul: REPLIES.nulInData,
-  lineTooLong: REPLIES.lineTooLong,
-};
 
 export interface IngestOutcome {
   readonly reply: Reply;
@@ -67,44 +40,24 @@ export interface IngestOutcome {
 /** Receives, filters and stores one message; resolves with the reply for the client. */
 export async function ingest(
   deps: IngestDeps,
-  msg: IncomingMessage,
+  msg: IncomingMessage & { readonly recipients: readonly LocalRecipient[] },
   text: Readable,
   log: Logger,
 ): Promise<IngestOutcome> {
-  const messageId = ulid();
-  const blobKey = `${MESSAGE_PREFIX}${messageId}`;
-  const discard = () => void deps.blobs.delete(blobKey).catch(() => {});
-  const policy = new DataPolicy({
-    maxSize: deps.smtp.maxMessageSize,
-    maxLineLength: deps.smtp.maxDataLineLength,
-    maxReceived: deps.smtp.maxReceivedHeaders,
-    authservId: deps.hostname,
-    hashSeed: msg.mailFrom,
-  });
-  const uploaded = await uploadText(deps.upload, text, blobKey, receivedFor(deps.hostname, msg, messageId), policy);
-  const dataEnd = Date.now();
-  if (uploaded.kind === 'refused') {
-    log.info('message text refused', { violation: uploaded.violation, size: policy.size, received: policy.received });
-    return { reply: VIOLATION_REPLY[uploaded.violation], dataEnd };
-  }
-  if (uploaded.kind === 'busy') {
-    log.warn('no memory for message text in flight', { size: policy.size });
-    return { reply: REPLIES.busy, dataEnd };
-  }
-  if (uploaded.kind === 'failed') {
-    log.warn('storing the message failed', { err: uploaded.err });
-    return { reply: REPLIES.temporaryFailure, dataEnd };
-  }
-  const blobSize = uploaded.size;
+  const received = await receiveText(deps, msg, text, log);
+  const { dataEnd } = received;
+  if (received.kind === 'refused') return { reply: received.reply, dataEnd };
+  const { message } = received;
+  const discard = () => void deps.blobs.delete(message.blobKey).catch(() => {});
   const timing = { putMs: Date.now() - dataEnd, filterMs: 0, storeMs: 0 };
   let phase = Date.now();
 
   let verdict: FilterResult;
   try {
     verdict = await deps.invoker.invoke<FilterRequest, FilterResult>('filter', {
-      messageId,
-      blobKey,
-      blobSize,
+      messageId: message.messageId,
+      blobKey: message.blobKey,
+      blobSize: message.blobSize,
       mailFrom: msg.mailFrom,
       helo: msg.helo,
       clientIp: msg.clientIp,
@@ -123,51 +76,19 @@ export async function ingest(
     return { reply: verdict.reply ?? REPLIES.spam, dataEnd };
   }
 
-  const request: StoreRequest = {
-    messageId,
-    idempotencyKey: policy.digest(),
-    blobKey,
-    blobSize,
-    internalDate: dataEnd,
-    summary: verdict.summary,
-    deliveries: deliveriesFor(msg.recipients, msg.mailFrom, verdict),
-  };
-  const stored = await storeWithRetries(
-    deps.batcher,
-    request,
-    { attempts: deps.smtp.storeAttempts, retryDelayMs: deps.smtp.retryDelayMs },
-    log,
-  );
+  const deliveries = deliveriesFor(msg.recipients, msg.mailFrom, verdict);
+  const target = localStoreTarget(deps.local, deliveries, log, verdict.summary);
+  const outcome = await commitToTargets(message, [target]);
   timing.storeMs = Date.now() - phase;
   // the blob may already back some copies: it is kept whatever happens from here
-  if (!stored) return { reply: REPLIES.temporaryFailure, dataEnd };
-  if (stored.failed.some((f) => f.reason === 'quota')) return { reply: REPLIES.mailboxFull, dataEnd };
-  if (stored.failed.length > 0) return { reply: REPLIES.temporaryFailure, dataEnd };
-  if (stored.delivered.length > 0 && stored.delivered.every((d) => d.blobKey !== blobKey)) {
-    discard(); // every copy already existed, served from an earlier transaction's object: this one is unused
-  }
+  if (outcome.kind === 'failed') return { reply: deliveryFailureReply(outcome.reason), dataEnd };
+  if (!outcome.blobUsed) discard(); // every copy already existed, served from an earlier transaction's object
   log.info('delivered', {
-    id: messageId,
-    size: blobSize,
+    id: message.messageId,
+    size: message.blobSize,
     mailbox: verdict.mailbox,
     spam: verdict.spam.score,
-    copies: stored.delivered.length,
-    duplicates: stored.delivered.filter((d) => d.duplicate).length,
     ...timing,
   });
-  return { reply: acceptedReply(messageId), dataEnd };
-}
-
-function receivedFor(hostname: string, msg: IncomingMessage, id: string): string {
-  const single = msg.recipients.length === 1 ? msg.recipients[0].address : undefined;
-  return buildReceived({
-    helo: msg.helo,
-    clientIp: msg.clientIp,
-    by: hostname,
-    protocol: msg.protocol,
-    id,
-    tls: msg.tls,
-    recipient: single && (msg.smtpUtf8 || isAscii(single)) ? single : undefined,
-    date: new Date(),
-  });
+  return { reply: acceptedReply(message.messageId), dataEnd };
 }

@@ -4,14 +4,12 @@
  * (553 5.6.7). An accepted recipient comes back with the accounts it delivers to.
  */
 import type { Invoker, MailStore } from '../core/ports.ts';
-import type { RoutedAccount, RouteRequest, RouteResult } from '../pipeline/contracts.ts';
+import { type LocalRecipient, type RemoteRecipient, remoteRecipient } from '../delivery/types.ts';
+import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { REPLIES, type Reply } from './replies.ts';
 
-/** One accepted recipient of a transaction. */
-export interface Recipient {
-  readonly address: string;
-  readonly accounts: readonly RoutedAccount[];
-}
+/** One accepted local recipient of a transaction. */
+export type Recipient = LocalRecipient;
 
 export const isAscii = (s: string): boolean => /^[\x00-\x7f]*$/.test(s);
 
@@ -52,15 +50,31 @@ export class RecipientPolicy {
     this.routes = new RouteCache(deps.routeCacheMs);
   }
 
-  /** The recipient, or the reply that refuses it. */
-  async check(address: string, smtpUtf8: boolean): Promise<Recipient | Reply> {
+  /** The local recipient, or the reply that refuses it (relaying is denied: the MX). */
+  check(address: string, smtpUtf8: boolean): Promise<Recipient | Reply> {
+    return this.resolve(address, smtpUtf8, () => REPLIES.relayDenied);
+  }
+
+  /**
+   * For an authenticated client (submission): an address in a domain we do not serve is a remote recipient
+   * for the outbound queue, when it is a plain mailbox address (no literals, no quoted local part needing quotes).
+   */
+  checkForRelay(address: string, smtpUtf8: boolean): Promise<Recipient | RemoteRecipient | Reply> {
+    return this.resolve(address, smtpUtf8, remoteOrRefusal);
+  }
+
+  private async resolve<T>(
+    address: string,
+    smtpUtf8: boolean,
+    notLocal: (address: string) => T | Reply,
+  ): Promise<Recipient | T | Reply> {
     if (!isAscii(address) && !smtpUtf8) return REPLIES.utf8Required;
     const result = await this.route(address);
     switch (result.kind) {
       case 'invalid':
         return REPLIES.badRecipientSyntax;
       case 'not-local':
-        return REPLIES.relayDenied;
+        return notLocal(address);
       case 'unknown-user':
         return REPLIES.unknownUser;
     }
@@ -86,6 +100,18 @@ export class RecipientPolicy {
   }
 }
 
-export function isReply(x: Recipient | Reply): x is Reply {
+function remoteOrRefusal(address: string): RemoteRecipient | Reply {
+  try {
+    return remoteRecipient(address);
+  } catch {
+    return REPLIES.badRecipientSyntax;
+  }
+}
+
+export function isReply<T extends object>(x: T | Reply): x is Reply {
   return 'code' in x;
+}
+
+export function isRemote(x: Recipient | RemoteRecipient): x is RemoteRecipient {
+  return 'domain' in x;
 }

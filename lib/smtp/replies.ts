@@ -33,6 +33,18 @@ export const REPLIES = {
   dmarcReject: r(550, '5.7.1', 'Message rejected by the DMARC policy of the author domain'),
   virus: r(554, '5.7.1', 'Message rejected: virus found'),
   spam: r(550, '5.7.1', 'Message rejected as spam'),
+  // submission (587, 465)
+  authRequired: r(530, '5.7.0', 'Authentication required'),
+  encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  authFailed: r(535, '5.7.8', 'Authentication credentials invalid'),
+  // RFC 4954 §6: 454 4.7.0 temporary authentication failure (throttled, or the directory did not answer)
+  authTemporary: r(454, '4.7.0', 'Temporary authentication failure, try again later'),
+  senderNotOwned: r(553, '5.7.1', "Sender address is not one of the authenticated account's addresses"),
+  fromNotOwned: r(553, '5.7.1', "From header address is not one of the authenticated account's addresses"),
+  fromMissing: r(550, '5.6.0', 'Message must have exactly one From field (RFC 5322 §3.6)'),
+  headerTooBig: r(552, '5.3.4', 'Message header block too large'),
+  messageRateExceeded: r(451, '4.7.1', 'Too many messages sent in the last hour, try again later'),
+  remoteUnavailable: r(451, '4.3.2', 'Delivery to remote domains is not available on this server yet'),
   // any step
   temporaryFailure: r(451, '4.3.0', 'Temporary local problem, please try again later'),
   // RFC 3463 §3.4: X.3.1 mail system full (here: memory for message text in flight)
@@ -55,6 +67,11 @@ export type ReplyName = keyof typeof REPLIES;
 /** `250 2.0.0 OK ...` for an accepted message. */
 export function acceptedReply(id: string): Reply {
   return r(250, '2.0.0', `OK: message accepted as ${id}`);
+}
+
+/** The reply for a delivery that did not commit everywhere (lib/delivery's reasons). */
+export function deliveryFailureReply(reason: 'quota' | 'temporary'): Reply {
+  return reason === 'quota' ? REPLIES.mailboxFull : REPLIES.temporaryFailure;
 }
 
 /** The reply line without the code, as smtp-server wants it in an error message. */

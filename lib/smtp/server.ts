@@ -2,30 +2,50 @@
  * The gateway's SMTP listeners.
  *
  * - smtp (port 25 in AWS, POSTERN_SMTP_PORT locally): the MX. smtp-server with PIPELINING, SIZE (the
- *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and STARTTLS; no AUTH (an MX never takes
- *   credentials; relaying is refused to everyone). See inbound.ts for the transaction, lib/net/tcpListener.ts for
- *   PROXY v2, the listener's connection cap and the per-IP limit, connection.ts and sessionLimits.ts for the
- *   timeouts, deadlines and limits of a session.
- * - submission (587) and submissions (465): not implemented yet (a later issue). They answer
- *   421 4.3.2 and close, honestly, rather than pretending to accept mail.
+ *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and STARTTLS; no AUTH (an MX never takes
+ *   credentials; relaying is refused to everyone) and no DSN (local delivery sends no DSN, so the extension
+ *   is not offered, RFC 3461 §4). See inbound.ts for the transaction.
+ * - submission (587, STARTTLS) and submissions (465, implicit TLS; RFC 8314): AUTH PLAIN and LOGIN, only
+ *   inside TLS unless plaintext is allowed (the emulator), and DSN, whose parameters go into the queue
+ *   entries. See submission.ts.
+ *
+ * lib/net/tcpListener.ts gives every listener PROXY v2, the connection cap and the per-IP limit;
+ * connection.ts and sessionLimits.ts the timeouts, deadlines and limits of a session.
  */
 
+import type { SMTPServerOptions } from 'smtp-server';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { HourlyTokens } from '../auth/hourlyTokens.ts';
 import { ByteBudget } from '../core/byteBudget.ts';
 import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
+import type { OutboundQueue } from '../core/outbound.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
+import type { LocalStoreDeps } from '../delivery/localTarget.ts';
+import { StoreBatcher } from '../delivery/storeBatcher.ts';
 import { createTcpListener } from '../net/tcpListener.ts';
 import type { Listener, ListenerContext } from '../net/types.ts';
+import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { PosternSmtpServer } from './connection.ts';
 import { createInboundHandlers } from './inbound.ts';
+import type { ReceiveDeps } from './receive.ts';
 import { RecipientPolicy } from './recipients.ts';
-import { REPLIES, replyLine } from './replies.ts';
-import { StoreBatcher } from './storeBatcher.ts';
+import { REPLIES, replyLine, replyText } from './replies.ts';
+import { createSubmissionHandlers } from './submission.ts';
 
 /** What the SMTP listeners are built from. */
 export interface SmtpDeps extends ListenerContext {
   readonly config: Config;
   readonly storage: Storage;
   readonly invoker: Invoker;
+  readonly authenticator: Authenticator;
+  /**
+   * The outbound queue for remote recipients of submitted mail, when not the storage's own (tests give an
+   * in-memory double).
+   */
+  readonly queue?: OutboundQueue;
+  /** Starts the deliver function at once after an enqueue (the gateway's DeliverKicker). */
+  readonly kickQueue?: () => void;
 }
 
 /** SMTP's words for the shared listener's refusals. */
@@ -35,23 +55,21 @@ const SMTP_REFUSAL = {
   proxyRefused: replyLine(REPLIES.proxyRefused),
 };
 
-export function createMxListener(deps: SmtpDeps): Listener {
-  const { config, tls, storage, invoker } = deps;
+/** The pieces the MX and submission share: one body-memory budget, one store batcher, one route cache. */
+interface SharedParts {
+  readonly receive: ReceiveDeps;
+  readonly local: LocalStoreDeps;
+  readonly recipients: RecipientPolicy;
+}
+
+function sharedParts(deps: SmtpDeps): SharedParts {
+  const { config, storage, invoker } = deps;
   const tuning = config.smtp;
-  const log = deps.log.child({ listener: 'smtp' });
-  const handlers = createInboundHandlers({
-    recipients: new RecipientPolicy({
-      invoker,
-      mail: storage.mail,
-      hostname: config.hostname,
-      routeCacheMs: tuning.routeCacheMs,
-    }),
-    ingest: {
+  return {
+    receive: {
       hostname: config.hostname,
       smtp: tuning,
-      invoker,
       blobs: storage.blobs,
-      batcher: new StoreBatcher(invoker),
       upload: {
         blobs: storage.blobs,
         budget: new ByteBudget(tuning.bodyMemoryBytes),
@@ -59,51 +77,71 @@ export function createMxListener(deps: SmtpDeps): Listener {
         budgetWaitMs: tuning.bodyMemoryWaitMs,
       },
     },
-    log,
-  });
-  const server = new PosternSmtpServer(
-    {
-      name: config.hostname,
-      banner: 'Postern',
-      key: tls.key,
-      cert: tls.cert,
-      size: tuning.maxMessageSize,
-      maxRecipients: tuning.maxRecipients,
-      maxCommandLength: tuning.maxCommandLength,
-      socketTimeout: tuning.commandTimeoutMs,
-      closeTimeout: 1000,
-      disabledCommands: ['AUTH'],
-      hideENHANCEDSTATUSCODES: false,
-      hideDSN: false,
-      hideSTARTTLS: false,
-      hidePIPELINING: false,
-      hide8BITMIME: false,
-      hideSMTPUTF8: false,
-      hideREQUIRETLS: true,
-      disableReverseLookup: true,
-      logger: false,
-      onMailFrom: handlers.onMailFrom,
-      onRcptTo: handlers.onRcptTo,
-      onData: handlers.onData,
+    local: {
+      batcher: new StoreBatcher(invoker),
+      retry: { attempts: tuning.storeAttempts, retryDelayMs: tuning.retryDelayMs },
     },
-    { smtp: tuning, tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs, log },
-  );
-  server.on('error', (err: Error) => log.debug('session error', { err }));
+    recipients: new RecipientPolicy({
+      invoker,
+      mail: storage.mail,
+      hostname: config.hostname,
+      routeCacheMs: tuning.routeCacheMs,
+    }),
+  };
+}
+
+/** smtp-server options every listener has; each adds its handlers and extensions. */
+function baseOptions(deps: SmtpDeps): SMTPServerOptions {
+  const { config, tls } = deps;
+  const tuning = config.smtp;
+  return {
+    name: config.hostname,
+    banner: 'Postern',
+    key: tls.key,
+    cert: tls.cert,
+    size: tuning.maxMessageSize,
+    maxCommandLength: tuning.maxCommandLength,
+    socketTimeout: tuning.commandTimeoutMs,
+    closeTimeout: 1000,
+    hideENHANCEDSTATUSCODES: false,
+    hideSTARTTLS: false,
+    hidePIPELINING: false,
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    logger: false,
+  };
+}
+
+function smtpListener(
+  deps: SmtpDeps,
+  spec: { name: string; port: number; implicitTls: boolean; cap: number; log: Logger },
+  options: SMTPServerOptions,
+): Listener {
+  const { config } = deps;
+  const server = new PosternSmtpServer(options, {
+    smtp: config.smtp,
+    tlsHandshakeTimeoutMs: config.net.tlsHandshakeTimeoutMs,
+    log: spec.log,
+    allowPlaintextAuth: config.allowPlaintextAuth,
+  });
+  server.on('error', (err: Error) => spec.log.debug('session error', { err }));
   return createTcpListener(netContext(deps), {
-    name: 'smtp',
-    port: config.ports.smtp,
-    implicitTls: false,
-    maxConnections: config.net.maxConnections.smtp,
+    name: spec.name,
+    port: spec.port,
+    implicitTls: spec.implicitTls,
+    maxConnections: spec.cap,
     refusal: SMTP_REFUSAL,
-    log,
+    log: spec.log,
     // smtp-server reads PROXY v1 only; the shared listener has already taken the v2 header off the socket.
     onConnection: ({ socket, cid, remoteAddress, remotePort, load }) =>
       server.connect(socket, { id: cid, remoteAddress, remotePort }, load),
     onForcedClose: () => {
-      const { code, enhanced, text } = REPLIES.shuttingDown;
+      const { code } = REPLIES.shuttingDown;
       for (const conn of server.connections) {
         try {
-          conn.send(code, `${enhanced} ${text}`);
+          conn.send(code, replyText(REPLIES.shuttingDown));
         } catch {
           // the socket may be gone already
         }
@@ -112,25 +150,79 @@ export function createMxListener(deps: SmtpDeps): Listener {
   });
 }
 
-/** SMTP listeners: the MX, and the submission ports (not implemented yet). */
-export function createSmtpListeners(deps: SmtpDeps): Listener[] {
-  const { ports, hostname, net } = deps.config;
-  const notYet = (name: string, port: number, implicitTls: boolean) =>
-    createTcpListener(netContext(deps), {
-      name,
-      port,
-      implicitTls,
-      maxConnections: net.maxConnections.submission,
-      refusal: SMTP_REFUSAL,
-      onConnection: ({ socket }) => {
-        socket.end(`421 4.3.2 ${hostname} Message submission is not available yet\r\n`);
-      },
-    });
+function createMxListener(deps: SmtpDeps, shared: SharedParts): Listener {
+  const { config } = deps;
+  const log = deps.log.child({ listener: 'smtp' });
+  const handlers = createInboundHandlers({
+    recipients: shared.recipients,
+    ingest: { ...shared.receive, invoker: deps.invoker, local: shared.local },
+    log,
+  });
+  return smtpListener(
+    deps,
+    { name: 'smtp', port: config.ports.smtp, implicitTls: false, cap: config.net.maxConnections.smtp, log },
+    {
+      ...baseOptions(deps),
+      maxRecipients: config.smtp.maxRecipients,
+      disabledCommands: ['AUTH'],
+      hideDSN: true,
+      onMailFrom: handlers.onMailFrom,
+      onRcptTo: handlers.onRcptTo,
+      onData: handlers.onData,
+    },
+  );
+}
+
+function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listener[] {
+  const { config, storage, invoker } = deps;
+  const log = deps.log.child({ listener: 'submission' });
+  const route = (recipient: string) =>
+    invoker.invoke<RouteRequest, RouteResult>('route', { recipient, hostname: config.hostname });
+  const handlers = createSubmissionHandlers({
+    hostname: config.hostname,
+    limits: config.submission,
+    authenticator: deps.authenticator,
+    recipients: shared.recipients,
+    identity: { directory: storage.directory, route },
+    rate: new HourlyTokens(config.submission.maxMessagesPerHour, 100_000),
+    receive: shared.receive,
+    local: shared.local,
+    queue: deps.queue ?? deps.storage.queue,
+    onEnqueued: deps.kickQueue,
+    log,
+  });
+  const options = (secure: boolean): SMTPServerOptions => ({
+    ...baseOptions(deps),
+    secure,
+    needsUpgrade: false,
+    authMethods: ['PLAIN', 'LOGIN'],
+    allowInsecureAuth: config.allowPlaintextAuth,
+    authRequiredMessage: replyText(REPLIES.authRequired),
+    hideDSN: false,
+    onAuth: handlers.onAuth,
+    onMailFrom: handlers.onMailFrom,
+    onRcptTo: handlers.onRcptTo,
+    onData: handlers.onData,
+  });
+  const cap = config.net.maxConnections.submission;
   return [
-    createMxListener(deps),
-    notYet('submission', ports.submission, false),
-    notYet('submissions', ports.submissions, true),
+    smtpListener(
+      deps,
+      { name: 'submission', port: config.ports.submission, implicitTls: false, cap, log },
+      options(false),
+    ),
+    smtpListener(
+      deps,
+      { name: 'submissions', port: config.ports.submissions, implicitTls: true, cap, log },
+      options(true),
+    ),
   ];
+}
+
+/** SMTP listeners: the MX, and the submission ports. */
+export function createSmtpListeners(deps: SmtpDeps): Listener[] {
+  const shared = sharedParts(deps);
+  return [createMxListener(deps, shared), ...createSubmissionListeners(deps, shared)];
 }
 
 const netContext = (deps: SmtpDeps) => ({ net: deps.config.net, tls: deps.tls, log: deps.log });

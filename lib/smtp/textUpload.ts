@@ -29,8 +29,8 @@ export type UploadOutcome =
   | { readonly kind: 'busy' };
 
 /**
- * Uploads `received` + the policed text to `key`. Throws when the client's stream fails (the client went
- * away); every other outcome is a value. Nothing is left behind in the blob store unless it was stored.
+ * Uploads `received` + the policed text to `key`; `tap` sees those bytes as they are stored. Throws when the
+ * client's stream fails (the client went away); every other outcome is a value. Nothing is left behind in the blob store unless it was stored.
  */
 export async function uploadText(
   deps: TextUploadDeps,
@@ -38,6 +38,7 @@ export async function uploadText(
   key: string,
   received: string,
   policy: DataPolicy,
+  tap?: (chunk: Buffer) => void,
 ): Promise<UploadOutcome> {
   const upload = new PassThrough({ highWaterMark: 64 * 1024 });
   let putError: unknown;
@@ -84,17 +85,26 @@ export async function uploadText(
     }
   };
   try {
-    await write([Buffer.from(received)]);
+    const first = Buffer.from(received);
+    tap?.(first);
+    await write([first]);
     try {
       for await (const chunk of text as AsyncIterable<Buffer>) {
         const out = policy.push(chunk);
-        if (!policy.violation && !busy) await write(out);
+        if (!policy.violation && !busy) {
+          if (tap) for (const b of out) tap(b);
+          await write(out);
+        }
       }
     } catch (err) {
       await abort();
       throw err;
     }
-    if (!policy.violation && !busy) await write(policy.end());
+    if (!policy.violation && !busy) {
+      const rest = policy.end();
+      if (tap) for (const b of rest) tap(b);
+      await write(rest);
+    }
     if (policy.violation || busy) {
       await abort();
       if (putError === undefined) void deps.blobs.delete(key).catch(() => {});

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { readMessage } from '../../lib/core/messageBody.ts';
+import type { OutboundQueue } from '../../lib/core/outbound.ts';
 import type { Account, Invoker, MessageMeta, Storage } from '../../lib/core/ports.ts';
 import { type DnsRecords, stubResolver } from '../../lib/pipeline/dns.ts';
 import { createHandlers, type HandlerOptions } from '../../lib/pipeline/handlers.ts';
@@ -236,12 +237,15 @@ export async function startMxGateway(
     /** Storage the functions see (the gateway itself keeps the plain one). */
     wrapHandlerStorage?: (storage: Storage) => Storage;
     wrapInvoker?: (invoker: Invoker) => Invoker;
+    /** The outbound queue of submission (test/support/memoryQueue.ts in protocol tests). */
+    queue?: OutboundQueue;
   } = {},
 ): Promise<MxTestGateway> {
   const resolver = stubResolver(opts.dns ?? defaultDns(testDkimKeys().publicKey));
   const tg = await startTestGateway({
     env: opts.env,
     storage: opts.storage,
+    queue: opts.queue,
     invoker: (storage) => {
       const handlerStorage = opts.wrapHandlerStorage ? opts.wrapHandlerStorage(storage) : storage;
       const local = new LocalInvoker(createHandlers(handlerStorage, { resolver, ...opts.handlerOptions }));

@@ -46,24 +46,18 @@ async function inTransaction(from = 'alice@sender.test', params = ''): Promise<R
 }
 
 describe('greeting and capabilities (RFC 5321 §4.2, §4.1.1.1)', () => {
-  test('greets with the configured host name and advertises the MX extensions, no AUTH', async () => {
+  test('greets with the configured host name and advertises the MX extensions, no AUTH, no DSN', async () => {
     const { c, greeting } = await RawSmtp.greet(port);
     assert.equal(greeting.code, 220);
     assert.match(greeting.text, /^mx\.test\.example ESMTP/);
     const ehlo = await c.cmd('EHLO client.example');
     assert.equal(ehlo.code, 250);
     const caps = ehlo.lines.slice(1).map((l) => l.slice(4));
-    for (const cap of [
-      'PIPELINING',
-      '8BITMIME',
-      'SMTPUTF8',
-      'ENHANCEDSTATUSCODES',
-      'STARTTLS',
-      'DSN',
-      'SIZE 41943040',
-    ]) {
+    for (const cap of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'STARTTLS', 'SIZE 41943040']) {
       assert.ok(caps.includes(cap), `${cap} in ${caps}`);
     }
+    // RFC 3461 §4: no DSN is ever sent for local delivery, so the MX does not offer the extension
+    assert.ok(!caps.includes('DSN'), 'no DSN on the MX port');
     assert.ok(!caps.some((cap) => cap.startsWith('AUTH')), 'no AUTH on the MX port');
     const auth = await c.cmd('AUTH PLAIN AGJvYgBwdw==');
     assert.equal(auth.code, 500);
@@ -459,10 +453,12 @@ describe('DATA', () => {
     assert.equal((copy.meta.summary as { headers: { subject: string } }).headers.subject, 'Grüße aus Köln ☕');
   });
 
-  test('DSN parameters are accepted (RFC 3461)', async () => {
+  test('DSN is not offered on the MX (RFC 3461 §4): a client sending its parameters anyway is not refused', async () => {
     const c = await inTransaction('alice@sender.test', ' RET=HDRS ENVID=abc123');
     assert.equal((await c.cmd('RCPT TO:<bob@ours.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@ours.test')).code, 250);
-    assert.equal((await c.cmd('RCPT TO:<carol@ours.test> NOTIFY=BOGUS')).code, 501);
+    assert.equal((await c.cmd('DATA')).code, 354);
+    c.write('From: alice@sender.test\r\nSubject: dsn ignored\r\n\r\nbody\r\n.\r\n');
+    assert.equal((await c.reply()).code, 250);
     c.close();
   });
 

@@ -9,6 +9,7 @@ import selfsigned from 'selfsigned';
 import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import type { Config } from '../../lib/core/config.ts';
 import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
+import type { OutboundQueue } from '../../lib/core/outbound.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import type { Account, Invoker, Storage } from '../../lib/core/ports.ts';
 import { type Gateway, startGateway } from '../../lib/gateway/gateway.ts';
@@ -41,7 +42,14 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  opts: { env?: Record<string, string>; storage?: Storage; invoker?: (storage: Storage) => Invoker; log?: Logger } = {},
+  opts: {
+    env?: Record<string, string>;
+    storage?: Storage;
+    invoker?: (storage: Storage) => Invoker;
+    log?: Logger;
+    /** The outbound queue submission enqueues into (an in-memory fake in protocol tests). */
+    queue?: OutboundQueue;
+  } = {},
 ): Promise<TestGateway> {
   const storage = opts.storage ?? (await freshStorage());
   // every setting of this gateway comes from `env`: nothing is shared with other gateways through process.env
@@ -50,7 +58,7 @@ export async function startTestGateway(
   const invoker = opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
   const authenticator = createAuthenticator(storage.directory, config.auth);
-  const gateway = await startGateway({ config, storage, invoker, authenticator, tls, log });
+  const gateway = await startGateway({ config, storage, invoker, authenticator, tls, log, queue: opts.queue });
   let closed = false;
   const close = async () => {
     if (closed) return;

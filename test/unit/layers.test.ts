@@ -35,6 +35,7 @@ const INNER = [
   'lib/mime',
   'lib/auth',
   'lib/smtp',
+  'lib/delivery',
   'lib/pop3',
   'lib/imap',
   'lib/pipeline',

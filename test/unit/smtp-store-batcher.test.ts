@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FunctionName, Invoker } from '../../lib/core/ports.ts';
+import { StoreBatcher } from '../../lib/delivery/storeBatcher.ts';
 import type { StoreBatchRequest, StoreBatchResult, StoreRequest } from '../../lib/pipeline/contracts.ts';
-import { StoreBatcher } from '../../lib/smtp/storeBatcher.ts';
 
 function request(id: string, accounts: string[]): StoreRequest {
   return {
