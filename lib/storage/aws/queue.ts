@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -12,6 +11,7 @@ import { InvalidInputError } from '../../core/errors.ts';
 import type { AttemptRecord, OutboundQueue, QueueEntry, QueueEntryInput } from '../../core/outbound.ts';
 import { QUEUE_STATE_INDEX, type StorageNames } from '../../core/schema.ts';
 import { cancellationCodes, fromAttr, type Item, isConditionFailure, temporary, toAttr } from './dynamo.ts';
+import { queueBlobRefKey } from './mail/keys.ts';
 import {
   completedAttributes,
   DONE,
@@ -23,8 +23,11 @@ import {
   PENDING,
 } from './queueItems.ts';
 
-/** Entries per enqueue transaction: DynamoDB's 100 items, less the idempotency record. */
-const ENTRIES_PER_TRANSACTION = 99;
+/**
+ * Entries per enqueue transaction: DynamoDB's 100 items, less the idempotency record, each entry with the
+ * reference it holds on its blob.
+ */
+const ENTRIES_PER_TRANSACTION = 49;
 const LIST_PAGE = 100;
 
 /**
@@ -34,6 +37,7 @@ const LIST_PAGE = 100;
  */
 export class DynamoOutboundQueue implements OutboundQueue {
   private readonly table: string;
+  private readonly refTable: string;
 
   constructor(
     private readonly db: DynamoDBClient,
@@ -41,6 +45,16 @@ export class DynamoOutboundQueue implements OutboundQueue {
     private readonly now: () => number = Date.now,
   ) {
     this.table = names.tables.queue;
+    this.refTable = names.tables.mailboxes;
+  }
+
+  /**
+   * The entry's reference on its blob, an item beside the mailboxes' own counts (lib/storage/aws/mail/blobs.ts),
+   * so neither the release after an expunge nor the sweep deletes a blob the queue still has to send. It goes
+   * when the entry is finished or removed; a crash in between leaves garbage for no one, never a lost blob.
+   */
+  private blobRef(entry: { readonly id: string; readonly blobKey: string }) {
+    return { TableName: this.refTable, Key: toAttr(queueBlobRefKey(entry.blobKey, entry.id)) };
   }
 
   /**
@@ -75,7 +89,18 @@ export class DynamoOutboundQueue implements OutboundQueue {
     });
     try {
       await this.db.send(
-        new TransactWriteItemsCommand({ TransactItems: [put(idem), ...entries.map((e) => put(newEntryItem(e, now)))] }),
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            put(idem),
+            ...entries.map((e) => put(newEntryItem(e, now))),
+            ...entries.map((e) => ({
+              Put: {
+                TableName: this.refTable,
+                Item: toAttr({ ...queueBlobRefKey(e.blobKey, e.id), refs: 1, since: now }),
+              },
+            })),
+          ],
+        }),
       );
       return false;
     } catch (err) {
@@ -138,20 +163,28 @@ export class DynamoOutboundQueue implements OutboundQueue {
       names[`#${k}`] = k;
       values[`:${k}`] = attributes[k];
     }
+    const update = {
+      TableName: this.table,
+      Key: toAttr(entryKey(id)),
+      UpdateExpression: `SET ${set.map((k) => `#${k} = :${k}`).join(', ')} REMOVE ${remove.join(', ')}`,
+      ConditionExpression: '#o = :owner',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: toAttr(values),
+    };
     try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: toAttr(entryKey(id)),
-          UpdateExpression: `SET ${set.map((k) => `#${k} = :${k}`).join(', ')} REMOVE ${remove.join(', ')}`,
-          ConditionExpression: '#o = :owner',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: toAttr(values),
-        }),
-      );
+      if (attributes.state === DONE) {
+        // finished: the blob reference goes in the same commit
+        await this.db.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [{ Update: update }, { Delete: this.blobRef(entryOf(item)) }],
+          }),
+        );
+      } else {
+        await this.db.send(new UpdateItemCommand(update));
+      }
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionFailure(err) || cancellationCodes(err)?.[0] === 'ConditionalCheckFailed') return false;
       throw temporary('queue complete failed', err);
     }
   }
@@ -217,11 +250,21 @@ export class DynamoOutboundQueue implements OutboundQueue {
 
   async remove(id: string): Promise<boolean> {
     try {
-      const out = await this.db.send(
-        new DeleteItemCommand({ TableName: this.table, Key: toAttr(entryKey(id)), ReturnValues: 'ALL_OLD' }),
+      const item = await this.read(id);
+      if (!item) return false;
+      await this.db.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Delete: { TableName: this.table, Key: toAttr(entryKey(id)), ConditionExpression: 'attribute_exists(pk)' },
+            },
+            { Delete: this.blobRef(entryOf(item)) },
+          ],
+        }),
       );
-      return out.Attributes !== undefined;
+      return true;
     } catch (err) {
+      if (cancellationCodes(err)?.[0] === 'ConditionalCheckFailed') return false;
       throw temporary('queue remove failed', err);
     }
   }

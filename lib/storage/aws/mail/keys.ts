@@ -48,6 +48,12 @@ export const blobRefKey = (blobKey: string, accountId: string) => ({
   sk: `REF#${accountId}`,
 });
 
+/** The outbound queue's reference on a blob, one per entry (queue.ts): counted like an account's. */
+export const queueBlobRefKey = (blobKey: string, entryId: string) => ({
+  pk: blobPartition(blobKey),
+  sk: `REF#queue#${entryId}`,
+});
+
 /** The partition of a mailbox's message and change items. Ids are base64url, so `#` cannot occur in them. */
 export const partitionOf = (ref: MailboxRef) => `${ref.accountId}#${ref.mailboxId}`;
 export const messageKey = (ref: MailboxRef, uid: number) => ({ mailboxId: partitionOf(ref), uid });
