@@ -1,0 +1,105 @@
+/**
+ * Direct delivery to the recipient domain's MX hosts (RFC 5321 §5.1), one session per attempt, STARTTLS
+ * whenever the host offers it (opportunistic, RFC 7435: the certificate is not checked, TLS only keeps
+ * passive listeners out). Hosts are tried in preference order, each address of a host in turn until one
+ * answers; recipients a host deferred (4xx, or a session that broke) go to the next host, those it accepted
+ * or refused with 5xx are final there. MTA-STS (RFC 8461) is not implemented.
+ */
+import type { Readable } from 'node:stream';
+import type { OutboundEnvelope, RecipientOutcome, Transport } from '../../core/outbound.ts';
+import type { Resolver } from '../../pipeline/dns.ts';
+import { type MxHost, resolveMxRoute } from './mxRoute.ts';
+import { ourReply, outcome, outcomesFor } from './replies.ts';
+import { DEFAULT_TIMEOUTS, SessionError, type SmtpPeer, SmtpSession, type SmtpTimeouts } from './smtpSession.ts';
+import { sendMessage } from './smtpTransaction.ts';
+
+export interface MxOptions {
+  readonly resolver: Resolver;
+  /** 25 in production; a test port in tests. */
+  readonly port: number;
+  /** Our name in EHLO (the name our egress address's PTR gives). */
+  readonly heloName: string;
+  readonly timeouts?: SmtpTimeouts;
+  /** Deliver to loopback and private addresses (tests); never in production. */
+  readonly allowPrivateAddresses?: boolean;
+  /** Order among MX hosts of equal preference (tests). */
+  readonly random?: () => number;
+  /** MX hosts tried per attempt; default 5. */
+  readonly maxHosts?: number;
+  /** Addresses tried per host; default 2 (as Postfix's smtp_mx_session_limit). */
+  readonly maxAddressesPerHost?: number;
+}
+
+interface HostResult {
+  /** Outcomes when a session was had; undefined when no address of the host answered. */
+  readonly outcomes?: RecipientOutcome[];
+  /** Why not, when no session: our reply for the last address tried. */
+  readonly failure?: string;
+}
+
+export class MxTransport implements Transport {
+  readonly name = 'mx';
+
+  constructor(private readonly options: MxOptions) {}
+
+  async deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
+    const route = await resolveMxRoute(envelope.domain, this.options);
+    if ('reply' in route) return outcomesFor(envelope.recipients, route.reply);
+    const final: RecipientOutcome[] = [];
+    let pending: RecipientOutcome[] = [];
+    let pendingAddresses = [...envelope.recipients];
+    let lastFailure = ourReply.noRoute(envelope.domain, 'no host tried');
+    for (const host of route.hosts) {
+      const result = await this.tryHost(host, envelope, pendingAddresses, open, size);
+      if (!result.outcomes) {
+        lastFailure = result.failure ?? lastFailure;
+        continue;
+      }
+      final.push(...result.outcomes.filter((o) => o.result !== 'deferred'));
+      pending = result.outcomes.filter((o) => o.result === 'deferred');
+      pendingAddresses = pending.map((o) => o.address);
+      if (pendingAddresses.length === 0) break;
+    }
+    const deferredBy = new Map(pending.map((o) => [o.address, o]));
+    return [...final, ...pendingAddresses.map((a) => deferredBy.get(a) ?? outcome(a, lastFailure))];
+  }
+
+  /** The first address of the host that gives a session delivers; the others are tried only if it gives none. */
+  private async tryHost(
+    host: MxHost,
+    envelope: OutboundEnvelope,
+    recipients: readonly string[],
+    open: () => Promise<Readable>,
+    size: number,
+  ): Promise<HostResult> {
+    let failure: string | undefined;
+    for (const address of host.addresses.slice(0, this.options.maxAddressesPerHost ?? 2)) {
+      let session: SmtpSession;
+      try {
+        session = await SmtpSession.open(this.peer(host.name, address));
+      } catch (err) {
+        if (!(err instanceof SessionError)) throw err;
+        failure = err.reply;
+        continue;
+      }
+      try {
+        return { outcomes: await sendMessage(session, envelope, recipients, open, size) };
+      } finally {
+        session.quit();
+      }
+    }
+    return { failure };
+  }
+
+  private peer(hostname: string, address: string): SmtpPeer {
+    return {
+      address,
+      hostname,
+      port: this.options.port,
+      tls: 'opportunistic',
+      verifyCertificate: false,
+      heloName: this.options.heloName,
+      timeouts: this.options.timeouts ?? DEFAULT_TIMEOUTS,
+    };
+  }
+}
