@@ -4,11 +4,9 @@
  * 8BITMIME parameters, and sessions kept open between messages.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { OutboundEnvelope } from '../../lib/core/outbound.ts';
 import { type SmarthostOptions, SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
-import type { SmtpTimeouts } from '../../lib/outbound/transports/smtpSession.ts';
+import { envelope, MESSAGE, openMessage, TEST_TIMEOUTS } from '../support/outbound.ts';
 import {
   closedPort,
   type Sink,
@@ -17,16 +15,6 @@ import {
   startSink,
   testCertificate,
 } from '../support/smtpSink.ts';
-
-export const TEST_TIMEOUTS: SmtpTimeouts = { connectMs: 2000, greetingMs: 800, socketMs: 2000, stepMs: 5000 };
-export const MESSAGE = Buffer.from(
-  'From: alice@ours.test\r\nTo: bob@remote.test\r\nSubject: outbound\r\n\r\n.a line starting with a dot\r\nbody\r\n',
-);
-export const openMessage = async () => Readable.from([MESSAGE]);
-
-export function envelope(recipients: string[], extra: Partial<OutboundEnvelope> = {}): OutboundEnvelope {
-  return { mailFrom: 'alice@ours.test', domain: 'remote.test', recipients, ...extra };
-}
 
 const sinks: Sink[] = [];
 const transports: SmarthostTransport[] = [];

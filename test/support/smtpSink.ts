@@ -32,6 +32,11 @@ export interface SinkOptions {
   readonly plain7bit?: boolean;
   /** The banner's reply: refuse every session with this code (e.g. 421, 554). */
   readonly refuseSessions?: number;
+  /** Answer every RCPT with 451 (a host that defers everything). */
+  readonly deferAll?: boolean;
+  /** Listen on this loopback address and port (several MX hosts on one port); default 127.0.0.1 and any port. */
+  readonly host?: string;
+  readonly port?: number;
 }
 
 export interface Sink {
@@ -39,6 +44,8 @@ export interface Sink {
   readonly transactions: SinkTransaction[];
   /** Sessions accepted so far (each TCP connection). */
   sessions: number;
+  /** Every RCPT address asked, accepted or not. */
+  readonly rcptAttempts: string[];
   close(): Promise<void>;
 }
 
@@ -77,7 +84,7 @@ function recipientReply(address: string): Error | undefined {
 
 export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const transactions: SinkTransaction[] = [];
-  const sink = { port: 0, transactions, sessions: 0, close: async () => {} };
+  const sink = { port: 0, transactions, sessions: 0, rcptAttempts: [] as string[], close: async () => {} };
   const serverOptions: SMTPServerOptions = {
     secure: options.implicitTls === true,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
@@ -101,6 +108,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
     },
     onRcptTo(address, _session, callback) {
+      sink.rcptAttempts.push(address.address);
+      if (options.deferAll) return callback(smtpError(451, '4.3.0 Everything deferred here'));
       callback(recipientReply(address.address) ?? null);
     },
     onData(stream, session, callback) {
@@ -124,7 +133,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   };
   const server = new SMTPServer(serverOptions);
   server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
   sink.port = (server.server.address() as AddressInfo).port;
   sink.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return sink;

@@ -54,11 +54,11 @@ for (const [net, bits] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96],
 ] as const) {
   NON_PUBLIC.addSubnet(net, bits, 'ipv6');
 }
 
+/** False for loopback, private, link-local, CGNAT, multicast (BlockList also matches IPv4-mapped IPv6 forms). */
 export function isPublicAddress(address: string): boolean {
   return !NON_PUBLIC.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
 }
