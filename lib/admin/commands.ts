@@ -12,6 +12,7 @@ import { MESSAGE_PREFIX } from '../core/schema.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
+import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
 
 export const USAGE: readonly string[] = [
   'usage: npm run admin -- <command> [options]',
@@ -41,6 +42,9 @@ export const USAGE: readonly string[] = [
   '  blobs sweep [--grace <age>]                  deletes message blobs no mailbox references, once older',
   "                                               than the grace (default: the mail store's, an hour); a",
   '                                               shorter one only while no delivery is in flight',
+  'outbox (the emulator keeps outgoing mail here instead of sending it)',
+  '  outbox list                                  kept messages, oldest first',
+  '  outbox show <id>                             one message: its envelope, then its text',
   '  help                                         this text',
   '',
   'options',
@@ -294,6 +298,8 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'quota set': [],
   dns: ['host', 'ip'],
   'blobs sweep': ['grace'],
+  'outbox list': [],
+  'outbox show': [],
 };
 
 const GLOBAL_SWITCHES = new Set(['aws', 'help']);
@@ -309,7 +315,7 @@ export function commandName(args: ParsedArgs): string {
   const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
-    if (['domain', 'account', 'alias', 'quota', 'blobs'].includes(group)) {
+    if (['domain', 'account', 'alias', 'quota', 'blobs', 'outbox'].includes(group)) {
       const verbs = Object.keys(COMMAND_OPTIONS)
         .filter((k) => k.startsWith(`${group} `))
         .map((k) => k.slice(group.length + 1));
@@ -410,6 +416,13 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       operands(args, name, 0, 0, '[--grace <age>]');
       const grace = args.values.grace;
       return blobsSweep(await ctx.storage({ blobGraceMs: grace === undefined ? undefined : parseDuration(grace) }));
+    }
+    case 'outbox list':
+      operands(args, name, 0, 0, '');
+      return outboxList(outboxDirOf(args, ctx.env));
+    case 'outbox show': {
+      const [id] = operands(args, name, 1, 1, '<id>');
+      return outboxShow(outboxDirOf(args, ctx.env), id);
     }
     default:
       throw new InvalidInputError(`unknown command ${name}`);
