@@ -125,6 +125,28 @@ describe('smarthost: no answer', () => {
   });
 });
 
+describe('smarthost: timeouts', () => {
+  it('no reply to the final dot: deferred with our 451 4.4.2 once the socket is idle too long', async () => {
+    const relay = await sink({ hangAfterData: true });
+    const started = Date.now();
+    const [o] = await smarthost(relay.port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    assert.equal(o.result, 'deferred');
+    assert.match(o.reply, /^451 4\.4\.2 Bad connection to 127\.0\.0\.1:\d+/);
+    assert.ok(Date.now() - started < TEST_TIMEOUTS.socketMs + 1500, `took ${Date.now() - started} ms`);
+  });
+
+  it('a kept session the relay closed meanwhile is noticed (RSET) and replaced, the message still goes', async () => {
+    const relay = await sink({ idleCloseMs: 200 });
+    const t = smarthost(relay.port);
+    assert.equal((await t.deliver(envelope(['ok@remote.test']), openMessage, 1))[0].result, 'delivered');
+    await new Promise((r) => setTimeout(r, 600));
+    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    assert.equal(o.result, 'delivered', o.reply);
+    assert.equal(relay.transactions.length, 2);
+    assert.equal(relay.sessions, 2);
+  });
+});
+
 describe('smarthost: TLS and AUTH', () => {
   it('STARTTLS required, with the relay CA trusted: the session is under TLS', async () => {
     const tls = await testCertificate();

@@ -32,6 +32,10 @@ export interface SinkOptions {
   readonly plain7bit?: boolean;
   /** The banner's reply: refuse every session with this code (e.g. 421, 554). */
   readonly refuseSessions?: number;
+  /** Take the message and never answer the final dot (a server that hangs). */
+  readonly hangAfterData?: boolean;
+  /** Close a session idle this long (smtp-server's socketTimeout). */
+  readonly idleCloseMs?: number;
   /** Answer every RCPT with 451 (a host that defers everything). */
   readonly deferAll?: boolean;
   /** Listen on this loopback address and port (several MX hosts on one port); default 127.0.0.1 and any port. */
@@ -96,6 +100,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     hideSMTPUTF8: options.plain7bit === true,
     size: 10 * 1024 * 1024,
     logger: false,
+    ...(options.idleCloseMs ? { socketTimeout: options.idleCloseMs } : {}),
     onConnect(_session, callback) {
       sink.sessions += 1;
       if (options.refuseSessions) return callback(smtpError(options.refuseSessions, 'No service for you'));
@@ -126,6 +131,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
           secure: session.secure,
           user: session.user as string | undefined,
         });
+        if (options.hangAfterData) return;
         if (options.dataReply) return callback(smtpError(options.dataReply.code, options.dataReply.message));
         callback(null, `2.0.0 Ok: queued as T${transactions.length}`);
       });
