@@ -6,6 +6,7 @@
  */
 import type { Transport } from '../../core/outbound.ts';
 import type { Resolver } from '../../pipeline/dns.ts';
+import { mailauthMtaSts } from './mtaSts.ts';
 import { MxTransport } from './mx.ts';
 import { OutboxTransport, outboxDir } from './outbox.ts';
 import { type SmarthostOptions, SmarthostTransport } from './smarthost.ts';
@@ -23,6 +24,8 @@ export interface TransportConfig {
   readonly mxPort?: number;
   /** Deliver to loopback and private MX addresses (tests only). */
   readonly mxAllowPrivateAddresses?: boolean;
+  /** Look up and enforce MTA-STS policies (RFC 8461) for `mx`; default true. */
+  readonly mxMtaSts?: boolean;
   readonly timeouts?: SmtpTimeouts;
 }
 
@@ -53,6 +56,7 @@ export function createTransport(config: TransportConfig, deps: TransportDeps): T
         heloName: config.heloName,
         timeouts: config.timeouts,
         allowPrivateAddresses: config.mxAllowPrivateAddresses,
+        mtaSts: config.mxMtaSts === false ? undefined : mailauthMtaSts({ resolver: deps.resolver }),
       });
     case 'ses':
       if (!deps.ses) throw new TransportConfigError('the ses transport is only available with AWS storage');

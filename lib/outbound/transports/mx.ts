@@ -3,11 +3,13 @@
  * whenever the host offers it (opportunistic, RFC 7435: the certificate is not checked, TLS only keeps
  * passive listeners out). Hosts are tried in preference order, each address of a host in turn until one
  * answers; recipients a host deferred (4xx, or a session that broke) go to the next host, those it accepted
- * or refused with 5xx are final there. MTA-STS (RFC 8461) is not implemented.
+ * or refused with 5xx are final there. Under an MTA-STS policy in `enforce` mode (RFC 8461, mtaSts.ts) only
+ * the MX hosts the policy names are used, over STARTTLS with a valid certificate for the MX name, or not at all.
  */
 import type { Readable } from 'node:stream';
 import type { OutboundEnvelope, RecipientOutcome, Transport } from '../../core/outbound.ts';
 import type { Resolver } from '../../pipeline/dns.ts';
+import { type MtaStsPolicy, type MtaStsSource, mxMatchesPolicy } from './mtaSts.ts';
 import { type MxHost, resolveMxRoute } from './mxRoute.ts';
 import { ourReply, outcome, outcomesFor } from './replies.ts';
 import { DEFAULT_TIMEOUTS, SessionError, type SmtpPeer, SmtpSession, type SmtpTimeouts } from './smtpSession.ts';
@@ -28,6 +30,10 @@ export interface MxOptions {
   readonly maxHosts?: number;
   /** Addresses tried per host; default 2 (as Postfix's smtp_mx_session_limit). */
   readonly maxAddressesPerHost?: number;
+  /** MTA-STS policies (mailauthMtaSts in production); without it no policy is looked up. */
+  readonly mtaSts?: MtaStsSource;
+  /** CAs trusted besides the system's for MTA-STS certificate checks (tests). */
+  readonly tlsCa?: string;
 }
 
 interface HostResult {
@@ -45,12 +51,15 @@ export class MxTransport implements Transport {
   async deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
     const route = await resolveMxRoute(envelope.domain, this.options);
     if ('reply' in route) return outcomesFor(envelope.recipients, route.reply);
+    const policy = await this.enforcedPolicy(envelope.domain);
+    const hosts = policy ? route.hosts.filter((h) => mxMatchesPolicy(h.name, policy)) : route.hosts;
+    if (hosts.length === 0) return outcomesFor(envelope.recipients, ourReply.stsNoMx(envelope.domain));
     const final: RecipientOutcome[] = [];
     let pending: RecipientOutcome[] = [];
     let pendingAddresses = [...envelope.recipients];
     let lastFailure = ourReply.noRoute(envelope.domain, 'no host tried');
-    for (const host of route.hosts) {
-      const result = await this.tryHost(host, envelope, pendingAddresses, open, size);
+    for (const host of hosts) {
+      const result = await this.tryHost(host, envelope, pendingAddresses, open, size, policy !== undefined);
       if (!result.outcomes) {
         lastFailure = result.failure ?? lastFailure;
         continue;
@@ -71,12 +80,13 @@ export class MxTransport implements Transport {
     recipients: readonly string[],
     open: () => Promise<Readable>,
     size: number,
+    requireTls: boolean,
   ): Promise<HostResult> {
     let failure: string | undefined;
     for (const address of host.addresses.slice(0, this.options.maxAddressesPerHost ?? 2)) {
       let session: SmtpSession;
       try {
-        session = await SmtpSession.open(this.peer(host.name, address));
+        session = await SmtpSession.open(this.peer(host.name, address, requireTls));
       } catch (err) {
         if (!(err instanceof SessionError)) throw err;
         failure = err.reply;
@@ -91,13 +101,20 @@ export class MxTransport implements Transport {
     return { failure };
   }
 
-  private peer(hostname: string, address: string): SmtpPeer {
+  /** The domain's MTA-STS policy when it is enforced; a failed lookup counts as none (RFC 8461 §5). */
+  private async enforcedPolicy(domain: string): Promise<MtaStsPolicy | undefined> {
+    const policy = await this.options.mtaSts?.(domain).catch(() => undefined);
+    return policy?.mode === 'enforce' ? policy : undefined;
+  }
+
+  private peer(hostname: string, address: string, requireTls: boolean): SmtpPeer {
     return {
       address,
       hostname,
       port: this.options.port,
-      tls: 'opportunistic',
-      verifyCertificate: false,
+      tls: requireTls ? 'starttls' : 'opportunistic',
+      verifyCertificate: requireTls,
+      ca: this.options.tlsCa,
       heloName: this.options.heloName,
       timeouts: this.options.timeouts ?? DEFAULT_TIMEOUTS,
     };

@@ -56,5 +56,7 @@ export const ourReply = {
   no8BitMime: (host: string) => `554 5.6.3 ${host} does not offer 8BITMIME and the message is 8-bit`,
   /** RFC 6531 §3.2: a message that needs SMTPUTF8 only to a server that offers it. */
   noSmtpUtf8: (host: string) => `553 5.6.7 ${host} does not offer SMTPUTF8, which the message needs`,
+  /** RFC 8461 §5.1: under an enforced policy, an MX the policy does not name is not used. */
+  stsNoMx: (domain: string) => `451 4.7.5 No MX host of ${domain} matches its MTA-STS policy`,
   internal: (why: string) => `451 4.3.0 Local error in delivery: ${why}`,
 } as const;
