@@ -125,6 +125,26 @@ describe('mx: which host (RFC 5321 §5.1)', () => {
   });
 });
 
+describe('mx: connections per destination', () => {
+  it('at most maxSessionsPerDomain sessions to one domain at once; the rest wait their turn', async () => {
+    const { port, hosts } = await mxHosts({});
+    const t = mx(
+      port,
+      { ...ADDRESSES, 'remote.test': { MX: [mxRecord(10, 'mx1.remote.test')] } },
+      { maxSessionsPerDomain: 2 },
+    );
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () => t.deliver(envelope(['ok@remote.test']), openMessage, MESSAGE.length)),
+    );
+    assert.deepEqual(
+      outcomes.map(([o]) => o.result),
+      Array(6).fill('delivered'),
+    );
+    assert.equal(hosts[0]?.transactions.length, 6);
+    assert.equal(hosts[0]?.maxConcurrent, 2);
+  });
+});
+
 describe('mx: what DNS says', () => {
   it('no MX records: the implicit MX, the address of the domain itself (RFC 5321 §5.1)', async () => {
     const { port, hosts } = await mxHosts({});

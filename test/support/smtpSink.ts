@@ -48,6 +48,8 @@ export interface Sink {
   readonly transactions: SinkTransaction[];
   /** Sessions accepted so far (each TCP connection). */
   sessions: number;
+  /** Most sessions open at the same time. */
+  maxConcurrent: number;
   /** Every RCPT address asked, accepted or not. */
   readonly rcptAttempts: string[];
   close(): Promise<void>;
@@ -88,7 +90,15 @@ function recipientReply(address: string): Error | undefined {
 
 export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const transactions: SinkTransaction[] = [];
-  const sink = { port: 0, transactions, sessions: 0, rcptAttempts: [] as string[], close: async () => {} };
+  let active = 0;
+  const sink = {
+    port: 0,
+    transactions,
+    sessions: 0,
+    maxConcurrent: 0,
+    rcptAttempts: [] as string[],
+    close: async () => {},
+  };
   const serverOptions: SMTPServerOptions = {
     secure: options.implicitTls === true,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
@@ -103,8 +113,13 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     ...(options.idleCloseMs ? { socketTimeout: options.idleCloseMs } : {}),
     onConnect(_session, callback) {
       sink.sessions += 1;
+      active += 1;
+      sink.maxConcurrent = Math.max(sink.maxConcurrent, active);
       if (options.refuseSessions) return callback(smtpError(options.refuseSessions, 'No service for you'));
       callback();
+    },
+    onClose() {
+      active -= 1;
     },
     onAuth(auth, _session, callback) {
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createTransport, parseSmarthost, TransportConfigError } from '../../lib/outbound/transports/index.ts';
+import { KeyedLimiter } from '../../lib/outbound/transports/keyedLimiter.ts';
 import { orderByPreference } from '../../lib/outbound/transports/mxRoute.ts';
 import { OutboxTransport } from '../../lib/outbound/transports/outbox.ts';
 import { oneLine, outcome, resultOfCode } from '../../lib/outbound/transports/replies.ts';
@@ -109,5 +110,29 @@ describe('createTransport', () => {
     for (const bad of ['', 'a:b', 'a:70000', 'a b:25', 'a:25:26', 'http://x']) {
       assert.throws(() => parseSmarthost(bad), TransportConfigError, bad);
     }
+  });
+});
+
+describe('KeyedLimiter', () => {
+  it('runs at most max per key, others at once, and forgets idle keys', async () => {
+    const limiter = new KeyedLimiter(2);
+    let running = 0;
+    let most = 0;
+    const task = async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 10));
+      running -= 1;
+    };
+    const other = limiter.run('b', async () => 'b');
+    await Promise.all([...Array.from({ length: 5 }, () => limiter.run('a', task)), other]);
+    assert.equal(most, 2);
+    assert.equal(await other, 'b');
+    assert.equal(limiter.size, 0);
+    await assert.rejects(
+      limiter.run('a', async () => Promise.reject(new Error('x'))),
+      /x/,
+    );
+    assert.equal(limiter.size, 0);
   });
 });

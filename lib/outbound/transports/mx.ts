@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { OutboundEnvelope, RecipientOutcome, Transport } from '../../core/outbound.ts';
 import type { Resolver } from '../../pipeline/dns.ts';
+import { KeyedLimiter } from './keyedLimiter.ts';
 import { type MtaStsPolicy, type MtaStsSource, mxMatchesPolicy } from './mtaSts.ts';
 import { type MxHost, resolveMxRoute } from './mxRoute.ts';
 import { ourReply, outcome, outcomesFor } from './replies.ts';
@@ -30,6 +31,8 @@ export interface MxOptions {
   readonly maxHosts?: number;
   /** Addresses tried per host; default 2 (as Postfix's smtp_mx_session_limit). */
   readonly maxAddressesPerHost?: number;
+  /** Sessions open at once to one destination domain from this transport; default 4. */
+  readonly maxSessionsPerDomain?: number;
   /** MTA-STS policies (mailauthMtaSts in production); without it no policy is looked up. */
   readonly mtaSts?: MtaStsSource;
   /** CAs trusted besides the system's for MTA-STS certificate checks (tests). */
@@ -45,10 +48,21 @@ interface HostResult {
 
 export class MxTransport implements Transport {
   readonly name = 'mx';
+  private readonly limiter: KeyedLimiter;
 
-  constructor(private readonly options: MxOptions) {}
+  constructor(private readonly options: MxOptions) {
+    this.limiter = new KeyedLimiter(options.maxSessionsPerDomain ?? 4);
+  }
 
-  async deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
+  deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
+    return this.limiter.run(envelope.domain, () => this.deliverNow(envelope, open, size));
+  }
+
+  private async deliverNow(
+    envelope: OutboundEnvelope,
+    open: () => Promise<Readable>,
+    size: number,
+  ): Promise<RecipientOutcome[]> {
     const route = await resolveMxRoute(envelope.domain, this.options);
     if ('reply' in route) return outcomesFor(envelope.recipients, route.reply);
     const policy = await this.enforcedPolicy(envelope.domain);
@@ -95,7 +109,8 @@ export class MxTransport implements Transport {
       try {
         return { outcomes: await sendMessage(session, envelope, recipients, open, size) };
       } finally {
-        session.quit();
+        // Closed before the limiter's slot is given on, so the per-domain bound holds on the wire too.
+        await session.quit();
       }
     }
     return { failure };

@@ -44,12 +44,12 @@ export class SessionPool {
       session.transactions < this.limits.maxTransactions &&
       this.idle.length < this.limits.maxIdle;
     if (!keep) {
-      session.quit();
+      void session.quit();
       return;
     }
     const timer = setTimeout(() => {
       this.idle = this.idle.filter((k) => k.session !== session);
-      session.quit();
+      void session.quit();
     }, this.limits.idleMs);
     timer.unref();
     this.idle.push({ session, timer });
@@ -64,7 +64,7 @@ export class SessionPool {
     this.closed = true;
     for (const kept of this.idle) {
       clearTimeout(kept.timer);
-      kept.session.quit();
+      void kept.session.quit();
     }
     this.idle = [];
   }

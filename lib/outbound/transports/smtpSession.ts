@@ -205,11 +205,23 @@ export class SmtpSession {
     }
   }
 
-  /** QUIT, then close. */
-  quit(): void {
-    if (this.connection.destroyed) return;
+  /** QUIT, then close; resolves once the connection is closed (at most `socketMs` later). */
+  quit(): Promise<void> {
+    if (this.connection.destroyed) return Promise.resolve();
     this.broken = true;
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.connection.close();
+        resolve();
+      }, this.peer.timeouts.socketMs);
+      timer.unref();
+      this.connection.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.connection.quit();
+    return closed;
   }
 }
 
