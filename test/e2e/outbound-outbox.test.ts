@@ -4,12 +4,13 @@
  * recipient; the CLI run as a user runs it, a child process finding the outbox through POSTERN_DATA_DIR.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { OutboxTransport, outboxDir } from '../../lib/outbound/transports/outbox.ts';
 import { envelope, MESSAGE, openMessage } from '../support/outbound.ts';
 
@@ -18,23 +19,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'postern-outbox-'));
 const dir = outboxDir(dataDir);
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function admin(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'local/admin.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, POSTERN_DATA_DIR: dataDir },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
+const execAdmin = promisify(execFile);
+
+/** The CLI as a child process: its exit code and what it printed. */
+async function admin(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const options = { cwd: ROOT, env: { ...process.env, POSTERN_DATA_DIR: dataDir } };
+  try {
+    return { code: 0, ...(await execAdmin(process.execPath, ['--import', 'tsx', 'local/admin.ts', ...args], options)) };
+  } catch (err) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? null, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;

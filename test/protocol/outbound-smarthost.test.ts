@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { OutboundEnvelope } from '../../lib/core/outbound.ts';
 import { type SmarthostOptions, SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
 import { envelope, MESSAGE, openMessage, TEST_TIMEOUTS } from '../support/outbound.ts';
 import {
@@ -34,6 +35,11 @@ function smarthost(port: number, options: Partial<SmarthostOptions> = {}): Smart
   });
   transports.push(t);
   return t;
+}
+
+/** One message to ok@remote.test. */
+function sendOne(t: SmarthostTransport, extra: Partial<OutboundEnvelope> = {}) {
+  return t.deliver(envelope(['ok@remote.test'], extra), openMessage, 1);
 }
 
 after(async () => {
@@ -68,11 +74,7 @@ describe('smarthost: replies per recipient', () => {
 
   it('the null sender goes out as MAIL FROM:<> (RFC 5321 §4.5.5)', async () => {
     const relay = await sink();
-    const outcomes = await smarthost(relay.port).deliver(
-      envelope(['ok@remote.test'], { mailFrom: '' }),
-      openMessage,
-      1,
-    );
+    const outcomes = await sendOne(smarthost(relay.port), { mailFrom: '' });
     assert.equal(outcomes[0].result, 'delivered');
     assert.equal(relay.transactions[0].mailFrom, '');
   });
@@ -100,7 +102,7 @@ describe('smarthost: replies per recipient', () => {
 
   it('a refused session (421 banner) defers with the server line', async () => {
     const relay = await sink({ refuseSessions: 421 });
-    const [o] = await smarthost(relay.port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^421 /);
   });
@@ -109,7 +111,7 @@ describe('smarthost: replies per recipient', () => {
 describe('smarthost: no answer', () => {
   it('connection refused: deferred with our 451 4.4.1', async () => {
     const port = await closedPort();
-    const [o] = await smarthost(port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(port));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.4\.1 No answer from 127\.0\.0\.1:\d+/);
   });
@@ -117,7 +119,7 @@ describe('smarthost: no answer', () => {
   it('no greeting in time: deferred with our 451 4.4.1, within the bound', async () => {
     const silent = await silentServer();
     const started = Date.now();
-    const [o] = await smarthost(silent.port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(silent.port));
     await silent.close();
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.4\.1 .*reeting/);
@@ -129,7 +131,7 @@ describe('smarthost: timeouts', () => {
   it('no reply to the final dot: deferred with our 451 4.4.2 once the socket is idle too long', async () => {
     const relay = await sink({ hangAfterData: true });
     const started = Date.now();
-    const [o] = await smarthost(relay.port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.4\.2 Bad connection to 127\.0\.0\.1:\d+/);
     assert.ok(Date.now() - started < TEST_TIMEOUTS.socketMs + 1500, `took ${Date.now() - started} ms`);
@@ -138,9 +140,9 @@ describe('smarthost: timeouts', () => {
   it('a kept session the relay closed meanwhile is noticed (RSET) and replaced, the message still goes', async () => {
     const relay = await sink({ idleCloseMs: 200 });
     const t = smarthost(relay.port);
-    assert.equal((await t.deliver(envelope(['ok@remote.test']), openMessage, 1))[0].result, 'delivered');
+    assert.equal((await sendOne(t))[0].result, 'delivered');
     await new Promise((r) => setTimeout(r, 600));
-    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(t);
     assert.equal(o.result, 'delivered', o.reply);
     assert.equal(relay.transactions.length, 2);
     assert.equal(relay.sessions, 2);
@@ -152,18 +154,14 @@ describe('smarthost: TLS and AUTH', () => {
     const tls = await testCertificate();
     const relay = await sink({ tls });
     const t = smarthost(relay.port, { host: 'localhost', tls: 'starttls', ca: tls.cert });
-    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(t);
     assert.equal(o.result, 'delivered', o.reply);
     assert.equal(relay.transactions[0].secure, true);
   });
 
   it('STARTTLS required and the certificate not trusted: deferred with 451 4.7.5, nothing sent', async () => {
     const relay = await sink({ tls: await testCertificate() });
-    const [o] = await smarthost(relay.port, { host: 'localhost', tls: 'starttls' }).deliver(
-      envelope(['ok@remote.test']),
-      openMessage,
-      1,
-    );
+    const [o] = await sendOne(smarthost(relay.port, { host: 'localhost', tls: 'starttls' }));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.7\.5 /);
     assert.equal(relay.transactions.length, 0);
@@ -171,7 +169,7 @@ describe('smarthost: TLS and AUTH', () => {
 
   it('STARTTLS required but not offered: deferred with 451 4.7.4, nothing sent', async () => {
     const relay = await sink();
-    const [o] = await smarthost(relay.port, { tls: 'starttls' }).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port, { tls: 'starttls' }));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.7\.4 /);
     assert.equal(relay.transactions.length, 0);
@@ -179,7 +177,7 @@ describe('smarthost: TLS and AUTH', () => {
 
   it('opportunistic: STARTTLS is used when offered, any certificate', async () => {
     const relay = await sink({ tls: await testCertificate() });
-    const [o] = await smarthost(relay.port).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port));
     assert.equal(o.result, 'delivered', o.reply);
     assert.equal(relay.transactions[0].secure, true);
   });
@@ -187,11 +185,7 @@ describe('smarthost: TLS and AUTH', () => {
   it('implicit TLS (port 465 style)', async () => {
     const tls = await testCertificate();
     const relay = await sink({ tls, implicitTls: true });
-    const [o] = await smarthost(relay.port, { host: 'localhost', tls: 'implicit', ca: tls.cert }).deliver(
-      envelope(['ok@remote.test']),
-      openMessage,
-      1,
-    );
+    const [o] = await sendOne(smarthost(relay.port, { host: 'localhost', tls: 'implicit', ca: tls.cert }));
     assert.equal(o.result, 'delivered', o.reply);
     assert.equal(relay.transactions[0].secure, true);
   });
@@ -201,7 +195,7 @@ describe('smarthost: TLS and AUTH', () => {
     const auth = { user: 'relay-user', pass: 'relay secret' };
     const relay = await sink({ tls, auth });
     const t = smarthost(relay.port, { host: 'localhost', tls: 'starttls', ca: tls.cert, auth });
-    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(t);
     assert.equal(o.result, 'delivered', o.reply);
     assert.equal(relay.transactions[0].user, 'relay-user');
   });
@@ -215,7 +209,7 @@ describe('smarthost: TLS and AUTH', () => {
       ca: tls.cert,
       auth: { user: 'relay-user', pass: 'wrong' },
     });
-    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(t);
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.7\.0 .*535 5\.7\.8/);
   });
@@ -223,7 +217,7 @@ describe('smarthost: TLS and AUTH', () => {
   it('credentials are never sent without TLS unless allowed', async () => {
     const auth = { user: 'relay-user', pass: 'relay secret' };
     const relay = await sink({ auth });
-    const [o] = await smarthost(relay.port, { auth }).deliver(envelope(['ok@remote.test']), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port, { auth }));
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.7\.4 .*in the clear/);
     assert.equal(relay.transactions.length, 0);
@@ -267,15 +261,11 @@ describe('smarthost: parameters', () => {
 
   it('BODY=8BITMIME for an 8-bit message; a relay without 8BITMIME gets nothing (RFC 6152 §3)', async () => {
     const relay = await sink();
-    const [o] = await smarthost(relay.port).deliver(envelope(['ok@remote.test'], { eightBit: true }), openMessage, 1);
+    const [o] = await sendOne(smarthost(relay.port), { eightBit: true });
     assert.equal(o.result, 'delivered');
     assert.equal(relay.transactions[0].mailArgs.BODY, '8BITMIME');
     const old = await sink({ plain7bit: true });
-    const [refused] = await smarthost(old.port).deliver(
-      envelope(['ok@remote.test'], { eightBit: true }),
-      openMessage,
-      1,
-    );
+    const [refused] = await sendOne(smarthost(old.port), { eightBit: true });
     assert.equal(refused.result, 'failed');
     assert.match(refused.reply, /^554 5\.6\.3 /);
     assert.equal(old.transactions.length, 0);
@@ -302,7 +292,7 @@ describe('smarthost: keep-alive', () => {
   it('three messages go over one session, kept open between them', async () => {
     const t = smarthost(relay.port);
     for (let i = 0; i < 3; i++) {
-      const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, 1);
+      const [o] = await sendOne(t);
       assert.equal(o.result, 'delivered');
     }
     assert.equal(relay.transactions.length, 3);
