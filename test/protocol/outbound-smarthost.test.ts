@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OutboundEnvelope } from '../../lib/core/outbound.ts';
+import { createTransport } from '../../lib/outbound/transports/index.ts';
 import { type SmarthostOptions, SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
 import { envelope, MESSAGE, openMessage, TEST_TIMEOUTS } from '../support/outbound.ts';
 import {
@@ -212,6 +213,31 @@ describe('smarthost: TLS and AUTH', () => {
     const [o] = await sendOne(t);
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^451 4\.7\.0 .*535 5\.7\.8/);
+  });
+
+  it('tls none: no STARTTLS even when offered', async () => {
+    const relay = await sink({ tls: await testCertificate() });
+    const [o] = await sendOne(smarthost(relay.port, { tls: 'none' }));
+    assert.equal(o.result, 'delivered', o.reply);
+    assert.equal(relay.transactions[0].secure, false);
+  });
+
+  it('AUTH in the clear only when the settings turn TLS off for a relay on loopback (createTransport)', async () => {
+    const auth = { user: 'relay-user', pass: 'relay secret' };
+    const relay = await sink({ auth, allowInsecureAuth: true });
+    const settings = { host: '127.0.0.1', port: relay.port, user: auth.user, password: auth.pass };
+    const deps = { heloName: 'mail.ours.test', timeouts: TEST_TIMEOUTS };
+    const loopbackPlain = createTransport({ transport: 'smarthost', smarthost: { ...settings, tls: 'none' } }, deps);
+    const [o] = await loopbackPlain.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    assert.equal(o.result, 'delivered', o.reply);
+    assert.equal(relay.transactions[0].user, 'relay-user');
+    const opportunistic = createTransport(
+      { transport: 'smarthost', smarthost: { ...settings, tls: 'opportunistic' } },
+      deps,
+    );
+    const [refused] = await opportunistic.deliver(envelope(['ok@remote.test']), openMessage, 1);
+    assert.match(refused.reply, /^451 4\.7\.4 .*in the clear/);
+    for (const t of [loopbackPlain, opportunistic]) (t as SmarthostTransport).close();
   });
 
   it('credentials are never sent without TLS unless allowed', async () => {

@@ -24,6 +24,8 @@ export interface SinkOptions {
   readonly implicitTls?: boolean;
   /** Require AUTH with these credentials before MAIL. */
   readonly auth?: { readonly user: string; readonly pass: string };
+  /** Offer AUTH without TLS too. */
+  readonly allowInsecureAuth?: boolean;
   /** Advertise DSN (RFC 3461). */
   readonly dsn?: boolean;
   /** Reply to DATA's end with this instead of 250 (e.g. 451 or 554). */
@@ -104,7 +106,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     disabledCommands: [...(options.tls || options.implicitTls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
     authOptional: !options.auth,
-    allowInsecureAuth: false,
+    allowInsecureAuth: options.allowInsecureAuth === true,
     hideDSN: !options.dsn,
     hide8BITMIME: options.plain7bit === true,
     hideSMTPUTF8: options.plain7bit === true,

@@ -1,10 +1,10 @@
-/** The transports' pure parts: reply mapping, DSN grouping, MX ordering, the factory and its settings. */
+/** The transports' pure parts: reply mapping, DSN grouping, MX ordering, the limiter, the factory. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createTransport, parseSmarthost, TransportConfigError } from '../../lib/outbound/transports/index.ts';
+import { createTransport, TransportConfigError } from '../../lib/outbound/transports/index.ts';
 import { KeyedLimiter } from '../../lib/outbound/transports/keyedLimiter.ts';
 import { orderByPreference } from '../../lib/outbound/transports/mxRoute.ts';
 import { OutboxTransport } from '../../lib/outbound/transports/outbox.ts';
@@ -80,35 +80,24 @@ describe('MX order', () => {
 });
 
 describe('createTransport', () => {
-  it('builds each kind, and says what is missing', () => {
+  it('builds each kind from the outbound settings, and says what is missing', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'postern-factory-'));
+    const deps = { heloName: 'mail.ours.test' };
     try {
-      const outbox = createTransport({ kind: 'outbox', heloName: 'h' }, { dataDir });
+      const outbox = createTransport({ transport: 'outbox' }, { ...deps, dataDir });
       assert.ok(outbox instanceof OutboxTransport);
       assert.equal((outbox as OutboxTransport).dir, join(dataDir, 'outbox'));
-      const smarthost = createTransport(
-        { kind: 'smarthost', heloName: 'h', smarthost: { host: 'relay', port: 587, tls: 'starttls' } },
-        {},
-      );
-      assert.equal(smarthost.name, 'smarthost');
-      assert.equal(createTransport({ kind: 'mx', heloName: 'h' }, { resolver: stubResolver({}) }).name, 'mx');
+      const relay = { host: 'relay', port: 587, tls: 'starttls' as const, user: 'u', password: 'p' };
+      assert.equal(createTransport({ transport: 'smarthost', smarthost: relay }, deps).name, 'smarthost');
+      assert.equal(createTransport({ transport: 'mx' }, { ...deps, resolver: stubResolver({}) }).name, 'mx');
       const ses = { name: 'ses', deliver: async () => [] };
-      assert.equal(createTransport({ kind: 'ses', heloName: 'h' }, { ses: () => ses }), ses);
-      assert.throws(() => createTransport({ kind: 'outbox', heloName: 'h' }, {}), TransportConfigError);
-      assert.throws(() => createTransport({ kind: 'smarthost', heloName: 'h' }, {}), /POSTERN_SMARTHOST/);
-      assert.throws(() => createTransport({ kind: 'mx', heloName: 'h' }, {}), TransportConfigError);
-      assert.throws(() => createTransport({ kind: 'ses', heloName: 'h' }, {}), TransportConfigError);
+      assert.equal(createTransport({ transport: 'ses' }, { ...deps, ses: () => ses }), ses);
+      assert.throws(() => createTransport({ transport: 'outbox' }, deps), TransportConfigError);
+      assert.throws(() => createTransport({ transport: 'smarthost' }, deps), /POSTERN_SMARTHOST/);
+      assert.throws(() => createTransport({ transport: 'mx' }, deps), TransportConfigError);
+      assert.throws(() => createTransport({ transport: 'ses' }, deps), TransportConfigError);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('POSTERN_SMARTHOST is host:port, [v6]:port, or host (587)', () => {
-    assert.deepEqual(parseSmarthost('smtp.example.org:2525'), { host: 'smtp.example.org', port: 2525 });
-    assert.deepEqual(parseSmarthost('[2001:db8::1]:465'), { host: '2001:db8::1', port: 465 });
-    assert.deepEqual(parseSmarthost('relay'), { host: 'relay', port: 587 });
-    for (const bad of ['', 'a:b', 'a:70000', 'a b:25', 'a:25:26', 'http://x']) {
-      assert.throws(() => parseSmarthost(bad), TransportConfigError, bad);
     }
   });
 });

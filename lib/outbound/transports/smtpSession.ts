@@ -8,8 +8,11 @@ import { isIP } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { oneLine, ourReply } from './replies.ts';
 
-/** implicit: TLS from the first byte (465); starttls: STARTTLS or no session; opportunistic: STARTTLS when offered. */
-export type TlsMode = 'implicit' | 'starttls' | 'opportunistic';
+/**
+ * implicit: TLS from the first byte (465); starttls: STARTTLS or no session; opportunistic: STARTTLS when
+ * offered; none: never TLS (a relay on loopback, tests).
+ */
+export type TlsMode = 'implicit' | 'starttls' | 'opportunistic' | 'none';
 
 export interface SmtpTimeouts {
   readonly connectMs: number;
@@ -236,6 +239,7 @@ function connectionOptions(peer: SmtpPeer): ConstructorParameters<typeof SMTPCon
     secure: peer.tls === 'implicit',
     requireTLS: peer.tls === 'starttls',
     opportunisticTLS: peer.tls === 'opportunistic',
+    ignoreTLS: peer.tls === 'none',
     servername,
     tls: {
       rejectUnauthorized: peer.verifyCertificate,
