@@ -6,6 +6,7 @@
  * (read once; this takes its shape, `config.outbound`, without depending on the rest of it).
  */
 import { isIP } from 'node:net';
+import type { Logger } from '../../core/log.ts';
 import type { Transport } from '../../core/outbound.ts';
 import type { Resolver } from '../../pipeline/dns.ts';
 import { mailauthMtaSts } from './mtaSts.ts';
@@ -47,6 +48,7 @@ export interface TransportDeps {
   /** PEM of extra CAs trusted for the smarthost's certificate (a private relay). */
   readonly smarthostCa?: string;
   readonly timeouts?: SmtpTimeouts;
+  readonly log?: Logger;
 }
 
 export class TransportConfigError extends Error {}
@@ -73,6 +75,7 @@ export function createTransport(settings: TransportSettings, deps: TransportDeps
         allowPlaintextAuth: relay.tls === 'none' && isLoopback(relay.host),
         heloName: deps.heloName,
         timeouts: deps.timeouts,
+        log: deps.log,
       });
     }
     case 'mx':
@@ -83,6 +86,7 @@ export function createTransport(settings: TransportSettings, deps: TransportDeps
         heloName: deps.heloName,
         timeouts: deps.timeouts,
         allowPrivateAddresses: deps.mxAllowPrivateAddresses,
+        log: deps.log,
         mtaSts: deps.mtaSts === false ? undefined : mailauthMtaSts({ resolver: deps.resolver }),
       });
     case 'ses':

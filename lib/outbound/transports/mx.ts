@@ -7,6 +7,7 @@
  * the MX hosts the policy names are used, over STARTTLS with a valid certificate for the MX name, or not at all.
  */
 import type { Readable } from 'node:stream';
+import type { Logger } from '../../core/log.ts';
 import type { OutboundEnvelope, RecipientOutcome, Transport } from '../../core/outbound.ts';
 import type { Resolver } from '../../pipeline/dns.ts';
 import { KeyedLimiter } from './keyedLimiter.ts';
@@ -37,6 +38,8 @@ export interface MxOptions {
   readonly mtaSts?: MtaStsSource;
   /** CAs trusted besides the system's for MTA-STS certificate checks (tests). */
   readonly tlsCa?: string;
+  /** Hosts that gave no session are logged here (never message content). */
+  readonly log?: Logger;
 }
 
 interface HostResult {
@@ -104,6 +107,12 @@ export class MxTransport implements Transport {
       } catch (err) {
         if (!(err instanceof SessionError)) throw err;
         failure = err.reply;
+        this.options.log?.info('mx host gave no session', {
+          domain: envelope.domain,
+          host: host.name,
+          address,
+          reply: failure,
+        });
         continue;
       }
       try {

@@ -5,6 +5,7 @@
  * is our 451 4.4.1 / 4.4.2.
  */
 import type { Readable } from 'node:stream';
+import type { Logger } from '../../core/log.ts';
 import type { OutboundEnvelope, RecipientOutcome, Transport } from '../../core/outbound.ts';
 import { outcomesFor } from './replies.ts';
 import { DEFAULT_POOL, type PoolLimits, SessionPool } from './sessionPool.ts';
@@ -13,6 +14,7 @@ import {
   peerLabel,
   SessionError,
   type SmtpPeer,
+  type SmtpSession,
   type SmtpTimeouts,
   type TlsMode,
 } from './smtpSession.ts';
@@ -33,14 +35,18 @@ export interface SmarthostOptions {
   readonly heloName: string;
   readonly timeouts?: SmtpTimeouts;
   readonly pool?: PoolLimits;
+  /** A relay that gives no session is logged here. */
+  readonly log?: Logger;
 }
 
 export class SmarthostTransport implements Transport {
   readonly name = 'smarthost';
   private readonly peer: SmtpPeer;
   private readonly pool: SessionPool;
+  private readonly log?: Logger;
 
   constructor(options: SmarthostOptions) {
+    this.log = options.log;
     this.peer = {
       address: options.host,
       hostname: options.host,
@@ -58,12 +64,13 @@ export class SmarthostTransport implements Transport {
 
   async deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
     const label = peerLabel(this.peer);
-    let session: Awaited<ReturnType<SessionPool['acquire']>>;
+    let session: SmtpSession;
     try {
       session = await this.pool.acquire();
     } catch (err) {
-      if (err instanceof SessionError) return outcomesFor(envelope.recipients, err.reply, label);
-      throw err;
+      if (!(err instanceof SessionError)) throw err;
+      this.log?.warn('smarthost gave no session', { relay: label, reply: err.reply });
+      return outcomesFor(envelope.recipients, err.reply, label);
     }
     try {
       return await sendMessage(session, envelope, envelope.recipients, open, size);
