@@ -297,6 +297,16 @@ describe('smarthost: parameters', () => {
     assert.equal(old.transactions.length, 0);
   });
 
+  it('larger than the SIZE the relay announces: failed 552 5.3.4 before MAIL, the session kept (RFC 1870 §6.1)', async () => {
+    const relay = await sink({ maxSize: 50 });
+    const t = smarthost(relay.port);
+    const [o] = await t.deliver(envelope(['ok@remote.test']), openMessage, MESSAGE.length);
+    assert.equal(o.result, 'failed');
+    assert.match(o.reply, /^552 5\.3\.4 Message too big for 127\.0\.0\.1:\d+/);
+    assert.equal(relay.transactions.length, 0);
+    assert.equal(t.keptSessions, 1);
+  });
+
   it('SMTPUTF8 for a non-ASCII address (RFC 6531 §3.4)', async () => {
     const relay = await sink();
     const [o] = await smarthost(relay.port).deliver(

@@ -30,6 +30,8 @@ export interface SinkOptions {
   readonly dsn?: boolean;
   /** Reply to DATA's end with this instead of 250 (e.g. 451 or 554). */
   readonly dataReply?: { readonly code: number; readonly message: string };
+  /** The SIZE limit announced (default 10 MiB). */
+  readonly maxSize?: number;
   /** Advertise neither 8BITMIME nor SMTPUTF8. */
   readonly plain7bit?: boolean;
   /** The banner's reply: refuse every session with this code (e.g. 421, 554). */
@@ -110,7 +112,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     hideDSN: !options.dsn,
     hide8BITMIME: options.plain7bit === true,
     hideSMTPUTF8: options.plain7bit === true,
-    size: 10 * 1024 * 1024,
+    size: options.maxSize ?? 10 * 1024 * 1024,
     logger: false,
     ...(options.idleCloseMs ? { socketTimeout: options.idleCloseMs } : {}),
     onConnect(_session, callback) {

@@ -52,6 +52,8 @@ export const ourReply = {
   nullMx: (domain: string) => `556 5.1.10 ${domain} accepts no mail (null MX, RFC 7505)`,
   noSuchDomain: (domain: string) => `550 5.1.2 Domain ${domain} does not exist`,
   noAddress: (domain: string) => `554 5.4.4 ${domain} has neither MX nor address records`,
+  /** RFC 1870 §6.1: the message exceeds the fixed limit the server announced in SIZE. */
+  tooBig: (host: string, why: string) => `552 5.3.4 Message too big for ${host}: ${why}`,
   /** RFC 6152 §3: 8-bit data only to a server that offers 8BITMIME (we do not downgrade). */
   no8BitMime: (host: string) => `554 5.6.3 ${host} does not offer 8BITMIME and the message is 8-bit`,
   /** RFC 6531 §3.2: a message that needs SMTPUTF8 only to a server that offers it. */

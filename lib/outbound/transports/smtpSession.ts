@@ -23,12 +23,16 @@ export interface SmtpTimeouts {
   readonly stepMs: number;
 }
 
-/** Postfix-like bounds (smtp_connect_timeout 30 s, smtp_helo_timeout 300 s), shorter where it does not hurt. */
+/**
+ * Shorter than RFC 5321 §4.5.3.2 suggests (5 minutes for the greeting and each command, 10 for the reply to
+ * the final dot), on purpose: an attempt must end well within the deliver Lambda's 5 minutes, or its other
+ * deliveries die with it. A server that takes longer than 2 idle minutes is deferred and tried again.
+ */
 export const DEFAULT_TIMEOUTS: SmtpTimeouts = {
   connectMs: 30_000,
   greetingMs: 60_000,
   socketMs: 120_000,
-  stepMs: 600_000,
+  stepMs: 240_000,
 };
 
 export interface SmtpPeer {

@@ -68,6 +68,10 @@ function outcomesOfError(session: SmtpSession, recipients: readonly string[], er
   for (const e of err.rejectedErrors ?? rejectedAtRcpt(session)) {
     if (e.recipient && e.response) perRecipient.set(e.recipient, e.response);
   }
+  // nodemailer refuses locally, before MAIL, a message larger than the server's SIZE (RFC 1870 §6.1).
+  if (err.code === 'EMESSAGE' && err.command === 'MAIL FROM' && !err.response) {
+    return outcomesFor(recipients, ourReply.tooBig(label, err.message), label);
+  }
   const smtpAnswer = err.response && ['MAIL FROM', 'RCPT TO', 'DATA'].includes(err.command ?? '');
   if (!smtpAnswer) session.markBroken();
   const whole = smtpAnswer
