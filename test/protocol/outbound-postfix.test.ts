@@ -85,6 +85,49 @@ describe('Postfix as the smarthost', () => {
 });
 
 describe('Postfix as the MX (test resolver)', () => {
+  it('the first MX refuses the connection, Postfix as the second takes the message', async (t) => {
+    if (!postfix) return t.skip('postfix not available');
+    const mx = new MxTransport({
+      resolver: stubResolver({
+        'remote.test': {
+          MX: [
+            { priority: 10, exchange: 'down.remote.test' },
+            { priority: 20, exchange: 'sink.remote.test' },
+          ],
+        },
+        'down.remote.test': { A: ['127.0.0.9'] },
+        'sink.remote.test': { A: ['127.0.0.1'] },
+      }),
+      port: postfix.port,
+      heloName: 'mail.ours.test',
+      timeouts: TEST_TIMEOUTS,
+      allowPrivateAddresses: true,
+    });
+    const before = (await postfix.delivered('ok', 0, 0)).length;
+    const [o] = await mx.deliver(envelope(['ok@remote.test']), openMessage, MESSAGE.length);
+    assert.equal(o.result, 'delivered', o.reply);
+    assert.equal(o.remoteMta, `sink.remote.test[127.0.0.1]:${postfix.port}`);
+    assert.equal((await postfix.delivered('ok', before + 1)).length, before + 1);
+  });
+
+  it('450, then accepted on the next attempt once the server takes it', async (t) => {
+    if (!postfix) return t.skip('postfix not available');
+    const mx = new MxTransport({
+      resolver: stubResolver({ 'remote.test': { A: ['127.0.0.1'] } }),
+      port: postfix.port,
+      heloName: 'mail.ours.test',
+      timeouts: TEST_TIMEOUTS,
+      allowPrivateAddresses: true,
+    });
+    const [first] = await mx.deliver(envelope(['soft@remote.test']), openMessage, MESSAGE.length);
+    assert.equal(first.result, 'deferred');
+    assert.match(first.reply, /^450 4\.2\.1 /);
+    await postfix.reconfigure({ smtpd_recipient_restrictions: 'permit_mynetworks, reject' });
+    const [second] = await mx.deliver(envelope(['soft@remote.test']), openMessage, MESSAGE.length);
+    assert.equal(second.result, 'delivered', second.reply);
+    assert.equal((await postfix.delivered('soft')).length, 1);
+  });
+
   it('delivers to the MX host, recipient by recipient', async (t) => {
     if (!postfix) return t.skip('postfix not available');
     const mx = new MxTransport({

@@ -26,6 +26,8 @@ export interface Postfix {
   /** The messages in a mailbox's Maildir (new/), waiting up to `waitMs` for `count` of them. */
   delivered(user: string, count?: number, waitMs?: number): Promise<Buffer[]>;
   readonly log: () => string;
+  /** Changes main.cf settings (postconf -e) and reloads; new sessions see them. */
+  reconfigure(settings: Readonly<Record<string, string>>): Promise<void>;
   stop(): void;
 }
 
@@ -145,5 +147,15 @@ export async function startPostfix(): Promise<Postfix | undefined> {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  return { port, delivered, log, stop };
+  const reconfigure = async (settings: Readonly<Record<string, string>>) => {
+    const edits = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
+    spawnSync('/usr/sbin/postconf', ['-c', join(dir, 'etc'), '-e', ...edits], { stdio: 'ignore' });
+    const reloadedAt = log().length;
+    spawnSync(POSTFIX, ['-c', join(dir, 'etc'), 'reload'], { stdio: 'ignore' });
+    // The master logs the reload; smtpd processes started afterwards read the new main.cf.
+    const deadline = Date.now() + 10_000;
+    while (!log().slice(reloadedAt).includes('reload') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+  };
+  return { port, delivered, log, reconfigure, stop };
 }
