@@ -107,6 +107,13 @@ describe('smarthost: replies per recipient', () => {
     assert.equal(o.result, 'deferred');
     assert.match(o.reply, /^421 /);
   });
+
+  it('a 554 banner is not final for the message: deferred 451 4.3.0 with the server line', async () => {
+    const relay = await sink({ refuseSessions: 554 });
+    const [o] = await sendOne(smarthost(relay.port));
+    assert.equal(o.result, 'deferred');
+    assert.match(o.reply, /^451 4\.3\.0 127\.0\.0\.1:\d+ refused the session: 554 /);
+  });
 });
 
 describe('smarthost: no answer', () => {
