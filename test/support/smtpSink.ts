@@ -114,6 +114,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     hideSMTPUTF8: options.plain7bit === true,
     size: options.maxSize ?? 10 * 1024 * 1024,
     logger: false,
+    disableReverseLookup: true,
     ...(options.idleCloseMs ? { socketTimeout: options.idleCloseMs } : {}),
     onConnect(_session, callback) {
       sink.sessions += 1;

@@ -92,6 +92,12 @@ describe('createTransport', () => {
       assert.equal(createTransport({ transport: 'mx' }, { ...deps, resolver: stubResolver({}) }).name, 'mx');
       const ses = { name: 'ses', deliver: async () => [] };
       assert.equal(createTransport({ transport: 'ses' }, { ...deps, ses: () => ses }), ses);
+      assert.throws(
+        () => createTransport({ transport: 'smarthost', smarthost: { ...relay, tls: 'none' } }, deps),
+        /in the clear/,
+      );
+      const local = { ...relay, host: '127.0.0.1', tls: 'none' as const };
+      assert.equal(createTransport({ transport: 'smarthost', smarthost: local }, deps).name, 'smarthost');
       assert.throws(() => createTransport({ transport: 'outbox' }, deps), TransportConfigError);
       assert.throws(() => createTransport({ transport: 'smarthost' }, deps), /POSTERN_SMARTHOST/);
       assert.throws(() => createTransport({ transport: 'mx' }, deps), TransportConfigError);

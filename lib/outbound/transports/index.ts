@@ -65,6 +65,11 @@ export function createTransport(settings: TransportSettings, deps: TransportDeps
       const relay = settings.smarthost;
       if (!relay) throw new TransportConfigError('POSTERN_SMARTHOST is not set');
       const auth = relay.user !== undefined ? { user: relay.user, pass: relay.password ?? '' } : undefined;
+      if (auth && relay.tls === 'none' && !isLoopback(relay.host)) {
+        throw new TransportConfigError(
+          'POSTERN_SMARTHOST_TLS=none would send POSTERN_SMARTHOST_PASSWORD in the clear; only to a relay on loopback',
+        );
+      }
       return new SmarthostTransport({
         host: relay.host,
         port: relay.port,
