@@ -14,6 +14,7 @@ import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
 import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
+import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
 
 export const USAGE: readonly string[] = [
   'usage: npm run admin -- <command> [options]',
@@ -48,6 +49,9 @@ export const USAGE: readonly string[] = [
   '  queue show <id>                              an entry and each recipient with its last reply',
   '  queue retry <id>                             tries its deferred recipients at the next queue run',
   '  queue delete <id>                            gives up on the entry (nothing more is sent for it)',
+  'outbox (the emulator keeps outgoing mail here instead of sending it)',
+  '  outbox list                                  kept messages, oldest first',
+  '  outbox show <id>                             one message: its envelope, then its text',
   '  help                                         this text',
   '',
   'options',
@@ -306,6 +310,8 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'queue show': [],
   'queue retry': [],
   'queue delete': [],
+  'outbox list': [],
+  'outbox show': [],
 };
 
 const GLOBAL_SWITCHES = new Set(['aws', 'help']);
@@ -321,7 +327,7 @@ export function commandName(args: ParsedArgs): string {
   const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
-    if (['domain', 'account', 'alias', 'quota', 'blobs', 'queue'].includes(group)) {
+    if (['domain', 'account', 'alias', 'quota', 'blobs', 'queue', 'outbox'].includes(group)) {
       const verbs = Object.keys(COMMAND_OPTIONS)
         .filter((k) => k.startsWith(`${group} `))
         .map((k) => k.slice(group.length + 1));
@@ -433,6 +439,13 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       checkQueueId(id);
       const run = { 'queue show': queueShow, 'queue retry': queueRetry, 'queue delete': queueDelete }[name];
       return run((await ctx.storage()).queue, id);
+    }
+    case 'outbox list':
+      operands(args, name, 0, 0, '');
+      return outboxList(outboxDirOf(args, ctx.env));
+    case 'outbox show': {
+      const [id] = operands(args, name, 1, 1, '<id>');
+      return outboxShow(outboxDirOf(args, ctx.env), id);
     }
     default:
       throw new InvalidInputError(`unknown command ${name}`);
