@@ -13,8 +13,8 @@ import { MESSAGE_PREFIX } from '../core/schema.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dnsZoneLines } from './dns.ts';
-import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
 import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
+import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
 
 export const USAGE: readonly string[] = [
   'usage: npm run admin -- <command> [options]',
