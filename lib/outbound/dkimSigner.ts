@@ -1,0 +1,128 @@
+/**
+ * DKIM signing of outbound mail (RFC 6376), with mailauth's signer: relaxed/relaxed, the usual header set,
+ * From oversigned, and one signature per current key of the domain (RSA and Ed25519 together, RFC 8463 §3).
+ *
+ * mailauth's `dkimSign` cannot oversign (it names in h= only the fields present), so this drives the class it
+ * wraps, DkimSigner, the same way and marks the From field to be listed once more than it occurs: a verifier
+ * takes the missing instance as the null string (RFC 6376 §5.4.2), so no From can be added above the signed one.
+ *
+ * The message is streamed through: mailauth keeps the header section (it must, to sign it at the end) and the
+ * current unfinished body line; the body goes through the hash a chunk at a time.
+ */
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../core/log.ts';
+import type { DkimKeyStore, DkimPrivateKey, MessageSigner } from '../core/outbound.ts';
+
+/** Signed when present (RFC 6376 §5.4.1's list, as Gmail and Postfix's OpenDKIM sign). */
+export const SIGNED_HEADER_FIELDS: readonly string[] = [
+  'From',
+  'Sender',
+  'Reply-To',
+  'To',
+  'Cc',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'In-Reply-To',
+  'References',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+];
+
+// ---------------------------------------------------------------- mailauth's signer, as much of it as we use
+
+interface ParsedHeader {
+  readonly key: string | null;
+  casedKey?: string;
+}
+
+interface SignatureSpec {
+  readonly signingDomain: string;
+  readonly selector: string;
+  readonly privateKey: string;
+  readonly algorithm: string;
+  readonly canonicalization: string;
+}
+
+interface MailauthDkimSigner extends Writable {
+  readonly signatureHeaders: string[];
+  readonly errors: { readonly selector?: string; readonly err: Error }[];
+  messageHeaders(headers: { readonly parsed: ParsedHeader[] }): Promise<void>;
+}
+
+type DkimSignerClass = new (options: {
+  signatureData: SignatureSpec[];
+  headerList: string;
+  signTime: Date;
+}) => MailauthDkimSigner;
+
+const { DkimSigner } = createRequire(import.meta.url)('mailauth/lib/dkim/dkim-signer') as {
+  DkimSigner: DkimSignerClass;
+};
+
+/** DkimSigner whose h= lists From once more than the message has it (oversigning). */
+class OversigningSigner extends DkimSigner {
+  override async messageHeaders(headers: { readonly parsed: ParsedHeader[] }): Promise<void> {
+    // h= is built from casedKey, bottom field first; the topmost From comes last among them, so "From:From"
+    // there adds the extra, empty instance after every real one, as a verifier reads h=.
+    const top = headers.parsed.find((h) => h.key === 'from');
+    if (top?.casedKey) top.casedKey = `${top.casedKey}:${top.casedKey}`;
+    await super.messageHeaders(headers);
+  }
+}
+
+// ---------------------------------------------------------------- the port
+
+export interface DkimSignerOptions {
+  readonly keys: DkimKeyStore;
+  readonly logger: Logger;
+  /** The clock for t= (tests). */
+  readonly now?: () => number;
+}
+
+const signatureSpec = (domain: string, key: DkimPrivateKey): SignatureSpec => ({
+  signingDomain: domain,
+  selector: key.selector,
+  privateKey: key.privateKeyPem,
+  algorithm: key.algorithm,
+  canonicalization: 'relaxed/relaxed',
+});
+
+export class DkimMessageSigner implements MessageSigner {
+  constructor(private readonly opts: DkimSignerOptions) {}
+
+  /**
+   * The DKIM-Signature fields to put in front of the message, CRLF-terminated; '' when the domain has no key
+   * (the message goes unsigned, logged). A failing key store throws: better a retry than unsigned mail.
+   */
+  async sign(domain: string, open: () => Promise<Readable>): Promise<string> {
+    const keys = await this.opts.keys.signingKeys(domain);
+    if (keys.length === 0) {
+      this.opts.logger.warn('dkim: no key for the domain, sending unsigned', { domain });
+      return '';
+    }
+    const signer = new OversigningSigner({
+      signatureData: keys.map((k) => signatureSpec(domain, k)),
+      headerList: SIGNED_HEADER_FIELDS.join(':'),
+      signTime: new Date((this.opts.now ?? Date.now)()),
+    });
+    await pipeline(await open(), signer);
+    for (const { selector, err } of signer.errors) {
+      // The error names the selector and the reason (no From, unusable key), never the key itself.
+      this.opts.logger.error('dkim: signature not made', { domain, selector, err: err.message });
+    }
+    const made = signer.signatureHeaders;
+    return made.length ? `${made.join('\r\n')}\r\n` : '';
+  }
+}
