@@ -5,7 +5,8 @@
 import type { DkimConfig } from '../core/config.ts';
 import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { dkimKeyDir, localDkimKeyStore } from '../outbound/dkimLocalKeys.ts';
-import { makeSecretsManagerClient, secretsManagerDkimKeyStore } from './aws/dkimKeys.ts';
+import { makeSecretsManagerClient } from './aws/clients.ts';
+import { secretsManagerDkimKeyStore } from './aws/dkimKeys.ts';
 
 export interface OpenedDkimKeyStore {
   readonly store: DkimKeyAdmin;

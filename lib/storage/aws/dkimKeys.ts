@@ -9,7 +9,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
-  SecretsManagerClient,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { keyStoreOver } from '../../outbound/dkimKeyStore.ts';
 import type { DkimKeyAdmin } from '../../outbound/dkimKeys.ts';
@@ -18,10 +18,6 @@ export interface SecretsManagerKeyStoreOptions {
   /** Prefix of the secret names, e.g. `postern/dkim/`. */
   readonly prefix: string;
   readonly client: SecretsManagerClient;
-}
-
-export function makeSecretsManagerClient(opts: { endpoint?: string; region?: string }): SecretsManagerClient {
-  return new SecretsManagerClient({ region: opts.region ?? 'us-east-1', endpoint: opts.endpoint });
 }
 
 const isNotFound = (err: unknown) => err instanceof ResourceNotFoundException;
