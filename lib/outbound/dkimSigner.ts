@@ -87,9 +87,17 @@ class OversigningSigner extends DkimSigner {
 export interface DkimSignerOptions {
   readonly keys: DkimKeyStore;
   readonly logger: Logger;
-  /** The clock for t= (tests). */
+  /**
+   * How long a domain's keys are reused before the store is asked again (default a minute; 0: every message).
+   * Secrets Manager bills each read, and a rotation only has to reach the signer before the old key is retired.
+   */
+  readonly keyCacheMs?: number;
+  /** The clock for t= and the cache (tests). */
   readonly now?: () => number;
 }
+
+/** Most domains whose keys are kept at once; past it the cache starts afresh (a signer serves few domains). */
+const KEY_CACHE_DOMAINS = 1000;
 
 const signatureSpec = (domain: string, key: DkimPrivateKey): SignatureSpec => ({
   signingDomain: domain,
@@ -100,14 +108,37 @@ const signatureSpec = (domain: string, key: DkimPrivateKey): SignatureSpec => ({
 });
 
 export class DkimMessageSigner implements MessageSigner {
+  private readonly cache = new Map<string, { readonly keys: Promise<DkimPrivateKey[]>; readonly until: number }>();
+
   constructor(private readonly opts: DkimSignerOptions) {}
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  /** The domain's signing keys, from the cache while fresh; a failed read is not kept. */
+  private signingKeys(domain: string): Promise<DkimPrivateKey[]> {
+    const ttl = this.opts.keyCacheMs ?? 60_000;
+    const now = this.now();
+    const hit = this.cache.get(domain);
+    if (hit && hit.until > now) return hit.keys;
+    const keys = this.opts.keys.signingKeys(domain);
+    if (ttl <= 0) return keys;
+    if (this.cache.size >= KEY_CACHE_DOMAINS) this.cache.clear();
+    const entry = { keys, until: now + ttl };
+    this.cache.set(domain, entry);
+    keys.catch(() => {
+      if (this.cache.get(domain) === entry) this.cache.delete(domain);
+    });
+    return keys;
+  }
 
   /**
    * The DKIM-Signature fields to put in front of the message, CRLF-terminated; '' when the domain has no key
    * (the message goes unsigned, logged). A failing key store throws: better a retry than unsigned mail.
    */
   async sign(domain: string, open: () => Promise<Readable>): Promise<string> {
-    const keys = await this.opts.keys.signingKeys(domain);
+    const keys = await this.signingKeys(domain.toLowerCase());
     if (keys.length === 0) {
       this.opts.logger.warn('dkim: no key for the domain, sending unsigned', { domain });
       return '';
@@ -115,7 +146,7 @@ export class DkimMessageSigner implements MessageSigner {
     const signer = new OversigningSigner({
       signatureData: keys.map((k) => signatureSpec(domain, k)),
       headerList: SIGNED_HEADER_FIELDS.join(':'),
-      signTime: new Date((this.opts.now ?? Date.now)()),
+      signTime: new Date(this.now()),
     });
     await pipeline(await open(), signer);
     for (const { selector, err } of signer.errors) {

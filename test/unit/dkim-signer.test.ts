@@ -173,6 +173,38 @@ describe('DKIM signer, verified by python3-dkim', () => {
     for (const k of KEYS) assert.ok(!text.includes(k.privateKeyPem.split('\n')[1]), 'no private key in the logs');
   });
 
+  it("reuses a domain's keys for keyCacheMs, then asks the store again; a failed read is not kept", async () => {
+    let reads = 0;
+    let failNext = false;
+    let clock = 1_000_000;
+    const store: DkimKeyStore = {
+      ...keyStore(KEYS),
+      signingKeys: async (domain) => {
+        reads++;
+        if (failNext) {
+          failNext = false;
+          throw new Error('store unavailable');
+        }
+        return keyStore(KEYS).signingKeys(domain);
+      },
+    };
+    const s = new DkimMessageSigner({
+      keys: store,
+      logger: createLogger({ sink: () => {} }),
+      keyCacheMs: 60_000,
+      now: () => clock,
+    });
+    const sign = () => s.sign(DOMAIN, async () => Readable.from([MESSAGES.plain]));
+    await sign();
+    await sign();
+    assert.equal(reads, 1);
+    clock += 60_001;
+    failNext = true;
+    await assert.rejects(sign(), /store unavailable/, 'a store that fails is an error, not unsigned mail');
+    assert.match(await sign(), /^DKIM-Signature: /);
+    assert.equal(reads, 3);
+  });
+
   it('streams: a 64 MiB message is signed with the memory of a few chunks, not of the message', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

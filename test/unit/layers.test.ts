@@ -29,7 +29,17 @@ function codeOf(path: string): string {
     .replace(/^\s*\/\/.*$/gm, '');
 }
 
-const INNER = ['lib/core', 'lib/net', 'lib/mime', 'lib/auth', 'lib/smtp', 'lib/pop3', 'lib/imap', 'lib/pipeline'];
+const INNER = [
+  'lib/core',
+  'lib/net',
+  'lib/mime',
+  'lib/auth',
+  'lib/smtp',
+  'lib/pop3',
+  'lib/imap',
+  'lib/pipeline',
+  'lib/outbound',
+];
 
 describe('layers', () => {
   for (const dir of INNER) {
