@@ -137,8 +137,9 @@ export class DkimMessageSigner implements MessageSigner {
    * The DKIM-Signature fields to put in front of the message, CRLF-terminated; '' when the domain has no key
    * (the message goes unsigned, logged). A failing key store throws: better a retry than unsigned mail.
    */
-  async sign(domain: string, open: () => Promise<Readable>): Promise<string> {
-    const keys = await this.signingKeys(domain.toLowerCase());
+  async sign(input: string, open: () => Promise<Readable>): Promise<string> {
+    const domain = input.toLowerCase();
+    const keys = await this.signingKeys(domain);
     if (keys.length === 0) {
       this.opts.logger.warn('dkim: no key for the domain, sending unsigned', { domain });
       return '';

@@ -173,6 +173,18 @@ describe('DKIM signer, verified by python3-dkim', () => {
     for (const k of KEYS) assert.ok(!text.includes(k.privateKeyPem.split('\n')[1]), 'no private key in the logs');
   });
 
+  it('a message stream that fails makes sign fail (the caller retries), nothing half-signed is returned', async () => {
+    const { signer: s } = signer();
+    async function* broken() {
+      yield MESSAGES.plain.subarray(0, 40);
+      throw new Error('blob read failed');
+    }
+    await assert.rejects(
+      s.sign(DOMAIN, async () => Readable.from(broken())),
+      /blob read failed/,
+    );
+  });
+
   it("reuses a domain's keys for keyCacheMs, then asks the store again; a failed read is not kept", async () => {
     let reads = 0;
     let failNext = false;
