@@ -7,10 +7,11 @@
  * takes the missing instance as the null string (RFC 6376 §5.4.2), so no From can be added above the signed one.
  *
  * The message is streamed through: mailauth keeps the header section (it must, to sign it at the end) and the
- * current unfinished body line; the body goes through the hash a chunk at a time.
+ * current unfinished body line; the body goes through the hash a chunk at a time. It takes about ten times a
+ * header section's size in memory, so one larger than `maxHeaderBytes` is not signed (logged) rather than read.
  */
 import { createRequire } from 'node:module';
-import type { Readable, Writable } from 'node:stream';
+import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../core/log.ts';
 import type { DkimKeyStore, DkimPrivateKey, MessageSigner } from '../core/outbound.ts';
@@ -82,6 +83,38 @@ class OversigningSigner extends DkimSigner {
   }
 }
 
+// ---------------------------------------------------------------- a bound on the header section
+
+class HeaderTooLarge extends Error {}
+
+/**
+ * Passes the message through, failing with HeaderTooLarge once more than `max` octets have gone by without the
+ * empty line that ends the header section (CRLF CRLF, or LF LF as mailauth also takes; an empty first line
+ * ends an empty header section).
+ */
+function headerLimit(max: number): Transform {
+  let seen = 0;
+  let last = [-1, -1, -1]; // the three octets before the current one
+  let inBody = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (!inBody) {
+        for (let i = 0; i < chunk.length && !inBody; i++) {
+          const c = chunk[i];
+          if (c === 0x0a) {
+            const [, b2, b1] = last;
+            inBody = b1 === 0x0a || (b1 === 0x0d && b2 === 0x0a) || seen === 0 || (seen === 1 && b1 === 0x0d);
+          }
+          last = [last[1], last[2], c];
+          seen++;
+        }
+        if (!inBody && seen > max) return done(new HeaderTooLarge(`header section over ${max} octets`));
+      }
+      done(null, chunk);
+    },
+  });
+}
+
 // ---------------------------------------------------------------- the port
 
 export interface DkimSignerOptions {
@@ -92,6 +125,8 @@ export interface DkimSignerOptions {
    * Secrets Manager bills each read, and a rotation only has to reach the signer before the old key is retired.
    */
   readonly keyCacheMs?: number;
+  /** Largest header section signed (default 1 MiB; real ones are a few KiB). */
+  readonly maxHeaderBytes?: number;
   /** The clock for t= and the cache (tests). */
   readonly now?: () => number;
 }
@@ -149,7 +184,13 @@ export class DkimMessageSigner implements MessageSigner {
       headerList: SIGNED_HEADER_FIELDS.join(':'),
       signTime: new Date(this.now()),
     });
-    await pipeline(await open(), signer);
+    try {
+      await pipeline(await open(), headerLimit(this.opts.maxHeaderBytes ?? 2 ** 20), signer);
+    } catch (err) {
+      if (!(err instanceof HeaderTooLarge)) throw err;
+      this.opts.logger.error('dkim: header section too large to sign, sending unsigned', { domain, err: err.message });
+      return '';
+    }
     for (const { selector, err } of signer.errors) {
       // The error names the selector and the reason (no From, unusable key), never the key itself.
       this.opts.logger.error('dkim: signature not made', { domain, selector, err: err.message });

@@ -173,6 +173,26 @@ describe('DKIM signer, verified by python3-dkim', () => {
     for (const k of KEYS) assert.ok(!text.includes(k.privateKeyPem.split('\n')[1]), 'no private key in the logs');
   });
 
+  it('a header section over maxHeaderBytes is not signed (mailauth would hold ~10x it), logged; one under is', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const logger = createLogger({ sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const s = new DkimMessageSigner({ keys: keyStore(KEYS), logger, maxHeaderBytes: 1000 });
+    const withHeader = (octets: number) => {
+      const filler = `X-Filler: ${'f'.repeat(octets - MESSAGES.plain.indexOf('\r\n\r\n') - 16)}`;
+      return Buffer.concat([Buffer.from(`${filler}\r\n`), MESSAGES.plain]);
+    };
+    const chunked = (m: Buffer) =>
+      Readable.from(Array.from({ length: Math.ceil(m.length / 5) }, (_, i) => m.subarray(i * 5, i * 5 + 5)));
+    const small = withHeader(990);
+    const prefix = await s.sign(DOMAIN, async () => chunked(small));
+    assert.deepEqual(await verifyWithDkimpy(Buffer.concat([Buffer.from(prefix), small]), RECORDS), [true, true]);
+    assert.equal(await s.sign(DOMAIN, async () => chunked(withHeader(1010))), '');
+    assert.deepEqual(
+      logs.map((l) => [l.level, l.msg]),
+      [['error', 'dkim: header section too large to sign, sending unsigned']],
+    );
+  });
+
   it('a message stream that fails makes sign fail (the caller retries), nothing half-signed is returned', async () => {
     const { signer: s } = signer();
     async function* broken() {
