@@ -3,8 +3,11 @@
  * Secrets Manager in AWS. The caller that signs (the deliver step) and the admin CLI are its only users.
  */
 import type { DkimConfig } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
+import type { MessageSigner } from '../core/outbound.ts';
 import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { dkimKeyDir, localDkimKeyStore } from '../outbound/dkimLocalKeys.ts';
+import { DkimMessageSigner } from '../outbound/dkimSigner.ts';
 import { makeSecretsManagerClient } from './aws/clients.ts';
 import { secretsManagerDkimKeyStore } from './aws/dkimKeys.ts';
 
@@ -21,4 +24,13 @@ export function openDkimKeyStore(config: DkimConfig, opts: { dataDir?: string } 
   }
   const client = makeSecretsManagerClient({ endpoint: config.secretsEndpoint, region: config.region });
   return { store: secretsManagerDkimKeyStore({ prefix: config.secretPrefix, client }), close: () => client.destroy() };
+}
+
+/** The deliver step's signer over the configured key store (lib/outbound/dkimSigner.ts). */
+export function openDkimSigner(
+  config: DkimConfig,
+  opts: { dataDir?: string; logger: Logger },
+): { readonly signer: MessageSigner; close(): void } {
+  const keys = openDkimKeyStore(config, opts);
+  return { signer: new DkimMessageSigner({ keys: keys.store, logger: opts.logger }), close: keys.close };
 }

@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../lib/core/log.ts';
 import type { DkimPrivateKey } from '../../lib/core/outbound.ts';
 import { type DkimKeyAdmin, generateKeySet } from '../../lib/outbound/dkimKeys.ts';
 import { localDkimKeyStore } from '../../lib/outbound/dkimLocalKeys.ts';
 import { makeSecretsManagerClient } from '../../lib/storage/aws/clients.ts';
 import { secretsManagerDkimKeyStore } from '../../lib/storage/aws/dkimKeys.ts';
-import { openDkimKeyStore } from '../../lib/storage/dkimKeyStore.ts';
+import { openDkimKeyStore, openDkimSigner } from '../../lib/storage/dkimKeyStore.ts';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secretsManager.ts';
 
 const T0 = Date.UTC(2026, 11, 2, 13, 0);
@@ -99,6 +101,25 @@ describe('DKIM key store: local files on disk', () => {
     writeFileSync(join(keyDir, 'broken.example.json'), '{"version":1,"ke');
     await assert.rejects(store.signingKeys('broken.example'), SyntaxError);
     await store.removeDomain('broken.example');
+  });
+
+  it('openDkimSigner signs with the configured store; the local one needs the data directory', async () => {
+    const config = { store: 'local', secretPrefix: 'unused/' } as const;
+    assert.throws(() => openDkimKeyStore(config), /needs the data directory/);
+    const { signer, close } = openDkimSigner(config, { dataDir, logger: silentLogger });
+    try {
+      const store = localDkimKeyStore(keyDir);
+      for (const key of FIRST) await store.add(key);
+      const message = Buffer.from('From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n');
+      const prefix = await signer.sign('example.org', async () => Readable.from([message]));
+      assert.deepEqual(
+        [...prefix.matchAll(/\bs=([^;]+);/g)].map((m) => m[1]),
+        FIRST.map((k) => k.selector),
+      );
+      await store.removeDomain('example.org');
+    } finally {
+      close();
+    }
   });
 
   it('names files by the normalised domain only (no path from the input)', async () => {
