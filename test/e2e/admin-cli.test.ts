@@ -12,13 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { verifyPassword } from '../../lib/core/password.ts';
 import type { Storage } from '../../lib/core/ports.ts';
-import type { StorageNames } from '../../lib/core/schema.ts';
 import { route } from '../../lib/pipeline/route.ts';
-import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { writeEmulatorState } from '../../local/state.ts';
-import { assertInputError, assertOk, runAdmin } from '../support/adminCli.ts';
+import { type AdminEmulator, adminEmulator, assertInputError, assertOk, runAdmin } from '../support/adminCli.ts';
 import { startSecretsManager } from '../support/secretsManager.ts';
-import { freshNames, testEndpoints } from '../support/storage.ts';
+import { testEndpoints } from '../support/storage.ts';
 
 const PASSWORD = 'Corr3ct-Horse-Battery-Staple';
 const NEW_PASSWORD = 'Tr0ub4dor&3-anew';
@@ -34,28 +32,17 @@ const admin = (args: readonly string[], opts: { input?: string; env?: NodeJS.Pro
 
 // Started at top level: the services' shutdown hook must belong to the file, not to a before hook.
 const endpoints: AwsEndpoints = await testEndpoints();
+let emulator: AdminEmulator;
 let dataDir: string;
-let names: StorageNames;
 let prefix: string;
 let storage: Storage;
 
 before(async () => {
-  names = await freshNames(endpoints);
-  prefix = names.tables.directory.replace(/-directory$/, '');
-  storage = createAwsStorage({ endpoints, names });
-  dataDir = mkdtempSync(join(tmpdir(), 'postern-admin-'));
-  writeEmulatorState(dataDir, {
-    pid: process.pid,
-    endpoints,
-    tablePrefix: prefix,
-    startedAt: new Date().toISOString(),
-  });
+  emulator = await adminEmulator(endpoints, 'postern-admin-');
+  ({ dataDir, prefix, storage } = emulator);
 });
 
-after(() => {
-  storage?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => emulator?.close());
 
 describe('admin CLI', () => {
   it('prints usage for help, --help and no arguments', async () => {

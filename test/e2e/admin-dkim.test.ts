@@ -5,51 +5,38 @@
  * the Secrets Manager stand-in, through the real SDK client).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { DkimKeyStore } from '../../lib/core/outbound.ts';
-import type { Storage } from '../../lib/core/ports.ts';
 import { dkimKeyDir, localDkimKeyStore } from '../../lib/outbound/dkimLocalKeys.ts';
 import { DkimMessageSigner } from '../../lib/outbound/dkimSigner.ts';
 import { makeSecretsManagerClient } from '../../lib/storage/aws/clients.ts';
 import { secretsManagerDkimKeyStore } from '../../lib/storage/aws/dkimKeys.ts';
-import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
-import { writeEmulatorState } from '../../local/state.ts';
-import { assertInputError, assertOk, runAdmin } from '../support/adminCli.ts';
+import { type AdminEmulator, adminEmulator, assertInputError, assertOk, runAdmin } from '../support/adminCli.ts';
 import { verifyWithDkimpy } from '../support/pythonDkim.ts';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secretsManager.ts';
-import { freshNames, testEndpoints } from '../support/storage.ts';
+import { testEndpoints } from '../support/storage.ts';
 
 const endpoints: AwsEndpoints = await testEndpoints();
+let emulator: AdminEmulator;
 let dataDir: string;
 let prefix: string;
-let storage: Storage;
 let secrets: SecretsManagerStandIn;
 const printed: string[] = [];
 
 before(async () => {
-  const names = await freshNames(endpoints);
-  prefix = names.tables.directory.replace(/-directory$/, '');
-  storage = createAwsStorage({ endpoints, names });
-  dataDir = mkdtempSync(join(tmpdir(), 'postern-admin-dkim-'));
-  writeEmulatorState(dataDir, {
-    pid: process.pid,
-    endpoints,
-    tablePrefix: prefix,
-    startedAt: new Date().toISOString(),
-  });
+  emulator = await adminEmulator(endpoints, 'postern-admin-dkim-');
+  ({ dataDir, prefix } = emulator);
   secrets = await startSecretsManager();
 });
 
 after(async () => {
-  storage?.close();
+  emulator?.close();
   await secrets?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 const admin = (args: readonly string[], env?: NodeJS.ProcessEnv) => runAdmin(args, { dataDir, env, printed });

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AwsEndpoints } from '../../lib/core/config.ts';
+import type { Storage } from '../../lib/core/ports.ts';
+import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
+import { writeEmulatorState } from '../../local/state.ts';
+import { freshNames } from './storage.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -62,4 +69,36 @@ export function assertOk(run: Run): string[] {
   assert.equal(run.code, 0, `exit code; stderr: ${run.stderr}`);
   assert.equal(run.stderr, '');
   return run.stdout === '' ? [] : run.stdout.replace(/\n$/, '').split('\n');
+}
+
+/** What the CLI takes for a running emulator: a state file in a fresh data directory, pointing at test storage. */
+export interface AdminEmulator {
+  readonly dataDir: string;
+  /** The fresh table prefix (POSTERN_TABLE_PREFIX for --aws runs against the same tables). */
+  readonly prefix: string;
+  /** The same storage, for checking what the CLI wrote. */
+  readonly storage: Storage;
+  close(): void;
+}
+
+export async function adminEmulator(endpoints: AwsEndpoints, tmpName: string): Promise<AdminEmulator> {
+  const names = await freshNames(endpoints);
+  const prefix = names.tables.directory.replace(/-directory$/, '');
+  const storage = createAwsStorage({ endpoints, names });
+  const dataDir = mkdtempSync(join(tmpdir(), tmpName));
+  writeEmulatorState(dataDir, {
+    pid: process.pid,
+    endpoints,
+    tablePrefix: prefix,
+    startedAt: new Date().toISOString(),
+  });
+  return {
+    dataDir,
+    prefix,
+    storage,
+    close() {
+      storage.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
