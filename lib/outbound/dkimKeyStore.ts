@@ -14,6 +14,8 @@ export interface DkimKeyDocuments {
   /** Replaces the document whole (atomically: a reader sees the old or the new one). */
   write(domain: string, text: string): Promise<void>;
   delete(domain: string): Promise<void>;
+  /** Runs a read-modify-write of the domain's document alone, where the place can lock (local files). */
+  exclusive?<T>(domain: string, change: () => Promise<T>): Promise<T>;
 }
 
 interface KeyDocument {
@@ -54,6 +56,8 @@ export function keyStoreOver(documents: DkimKeyDocuments): DkimKeyAdmin {
     const text = await documents.read(domain);
     return text === undefined ? [] : parseDocument(text, domain);
   };
+  const alone = <T>(domain: string, change: () => Promise<T>) =>
+    documents.exclusive ? documents.exclusive(domain, change) : change();
   return {
     async signingKeys(input) {
       return currentKeys(await keysOf(normalizeDomain(input)));
@@ -63,20 +67,24 @@ export function keyStoreOver(documents: DkimKeyDocuments): DkimKeyAdmin {
     },
     async add(key) {
       const domain = normalizeDomain(key.domain);
-      const keys = await keysOf(domain);
-      if (keys.some((k) => k.selector === key.selector)) {
-        throw new Error(`DKIM selector ${key.selector} of ${domain} already exists`);
-      }
-      await documents.write(domain, formatDocument([...keys, { ...key, domain }]));
+      await alone(domain, async () => {
+        const keys = await keysOf(domain);
+        if (keys.some((k) => k.selector === key.selector)) {
+          throw new Error(`DKIM selector ${key.selector} of ${domain} already exists`);
+        }
+        await documents.write(domain, formatDocument([...keys, { ...key, domain }]));
+      });
     },
     async removeKey(input, selector) {
       const domain = normalizeDomain(input);
-      const keys = await keysOf(domain);
-      const kept = keys.filter((k) => k.selector !== selector);
-      if (kept.length === keys.length) return false;
-      if (kept.length === 0) await documents.delete(domain);
-      else await documents.write(domain, formatDocument(kept));
-      return true;
+      return alone(domain, async () => {
+        const keys = await keysOf(domain);
+        const kept = keys.filter((k) => k.selector !== selector);
+        if (kept.length === keys.length) return false;
+        if (kept.length === 0) await documents.delete(domain);
+        else await documents.write(domain, formatDocument(kept));
+        return true;
+      });
     },
     async removeDomain(input) {
       await documents.delete(normalizeDomain(input));

@@ -5,8 +5,9 @@
  * The caller passes the directory: lib/outbound reads no environment.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { keyStoreOver } from './dkimKeyStore.ts';
 import type { DkimKeyAdmin } from './dkimKeys.ts';
 
@@ -17,6 +18,35 @@ export const KEY_FILE_MODE = 0o600;
 export const dkimKeyDir = (dataDir: string) => join(dataDir, 'dkim');
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** How long a change waits for another process's lock, and when a lock is taken for one a crash left behind. */
+const LOCK_WAIT_MS = 10_000;
+const STALE_LOCK_MS = 30_000;
+
+/** Runs `change` holding `lock` (a file made with O_EXCL), so two admin commands do not lose each other's key. */
+async function withLockFile<T>(lock: string, change: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', KEY_FILE_MODE)).close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`DKIM keys are being changed by another process (${lock})`);
+      else await delay(50);
+    }
+  }
+  try {
+    return await change();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
 
 export function localDkimKeyStore(dir: string): DkimKeyAdmin {
   // Domains are normalised (letters, digits, '-' and '.', no leading dot) before they name a file.
@@ -54,6 +84,10 @@ export function localDkimKeyStore(dir: string): DkimKeyAdmin {
     },
     async delete(domain) {
       await rm(file(domain), { force: true });
+    },
+    async exclusive(domain, change) {
+      await ensureDir();
+      return withLockFile(join(dir, `.${domain}.lock`), change);
     },
   });
 }

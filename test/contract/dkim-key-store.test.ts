@@ -94,6 +94,20 @@ describe('DKIM key store: local files on disk', () => {
     }
   });
 
+  it('changes made at once lose nothing (a lock file around each read-modify-write), and leave no lock', async () => {
+    const store = localDkimKeyStore(keyDir);
+    const keys = Array.from({ length: 12 }, (_, i) => ({
+      ...FIRST[i % 2],
+      selector: `c${String(i).padStart(2, '0')}`,
+    }));
+    await Promise.all(keys.map((k) => store.add(k)));
+    assert.equal((await store.list('example.org')).length, 12);
+    await Promise.all(keys.slice(0, 6).map((k) => store.removeKey('example.org', k.selector)));
+    assert.equal((await store.list('example.org')).length, 6);
+    assert.deepEqual(readdirSync(keyDir), ['example.org.json']);
+    await store.removeDomain('example.org');
+  });
+
   it('refuses a damaged key file instead of taking it for "no keys" (which would send mail unsigned)', async () => {
     const store = localDkimKeyStore(keyDir);
     writeFileSync(join(keyDir, 'broken.example.json'), '{"version":1,"keys":[{"domain":"other.example"}]}');
