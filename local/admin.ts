@@ -11,12 +11,13 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from '../lib/admin/args.ts';
 import { type AdminStorageOptions, type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
-import { loadAwsConfig } from '../lib/core/config.ts';
+import { loadAwsConfig, loadDkimConfig } from '../lib/core/config.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
 import { MIN_PASSWORD_LENGTH } from '../lib/core/password.ts';
 import type { Storage } from '../lib/core/ports.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
+import { type OpenedDkimKeyStore, openDkimKeyStore } from '../lib/storage/dkimKeyStore.ts';
 import { dataDirFromEnv, readEmulatorState } from './state.ts';
 
 const PREFIX = 'postern-admin: ';
@@ -25,10 +26,22 @@ const MAX_PASSWORD_BYTES = 4096;
 
 class Interrupted extends Error {}
 
-function openStorage(aws: boolean, env: NodeJS.ProcessEnv, opts: AdminStorageOptions = {}): Storage {
+function adminTarget(aws: boolean, env: NodeJS.ProcessEnv): 'aws' | 'local' {
   const target = aws ? 'aws' : (env.POSTERN_ADMIN_TARGET || 'local').toLowerCase();
+  if (target !== 'aws' && target !== 'local')
+    throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
+  return target;
+}
+
+/** The emulator's keys are files under the data directory (no emulator need run); AWS's are in Secrets Manager. */
+function openDkimKeys(aws: boolean, env: NodeJS.ProcessEnv): OpenedDkimKeyStore {
+  const store = adminTarget(aws, env) === 'aws' ? 'secrets-manager' : 'local';
+  return openDkimKeyStore({ ...loadDkimConfig(env), store }, { dataDir: dataDirFromEnv(env) });
+}
+
+function openStorage(aws: boolean, env: NodeJS.ProcessEnv, opts: AdminStorageOptions = {}): Storage {
+  const target = adminTarget(aws, env);
   if (target === 'aws') return createAwsStorage(loadAwsConfig(env), opts);
-  if (target !== 'local') throw new InvalidInputError(`POSTERN_ADMIN_TARGET must be local or aws, not ${target}`);
   const dataDir = dataDirFromEnv(env);
   const state = readEmulatorState(dataDir);
   if (!state)
@@ -116,6 +129,7 @@ function oneLine(err: unknown): string {
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let storage: Storage | undefined;
+  let dkimKeys: OpenedDkimKeyStore | undefined;
   try {
     const args = parseArgs(argv);
     if (wantsHelp(args)) {
@@ -126,6 +140,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       async storage(opts) {
         storage ??= openStorage(args.switches.has('aws'), env, opts);
         return storage;
+      },
+      async dkimKeys() {
+        dkimKeys ??= openDkimKeys(args.switches.has('aws'), env);
+        return dkimKeys.store;
       },
       readPassword: () => readPassword(args.switches.has('password-stdin')),
       env,
@@ -138,6 +156,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     return exitCodeOf(err);
   } finally {
     storage?.close();
+    dkimKeys?.close();
   }
 }
 

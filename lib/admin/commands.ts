@@ -6,12 +6,14 @@
  */
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
-import type { OutboundQueue } from '../core/outbound.ts';
+import type { DkimKey, OutboundQueue } from '../core/outbound.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
 import type { BlobStore, Directory, MailStore, Storage } from '../core/ports.ts';
 import { MESSAGE_PREFIX } from '../core/schema.ts';
+import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
+import { dkimKeysForNewDomain, dkimList, dkimRetire, dkimRotate } from './dkimCommands.ts';
 import { dnsZoneLines } from './dns.ts';
 import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
 import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
@@ -24,7 +26,8 @@ export const USAGE: readonly string[] = [
   '                                               postmaster@<domain> goes to that account unless an alias',
   '                                               says otherwise; default: the catch-all, else the first account',
   '  domain list',
-  '  domain remove <domain>                       refused while accounts or aliases remain',
+  '                                               also makes its DKIM keys (RSA 2048 and Ed25519)',
+  '  domain remove <domain>                       refused while accounts or aliases remain; deletes its DKIM keys',
   'accounts',
   '  account add <address> [--quota <size>] [--password-stdin] [--allow-weak-password]',
   `                                               passwords: at least ${MIN_PASSWORD_LENGTH} characters`,
@@ -37,9 +40,13 @@ export const USAGE: readonly string[] = [
   '  alias remove <address|@domain>',
   'quotas',
   '  quota set <address> <size>                   size: bytes, 512K, 10M, 2G; 0 = unlimited',
+  'dkim',
+  '  dkim list <domain>                           selectors, algorithm, created, signing or only published',
+  '  dkim rotate <domain>                         new keys sign from now on; the old stay published',
+  '  dkim retire <domain> <selector>              deletes a key that no longer signs',
   'dns',
   '  dns <domain> [--host <mail host>] [--ip <address>]',
-  '                                               records the domain needs, in zone-file form',
+  '                                               records the domain needs, in zone-file form, DKIM included',
   'blobs',
   '  blobs sweep [--grace <age>]                  deletes message blobs no mailbox references, once older',
   "                                               than the grace (default: the mail store's, an hour); a",
@@ -80,6 +87,8 @@ export interface AdminStorageOptions {
 export interface CommandContext {
   /** Opens storage for the chosen target; only called by commands that need it, after their syntax checks. */
   storage(opts?: AdminStorageOptions): Promise<AdminStorage>;
+  /** Opens the DKIM key store of the target (the data directory's files, or Secrets Manager). */
+  dkimKeys(): Promise<DkimKeyAdmin>;
   /** Reads a new password (stdin or terminal prompt); called only once every other check has passed. */
   readPassword(): Promise<string>;
   readonly env: NodeJS.ProcessEnv;
@@ -155,7 +164,12 @@ export async function domainList(directory: Directory): Promise<string[]> {
     .map((d) => `${d.domain}${postmasterNote(d.postmaster)}`);
 }
 
-export async function domainRemove(directory: Directory, input: string): Promise<string[]> {
+/** `removeKeys` deletes the domain's DKIM keys, once every check has passed and before the domain goes. */
+export async function domainRemove(
+  directory: Directory,
+  input: string,
+  removeKeys: (domain: string) => Promise<void> = async () => {},
+): Promise<string[]> {
   const domain = normalizeDomain(input);
   await requireDomain(directory, domain);
   const [accounts, aliases] = await Promise.all([directory.listAccounts(domain), directory.listAliases(domain)]);
@@ -165,6 +179,7 @@ export async function domainRemove(directory: Directory, input: string): Promise
       `domain ${domain} still has ${count(accounts.length, 'account', 'accounts')} and ${count(aliases.length, 'alias', 'aliases')}; remove them first`,
     );
   }
+  await removeKeys(domain);
   await directory.removeDomain(domain);
   return [`removed domain ${domain}`];
 }
@@ -275,10 +290,14 @@ export async function aliasRemove(directory: Directory, input: string): Promise<
 
 // ---------------------------------------------------------------- dns
 
-export function dnsLines(domain: string, opts: { host?: string; ip?: string }, env: NodeJS.ProcessEnv): string[] {
+export function dnsLines(
+  domain: string,
+  opts: { host?: string; ip?: string; dkimKeys?: readonly DkimKey[] },
+  env: NodeJS.ProcessEnv,
+): string[] {
   const normalized = normalizeDomain(domain);
   const host = opts.host ?? (env.POSTERN_HOSTNAME || `mail.${normalized}`);
-  return dnsZoneLines(normalized, { host, ip: opts.ip });
+  return dnsZoneLines(normalized, { host, ip: opts.ip, dkimKeys: opts.dkimKeys });
 }
 
 // ---------------------------------------------------------------- blobs
@@ -304,6 +323,9 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'alias list': [],
   'alias remove': [],
   'quota set': [],
+  'dkim list': [],
+  'dkim rotate': [],
+  'dkim retire': [],
   dns: ['host', 'ip'],
   'blobs sweep': ['grace'],
   'queue list': [],
@@ -327,7 +349,7 @@ export function commandName(args: ParsedArgs): string {
   const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
-    if (['domain', 'account', 'alias', 'quota', 'blobs', 'queue', 'outbox'].includes(group)) {
+    if (['domain', 'account', 'alias', 'quota', 'blobs', 'dkim', 'queue', 'outbox'].includes(group)) {
       const verbs = Object.keys(COMMAND_OPTIONS)
         .filter((k) => k.startsWith(`${group} `))
         .map((k) => k.slice(group.length + 1));
@@ -367,7 +389,10 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       const [domain] = operands(args, name, 1, 1, '<domain> [--postmaster <address>]');
       normalizeDomain(domain);
       if (args.values.postmaster !== undefined) parseAddress(args.values.postmaster);
-      return domainAdd((await ctx.storage()).directory, domain, args.values.postmaster);
+      const { directory } = await ctx.storage();
+      const added = await domainAdd(directory, domain, args.values.postmaster);
+      const keys = await dkimKeysForNewDomain({ directory, keys: await ctx.dkimKeys() }, normalizeDomain(domain));
+      return [...added, ...keys];
     }
     case 'domain list':
       operands(args, name, 0, 0, '');
@@ -375,7 +400,9 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
     case 'domain remove': {
       const [domain] = operands(args, name, 1, 1, '<domain>');
       normalizeDomain(domain);
-      return domainRemove((await ctx.storage()).directory, domain);
+      const { directory } = await ctx.storage();
+      const keys = await ctx.dkimKeys();
+      return domainRemove(directory, domain, (d) => keys.removeDomain(d));
     }
     case 'account add': {
       const [address] = operands(args, name, 1, 1, '<address> [--quota <size>] [--password-stdin]');
@@ -422,7 +449,22 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
     }
     case 'dns': {
       const [domain] = operands(args, name, 1, 1, '<domain> [--host <mail host>] [--ip <address>]');
-      return dnsLines(domain, { host: args.values.host, ip: args.values.ip }, ctx.env);
+      const opts = { host: args.values.host, ip: args.values.ip };
+      dnsLines(domain, opts, ctx.env); // input errors before the key store is opened
+      const dkimKeys = await (await ctx.dkimKeys()).list(normalizeDomain(domain));
+      return dnsLines(domain, { ...opts, dkimKeys }, ctx.env);
+    }
+    case 'dkim list':
+    case 'dkim rotate': {
+      const [domain] = operands(args, name, 1, 1, '<domain>');
+      normalizeDomain(domain);
+      const deps = { directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys() };
+      return name === 'dkim list' ? dkimList(deps, domain) : dkimRotate(deps, domain);
+    }
+    case 'dkim retire': {
+      const [domain, selector] = operands(args, name, 2, 2, '<domain> <selector>');
+      normalizeDomain(domain);
+      return dkimRetire({ directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys() }, domain, selector);
     }
     case 'blobs sweep': {
       operands(args, name, 0, 0, '[--grace <age>]');

@@ -242,6 +242,17 @@ export interface OutboundConfig {
 /** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
 export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [300, 300, 600, 1200, 2400, 4000];
 
+/** Where the DKIM private keys are (lib/storage/dkimKeyStore.ts opens them). */
+export interface DkimConfig {
+  /** `local`: 0600 files under <data dir>/dkim (the emulator); `secrets-manager`: one secret per domain (AWS). */
+  readonly store: 'local' | 'secrets-manager';
+  /** Prefix of the secrets' names: `<prefix><domain>`. */
+  readonly secretPrefix: string;
+  /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
+  readonly secretsEndpoint?: string;
+  readonly region?: string;
+}
+
 export interface Config {
   /** Name in greetings, Received headers and the certificate. */
   readonly hostname: string;
@@ -258,6 +269,7 @@ export interface Config {
   readonly invoker: InvokerConfig;
   readonly aws: AwsConfig;
   readonly outbound: OutboundConfig;
+  readonly dkim: DkimConfig;
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
@@ -476,6 +488,20 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
   };
 }
 
+export function readDkimConfig(s: SettingsReader, env: Env): DkimConfig {
+  return {
+    store: s.oneOf('POSTERN_DKIM_KEY_STORE', ['local', 'secrets-manager'] as const, 'secrets-manager'),
+    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', 'postern/dkim/'),
+    secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+  };
+}
+
+/** The DKIM key store's settings only: for the deliver function and the admin CLI. */
+export function loadDkimConfig(env: Env): DkimConfig {
+  return readDkimConfig(new SettingsReader(env), env);
+}
+
 /** Storage endpoints and names only: for programs that need nothing else (Lambdas, admin CLI). */
 export function loadAwsConfig(env: Env): AwsConfig {
   return readAwsConfig(new SettingsReader(env), env);
@@ -498,6 +524,7 @@ export function loadConfig(env: Env): Config {
     invoker: readInvoker(s),
     aws: readAwsConfig(s, env),
     outbound: readOutbound(s),
+    dkim: readDkimConfig(s, env),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };

@@ -7,99 +7,42 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { verifyPassword } from '../../lib/core/password.ts';
 import type { Storage } from '../../lib/core/ports.ts';
-import type { StorageNames } from '../../lib/core/schema.ts';
 import { route } from '../../lib/pipeline/route.ts';
-import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { writeEmulatorState } from '../../local/state.ts';
-import { freshNames, testEndpoints } from '../support/storage.ts';
+import { type AdminEmulator, adminEmulator, assertInputError, assertOk, runAdmin } from '../support/adminCli.ts';
+import { startSecretsManager } from '../support/secretsManager.ts';
+import { testEndpoints } from '../support/storage.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const PASSWORD = 'Corr3ct-Horse-Battery-Staple';
 const NEW_PASSWORD = 'Tr0ub4dor&3-anew';
 const BOB_PASSWORD = 'bobs own passphrase';
 /** 14 characters: one short of the minimum (NIST SP 800-63B-4 §3.1.1.2: 15 for a single-factor password). */
 const SHORT_PASSWORD = 'fourteen-chars';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Everything the CLI printed in this file, to check that no password ever shows up. */
 const printed: string[] = [];
 
-function admin(args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}) {
-  return new Promise<Run>((done, fail) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, POSTERN_DATA_DIR: opts.dataDir ?? dataDir, ...opts.env };
-    for (const name of ['POSTERN_ADMIN_TARGET', 'POSTERN_HOSTNAME']) if (!opts.env?.[name]) delete env[name];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'local/admin.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`admin ${args.join(' ')} did not exit within 30 s`));
-    }, 30_000);
-    child.stdin.on('error', () => {}); // the CLI may exit before reading its input
-    child.stdin.end(opts.input ?? '');
-    child.once('error', fail);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      printed.push(stdout, stderr);
-      done({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A failure: exit 2 and exactly one line on stderr starting `postern-admin: `, nothing on stdout. */
-function assertInputError(run: Run, pattern: RegExp): void {
-  assert.equal(run.code, 2, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^postern-admin: [^\n]+\n$/);
-  assert.match(run.stderr, pattern);
-}
-
-function assertOk(run: Run): string[] {
-  assert.equal(run.code, 0, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stderr, '');
-  return run.stdout === '' ? [] : run.stdout.replace(/\n$/, '').split('\n');
-}
+const admin = (args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}) =>
+  runAdmin(args, { ...opts, dataDir: opts.dataDir ?? dataDir, printed });
 
 // Started at top level: the services' shutdown hook must belong to the file, not to a before hook.
 const endpoints: AwsEndpoints = await testEndpoints();
+let emulator: AdminEmulator;
 let dataDir: string;
-let names: StorageNames;
 let prefix: string;
 let storage: Storage;
 
 before(async () => {
-  names = await freshNames(endpoints);
-  prefix = names.tables.directory.replace(/-directory$/, '');
-  storage = createAwsStorage({ endpoints, names });
-  dataDir = mkdtempSync(join(tmpdir(), 'postern-admin-'));
-  writeEmulatorState(dataDir, {
-    pid: process.pid,
-    endpoints,
-    tablePrefix: prefix,
-    startedAt: new Date().toISOString(),
-  });
+  emulator = await adminEmulator(endpoints, 'postern-admin-');
+  ({ dataDir, prefix, storage } = emulator);
 });
 
-after(() => {
-  storage?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => emulator?.close());
 
 describe('admin CLI', () => {
   it('prints usage for help, --help and no arguments', async () => {
@@ -122,7 +65,8 @@ describe('admin CLI', () => {
   });
 
   it('adds, lists and removes domains', async () => {
-    assert.deepEqual(assertOk(await admin(['domain', 'add', 'Example.COM'])), ['added domain example.com']);
+    // The second line names the new DKIM keys (test/e2e/admin-dkim.test.ts).
+    assert.deepEqual(assertOk(await admin(['domain', 'add', 'Example.COM']))[0], 'added domain example.com');
     assertOk(await admin(['domain', 'add', 'other.example']));
     assert.deepEqual(assertOk(await admin(['domain', 'list'])), ['example.com', 'other.example']);
     assertInputError(await admin(['domain', 'add', 'example.com']), /domain example\.com already exists/);
@@ -366,9 +310,10 @@ describe('admin CLI', () => {
   });
 
   it('domain add --postmaster names who gets postmaster@ the domain (RFC 5321 §4.5.1), checked first', async () => {
-    assert.deepEqual(assertOk(await admin(['domain', 'add', 'pm.example', '--postmaster', 'Boss@PM.example'])), [
+    assert.deepEqual(
+      assertOk(await admin(['domain', 'add', 'pm.example', '--postmaster', 'Boss@PM.example']))[0],
       'added domain pm.example  postmaster=boss@pm.example',
-    ]);
+    );
     assert.equal((await storage.directory.getDomain('pm.example'))?.postmaster, 'boss@pm.example');
     assert.deepEqual(assertOk(await admin(['domain', 'list'])), ['pm.example  postmaster=boss@pm.example']);
     const add = (postmaster: string) => admin(['domain', 'add', 'second.example', '--postmaster', postmaster]);
@@ -430,17 +375,24 @@ describe('admin CLI', () => {
   });
 
   it('works against "AWS" with --aws or POSTERN_ADMIN_TARGET=aws, from the environment alone', async () => {
-    const env = {
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_S3: endpoints.s3,
-      POSTERN_TABLE_PREFIX: prefix,
-    };
-    assertOk(await admin(['--aws', 'domain', 'add', 'aws.example'], { env, dataDir: join(dataDir, 'none') }));
-    const viaVariable = { ...env, POSTERN_ADMIN_TARGET: 'aws' };
-    assert.deepEqual(assertOk(await admin(['domain', 'list'], { env: viaVariable, dataDir: join(dataDir, 'none') })), [
-      'aws.example',
-    ]);
-    assert.ok(await storage.directory.getDomain('aws.example'));
+    const secrets = await startSecretsManager(); // domain add stores the DKIM keys there
+    try {
+      const env = {
+        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+        AWS_ENDPOINT_URL_S3: endpoints.s3,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+        POSTERN_TABLE_PREFIX: prefix,
+      };
+      assertOk(await admin(['--aws', 'domain', 'add', 'aws.example'], { env, dataDir: join(dataDir, 'none') }));
+      const viaVariable = { ...env, POSTERN_ADMIN_TARGET: 'aws' };
+      assert.deepEqual(
+        assertOk(await admin(['domain', 'list'], { env: viaVariable, dataDir: join(dataDir, 'none') })),
+        ['aws.example'],
+      );
+      assert.ok(await storage.directory.getDomain('aws.example'));
+    } finally {
+      await secrets.stop();
+    }
   });
 
   it('says so, exit 2, when no emulator is running', async () => {

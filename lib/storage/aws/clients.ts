@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsEndpoints } from '../../core/config.ts';
 
 /**
@@ -41,4 +42,13 @@ export function makeDynamoClient(endpoints: AwsEndpoints, maxAttempts?: number):
   // As for S3: a redacted copy of every request and response for a no-op logger (an IMAP command makes several).
   client.middlewareStack.remove('loggerMiddleware');
   return client;
+}
+
+/** For the DKIM keys (lib/storage/aws/dkimKeys.ts); with an endpoint and no identity, the local credentials. */
+export function makeSecretsManagerClient(opts: { endpoint?: string; region?: string }): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: opts.region ?? 'us-east-1',
+    endpoint: opts.endpoint,
+    credentials: usesLocalCredentials(opts.endpoint) ? LOCAL_CREDENTIALS : undefined,
+  });
 }
