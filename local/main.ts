@@ -116,6 +116,9 @@ async function main(): Promise<void> {
     // Locally, clients may log in without TLS; deployments refuse it (lib/core/config.ts).
     POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
     POSTERN_OUTBOUND_TRANSPORT: outboundTransport(),
+    // the deliver step runs in the gateway here: the outbox and the DKIM keys live in the data directory
+    POSTERN_DATA_DIR: dataDir,
+    POSTERN_DKIM_KEY_STORE: process.env.POSTERN_DKIM_KEY_STORE || 'local',
   };
   let ready = false;
   gateway = superviseGateway({

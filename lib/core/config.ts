@@ -237,6 +237,10 @@ export interface OutboundConfig {
   readonly pollMs: number;
   /** Queue entries one pass delivers at the same time. */
   readonly concurrency: number;
+  /** Our name in EHLO, Reporting-MTA and MAILER-DAEMON@ (POSTERN_HOSTNAME, as the gateway's). */
+  readonly hostname: string;
+  /** The emulator's data directory (the outbox, the local DKIM keys); unset in AWS. */
+  readonly dataDir?: string;
 }
 
 /** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
@@ -468,6 +472,8 @@ export function readOutbound(s: SettingsReader): OutboundConfig {
     smarthost: transport === 'smarthost' ? smarthost : undefined,
     pollMs: s.int('POSTERN_QUEUE_POLL_MS', 5000, 100),
     concurrency: s.int('POSTERN_QUEUE_CONCURRENCY', 8, 1, 256),
+    hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
+    dataDir: s.optional('POSTERN_DATA_DIR'),
   };
 }
 

@@ -22,7 +22,11 @@ function createInvoker(config: Config, storage: Storage, log: Logger): { invoker
   if (config.invoker.kind === 'lambda') {
     return { invoker: LambdaInvoker.create(config.invoker.functionNames), delivers: true };
   }
-  const outbound = outboundParts(storage, config.outbound, log.child({ component: 'deliver' }));
+  const outbound = outboundParts(storage, config.outbound, {
+    endpoints: config.aws.endpoints,
+    dkim: config.dkim,
+    log: log.child({ component: 'deliver' }),
+  });
   const onEventError = (fn: string, err: unknown) => log.warn(`${fn} failed`, { err });
   return { invoker: new LocalInvoker(createHandlers(storage, { outbound }), onEventError), delivers: !!outbound };
 }

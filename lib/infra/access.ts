@@ -127,19 +127,29 @@ export const STORE_ACCESS: ComponentAccess = {
 };
 
 /**
- * deliver (lib/outbound/runner.ts over lib/storage/aws/queue.ts):
+ * deliver (lib/outbound/runner.ts over lib/storage/aws/queue.ts, and the DSNs it sends):
  * - queue: `due` queries the byState index; `claim` and `complete` update entries (conditionally), `complete`
- *   and the report's read GetItem them. No Put, no Delete, no Scan: it never creates nor removes entries.
- * - objects: reads the queued message (and its first 64 KiB for a null sender's From). ListBucket, so a
- *   missing message answers 404 and fails its recipients instead of a 403 deferring them for days.
+ *   and the report's read GetItem them; a DSN to a remote sender is enqueued (Put). No Scan; it never deletes
+ *   an entry (finished ones expire by TTL, `admin queue delete` removes one).
+ * - mailboxes: a finished entry drops its blob reference (`BLOB#` items only); a DSN's enqueue puts one.
+ * - a DSN to a local sender is stored as the store function stores mail (route and store run in-process):
+ *   the store's grants.
+ * - objects: reads the queued message (and its first 64 KiB for a null sender's From), writes a DSN's text.
+ *   ListBucket, so a missing message answers 404 and fails its recipients instead of a 403 deferring them.
  * Secrets Manager (the DKIM keys) and SES are granted in lib/infra/functions.ts.
  */
 export const DELIVER_ACCESS: ComponentAccess = {
   tables: [
-    { table: 'queue', actions: ['GetItem', 'UpdateItem'] },
+    { table: 'queue', actions: ['GetItem', 'UpdateItem', 'PutItem'] },
     { table: 'queue', index: QUEUE_STATE_INDEX, actions: ['Query'] },
+    {
+      table: 'mailboxes',
+      actions: ['DeleteItem'],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BLOB#*'] } },
+    },
+    ...STORE_ACCESS.tables,
   ],
-  messageObjects: ['GetObject'],
+  messageObjects: ['GetObject', 'PutObject'],
   listBucket: true,
 };
 

@@ -5,14 +5,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadOutboundConfig } from '../../lib/core/config.ts';
-import { createLogger, silentLogger } from '../../lib/core/log.ts';
+import { loadDkimConfig, loadOutboundConfig } from '../../lib/core/config.ts';
+import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
 import { DeliverKicker } from '../../lib/outbound/deliverKicker.ts';
 import { createHandlers } from '../../lib/pipeline/handlers.ts';
 import { LocalInvoker } from '../../lib/pipeline/invoker.ts';
 import { outboundParts } from '../../lib/storage/aws/queueWiring.ts';
 import { RecordingTransport, runnerHarness } from './outbound-queue-runner-support.ts';
 import { queueFixture } from './outbound-queue-support.ts';
+
+const ctx = (log: Logger) => ({ endpoints: {}, dkim: loadDkimConfig({}), log });
 
 test("invoking 'deliver' works the queue and answers the pass totals as JSON", async () => {
   const f = await queueFixture();
@@ -35,11 +37,11 @@ test('the transport POSTERN_OUTBOUND_TRANSPORT names is built; one not built in 
   const lines: string[] = [];
   const log = createLogger({ sink: (l) => lines.push(l) });
   const config = loadOutboundConfig({ POSTERN_OUTBOUND_TRANSPORT: 'mx' });
-  assert.equal(outboundParts(f.storage, config, log, { transports: {} }), undefined);
+  assert.equal(outboundParts(f.storage, config, ctx(log), { transports: {} }), undefined);
   assert.match(lines.join('\n'), /outbound transport not available.*"transport":"mx"/);
   const transport = new RecordingTransport();
   const built: string[] = [];
-  const parts = outboundParts(f.storage, config, log, {
+  const parts = outboundParts(f.storage, config, ctx(log), {
     transports: { mx: () => transport },
     signer: () => {
       built.push('signer');

@@ -120,20 +120,27 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     );
   });
 
-  it('deliver: works the queue (index query, claim/complete updates, reads), reads messages and the DKIM secrets, sends through SES', () => {
+  it('deliver: works the queue, reads messages and the DKIM secrets, sends through SES, stores DSNs as the store does', () => {
     const account = (service: string, resource: string) =>
       `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
     assert.deepEqual(unconditionalAccess(grantsOfRole(roles.deliver)), {
       [account('secretsmanager', 'secret:postern/dkim/*')]: ['secretsmanager:GetSecretValue'],
       [account('ses', 'identity/*')]: ['ses:SendEmail', 'ses:SendRawEmail'],
       bucket: ['s3:ListBucket'],
-      'bucket/messages/*': ['s3:GetObject'],
-      'table:queue': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'bucket/messages/*': ['s3:GetObject', 's3:PutObject'],
+      'table:changes': ['dynamodb:PutItem'],
+      'table:directory': ['dynamodb:GetItem'],
+      'table:mailboxes': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'table:messages': ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      'table:queue': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       'table:queue/index/byState': ['dynamodb:Query'],
     });
     assert.deepEqual(
-      grantsOfRole(roles.deliver).filter((g) => g.condition !== undefined),
-      [],
+      grantsOfRole(roles.deliver)
+        .filter((g) => g.condition !== undefined)
+        .map((g) => [g.on, g.actions]),
+      [['table:mailboxes', ['dynamodb:DeleteItem']]],
+      'it deletes only blob references',
     );
   });
 

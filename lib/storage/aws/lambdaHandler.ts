@@ -1,4 +1,4 @@
-import { loadAwsConfig, loadOutboundConfig } from '../../core/config.ts';
+import { loadAwsConfig, loadDkimConfig, loadOutboundConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/log.ts';
 import type { FunctionName, Storage } from '../../core/ports.ts';
 import { createHandlers, type HandlerOptions } from '../../pipeline/handlers.ts';
@@ -10,7 +10,9 @@ import { createAwsStorage } from './storage.ts';
 function optionsFor(name: FunctionName, storage: Storage): HandlerOptions {
   if (name !== 'deliver') return {};
   const log = createLogger({ fields: { component: 'deliver' } });
-  return { outbound: outboundParts(storage, loadOutboundConfig(process.env), log) };
+  const endpoints = loadAwsConfig(process.env).endpoints;
+  const dkim = loadDkimConfig(process.env);
+  return { outbound: outboundParts(storage, loadOutboundConfig(process.env), { endpoints, dkim, log }) };
 }
 
 /**
