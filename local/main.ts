@@ -197,12 +197,21 @@ function printReady(
       `  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`,
       `  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`,
       `  Demo account       ${demo.address}  password: ${demo.password}`,
+      `  Outgoing mail      ${outgoing(config)}`,
       `  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`,
       '  Admin              npm run admin -- help        Stop: Ctrl-C',
       '',
       '',
     ].join('\n'),
   );
+}
+
+/** Where mail to other domains goes: kept in the outbox unless a transport was chosen. */
+function outgoing(config: Config): string {
+  const { transport, smarthost } = config.outbound;
+  if (transport === 'outbox') return 'kept in the outbox, not sent (npm run admin -- outbox list)';
+  if (transport === 'smarthost' && smarthost) return `relayed through ${smarthost.host}:${smarthost.port}`;
+  return `sent by ${transport}`;
 }
 
 main().catch((err) => {
