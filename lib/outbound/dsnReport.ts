@@ -10,6 +10,7 @@ import type { AttemptRecord, QueuedRecipient, QueueEntry, SystemMailSender } fro
 import { buildDsn, type DsnAction } from './dsn.ts';
 import { type DsnPolicyOptions, type PlannedReport, planReports, reportKey } from './dsnPolicy.ts';
 import { RETURNED_LIMIT, readReturned } from './dsnReturned.ts';
+import type { OutcomeReport } from './runnerReport.ts';
 
 export interface ReportDeps {
   /** Our host name (Reporting-MTA, MAILER-DAEMON@). */
@@ -80,21 +81,8 @@ export async function reportOutcome(
   return { reports, idempotencyKey };
 }
 
-/**
- * The queue runner's own decision (lib/outbound/runnerReport.ts OutcomeReport, structurally): recipients as
- * the attempt left them, already filtered by NOTIFY and the null sender.
- */
-export interface RunnerReport {
-  readonly entry: QueueEntry;
-  readonly at: number;
-  readonly failed: readonly QueuedRecipient[];
-  readonly delayed: readonly QueuedRecipient[];
-  readonly delivered: readonly QueuedRecipient[];
-  readonly idempotencyKey: string;
-}
-
 /** Sends the DSN for a runner's report; delivered recipients are 'relayed' (the runner cannot tell more). */
-export async function sendRunnerReport(report: RunnerReport, deps: ReportDeps): Promise<void> {
+export async function sendRunnerReport(report: OutcomeReport, deps: ReportDeps): Promise<void> {
   if (report.entry.mailFrom === '') return;
   const as =
     (action: DsnAction) =>
