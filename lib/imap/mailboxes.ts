@@ -2,8 +2,10 @@
  * Mailbox names as LIST shows them (RFC 9051 §6.3.9): pattern matching with `*` and `%`, the name
  * attributes (\HasChildren / \HasNoChildren, \Subscribed, RFC 6154 special use) from the account's listing.
  */
+import { AlreadyExistsError } from '../core/errors.ts';
 import { HIERARCHY_DELIMITER } from '../core/mailboxNames.ts';
 import type { MailboxState } from '../core/ports.ts';
+import type { ImapMailStore } from './backend.ts';
 
 export { HIERARCHY_DELIMITER };
 
@@ -41,6 +43,27 @@ export function parentsOf(names: Iterable<string>): Set<string> {
     for (let i = 1; i < levels.length; i++) parents.add(levels.slice(0, i).join(HIERARCHY_DELIMITER));
   }
   return parents;
+}
+
+/**
+ * RFC 3501 §5.1 / RFC 9051 §5.1: `*` and `%` are LIST wildcards and should not be used in a name (a LIST
+ * could not name it alone); CREATE and RENAME refuse them, as Dovecot does.
+ */
+export const hasListWildcard = (name: string): boolean => name.includes('*') || name.includes('%');
+
+/**
+ * RFC 3501 §6.3.3 / §6.3.5 (RFC 9051 §6.3.4, §6.3.6): CREATE and RENAME SHOULD create the superior names the
+ * new name needs (`a` and `a/b` for `a/b/c`). One made meanwhile by another session is fine.
+ */
+export async function createSuperiors(mail: ImapMailStore, accountId: string, name: string): Promise<void> {
+  for (const parent of [...parentsOf([name])].sort((a, b) => a.length - b.length)) {
+    if (parent === '' || parent.endsWith(HIERARCHY_DELIMITER) || (await mail.getMailbox(accountId, parent))) continue;
+    try {
+      await mail.createMailbox(accountId, parent, { subscribed: false });
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+    }
+  }
 }
 
 export interface ListedName {

@@ -290,7 +290,7 @@ export class ImapSession {
    * is on) only when `expunges` allows them now.
    */
   async tellChanges(expunges: boolean): Promise<void> {
-    const mode = { expunges, vanished: this.qresync };
+    const mode = { expunges, vanished: this.qresync, write: this.writeOptions };
     const flagUpdate = (seq: number, uid: number) => this.flagsResponse(seq, uid);
     for (const r of await this.selected!.sync(this.backend.mail, mode, flagUpdate)) this.send(r);
   }

@@ -117,9 +117,7 @@ describe('IMAP compliance: EXPUNGE told only where allowed (RFC 9051 §7.5.1)', 
 });
 
 describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)', () => {
-  it('FETCH gives its data (RFC 2180 §4.1.1) or, without it, NO [EXPUNGEISSUED] (§4.1.2, RFC 5530), never a silent OK', {
-    todo: 'fetch.ts (fetch) leaves the expunged message out and answers a plain OK, the behaviour RFC 2180 discussion calls a bug',
-  }, async () => {
+  it('FETCH gives its data (RFC 2180 §4.1.1) or, without it, NO [EXPUNGEISSUED] (§4.1.2, RFC 5530), never a silent OK', async () => {
     const { a, b, uids } = await twoSessions('Gone1', 3);
     await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
     await a.cmd('EXPUNGE');
@@ -142,6 +140,65 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     const f = await b.cmd('FETCH 2 (UID FLAGS)');
     noExpunge(f.untagged);
     assert.match(f.untagged.at(-1) ?? '', new RegExp(`^\\* 2 FETCH \\(UID ${uids[1]} FLAGS \\(`));
+    a.destroy();
+    b.destroy();
+  });
+
+  it('FETCH of its body: the others are sent, then NO [EXPUNGEISSUED] (RFC 2180 §4.1.2); UID FETCH tells the EXPUNGE first', async () => {
+    const { a, b, uids } = await twoSessions('Gone1b', 3);
+    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+    await a.cmd('EXPUNGE');
+    const f = await b.cmd('FETCH 1:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    noExpunge(f.untagged);
+    assert.deepEqual(
+      f.untagged.filter((l) => / FETCH /.test(l)).map((l) => l.split(' ')[1]),
+      ['1', '3'],
+    );
+    assert.match(f.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const u = await b.cmd('UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    assert.equal(u.untagged[0], '* 2 EXPUNGE');
+    assert.match(u.status, /^a\d+ OK /);
+    assert.deepEqual(await uidsOf(b), [uids[0], uids[2]]);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('STORE on it: .SILENT is OK (RFC 2180 §4.2.1), otherwise the others are stored and told and the answer is NO [EXPUNGEISSUED] (§4.2.2, §4.2.3)', async () => {
+    const { a, b } = await twoSessions('Gone4', 3);
+    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+    await a.cmd('EXPUNGE');
+    const only = await b.cmd('STORE 2 +FLAGS (\\Flagged)');
+    assert.deepEqual(only.untagged, []);
+    assert.match(only.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const mixed = await b.cmd('STORE 1:3 +FLAGS (\\Flagged)');
+    noExpunge(mixed.untagged);
+    assert.deepEqual(mixed.untagged, ['* 1 FETCH (FLAGS (\\Flagged))', '* 3 FETCH (FLAGS (\\Flagged))']);
+    assert.match(mixed.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const silent = await b.cmd('STORE 1:3 +FLAGS.SILENT (\\Seen)');
+    assert.deepEqual(silent.untagged, []);
+    assert.match(silent.status, /^a\d+ OK /);
+    const flags = (await a.cmd('FETCH 1:2 (FLAGS)')).untagged.slice(-2);
+    assert.deepEqual(flags, ['* 1 FETCH (FLAGS (\\Flagged \\Seen))', '* 2 FETCH (FLAGS (\\Flagged \\Seen))']);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('COPY and MOVE naming it copy nothing: NO [EXPUNGEISSUED] (RFC 2180 §4.4, RFC 3501 §6.4.7 all or nothing)', async () => {
+    const { a, b, uids } = await twoSessions('Gone5', 3);
+    await env.storage.mail.createMailbox(env.account.accountId, 'Gone5Dst');
+    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+    await a.cmd('EXPUNGE');
+    for (const cmd of ['COPY 1:3 Gone5Dst', 'MOVE 1:3 Gone5Dst', 'COPY 2 Gone5Dst']) {
+      const r = await b.cmd(cmd);
+      noExpunge(r.untagged);
+      assert.match(r.status, /^a\d+ NO \[EXPUNGEISSUED\] /, cmd);
+    }
+    assert.deepEqual((await b.cmd('STATUS Gone5Dst (MESSAGES)')).untagged, [
+      '* 2 EXPUNGE',
+      '* STATUS Gone5Dst (MESSAGES 0)',
+    ]);
+    const copy = await b.cmd('COPY 1:2 Gone5Dst');
+    assert.match(copy.status, new RegExp(`^a\\d+ OK \\[COPYUID \\d+ ${uids[0]},${uids[2]} `));
     a.destroy();
     b.destroy();
   });

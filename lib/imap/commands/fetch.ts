@@ -6,6 +6,7 @@
  * mailbox first, and the response then carries the new FLAGS.
  */
 import type { MessageMeta } from '../../core/ports.ts';
+import { MessageGoneError } from '../backend.ts';
 import { binaryPart, decodedSize, decodePart, UnknownCteError } from '../binary.ts';
 import type { FetchItem, FetchResponseItem, PartialRange, Section } from '../codec/index.ts';
 import { fetchResponse, tagged, vanished } from '../codec/index.ts';
@@ -96,6 +97,17 @@ async function binaryData(
   }
   const source = { meta, range: part.range, decoded: { part, skip: start } };
   return { data: { length, source }, literal8: decoded.nul };
+}
+
+/** Writes a response; false when the message's octets turned out to be gone (nothing of it was written). */
+async function writeUnlessGone(session: ImapSession, response: PreparedResponse): Promise<boolean> {
+  try {
+    await writeResponse(session, response);
+    return true;
+  } catch (e) {
+    if (e instanceof MessageGoneError) return false;
+    throw e;
+  }
 }
 
 async function readRange(session: ImapSession, meta: MessageMeta, range: OctetRange): Promise<Buffer> {
@@ -222,10 +234,21 @@ export default command({
     const flagsAsked = requested.some((it) => it.type === 'FLAGS');
     const opts = session.writeOptions;
     // Responses are prepared up to LOOKAHEAD ahead of the one being written (fetchStream.ts).
-    const ahead: Promise<PreparedResponse>[] = [];
+    const ahead: Promise<PreparedResponse | undefined>[] = [];
     const prepare = async (uid: number, meta: MessageMeta | undefined) => {
-      const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
-      return prepareResponse(session, fetchResponse(box.seqOf(uid), list, opts));
+      try {
+        const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
+        return prepareResponse(session, fetchResponse(box.seqOf(uid), list, opts));
+      } catch (e) {
+        if (e instanceof MessageGoneError) return undefined;
+        throw e;
+      }
+    };
+    // Messages another session expunged that this one still shows (their index item or blob is gone).
+    let gone = 0;
+    const writeNext = async () => {
+      const next = await ahead.shift()!;
+      if (!next || !(await writeUnlessGone(session, next))) gone++;
     };
     try {
       for (let i = 0; i < uids.length; i += BATCH) {
@@ -234,20 +257,29 @@ export default command({
         const byUid = new Map(metas.map((m) => [m.uid, m] as const));
         for (const uid of chunk) {
           const meta = byUid.get(uid);
-          // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
-          if (withMeta && !meta) continue;
+          if (withMeta && !meta) {
+            gone++;
+            continue;
+          }
           const next = prepare(uid, meta);
           next.catch(() => {}); // answered when its turn comes
           ahead.push(next);
-          if (ahead.length > LOOKAHEAD) await writeResponse(session, await ahead.shift()!);
+          if (ahead.length > LOOKAHEAD) await writeNext();
         }
       }
-      while (ahead.length > 0) await writeResponse(session, await ahead.shift()!);
+      while (ahead.length > 0) await writeNext();
     } catch (e) {
-      for (const later of ahead) void later.then(dropResponse, () => {});
+      for (const later of ahead)
+        void later.then(
+          (r) => r && dropResponse(r),
+          () => {},
+        );
       if (!(e instanceof UnknownCteError)) throw e;
       return session.fail(cmd.tag, 'NO', e.message, { code: 'UNKNOWN-CTE' });
     }
+    // RFC 2180 §4.1.2: the others' data and a tagged NO; no EXPUNGE may be sent now (RFC 9051 §7.5.1), so
+    // RFC 5530 EXPUNGEISSUED says why. Not the client's fault: not counted as an error.
+    if (gone > 0) return session.refuse(cmd.tag, `${gone} of the messages were expunged`, { code: 'EXPUNGEISSUED' });
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`));
   },
 });

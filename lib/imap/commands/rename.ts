@@ -1,5 +1,9 @@
-/** RENAME (RFC 9051 §6.3.6): inferior names follow; renaming INBOX moves its messages (the store does it). */
+/**
+ * RENAME (RFC 9051 §6.3.6): inferior names follow; renaming INBOX moves its messages (the store does it).
+ * The target's missing superiors are created (RFC 3501 §6.3.5 SHOULD); `*` and `%` are NO [CANNOT] (§5.1).
+ */
 import { tagged } from '../codec/index.ts';
+import { createSuperiors, hasListWildcard } from '../mailboxes.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
 export default command({
@@ -11,9 +15,11 @@ export default command({
     if (!(await mail.getMailbox(accountId, cmd.from))) {
       return session.fail(cmd.tag, 'NO', 'no such mailbox', { code: 'NONEXISTENT' });
     }
+    if (hasListWildcard(cmd.to)) return session.fail(cmd.tag, 'NO', 'no * or % in mailbox names', { code: 'CANNOT' });
     if (await mail.getMailbox(accountId, cmd.to)) {
       return session.fail(cmd.tag, 'NO', 'target mailbox exists', { code: 'ALREADYEXISTS' });
     }
+    await createSuperiors(mail, accountId, cmd.to);
     await mail.renameMailbox(accountId, cmd.from, cmd.to);
     session.send(tagged(cmd.tag, 'OK', 'RENAME completed'));
   },

@@ -7,8 +7,8 @@
  * under IMAP4rev2 (RFC 9051 §7.3.4: no `* SEARCH` there). RETURN (SAVE) keeps the result for `$` (RFC 5182
  * §2.1, the reduction of §2.4); a SAVE search answered NO leaves it empty.
  */
-import { NotFoundError } from '../../core/errors.ts';
 import type { MessageMeta } from '../../core/ports.ts';
+import { MessageGoneError } from '../backend.ts';
 import {
   type CommandEvent,
   esearchResponse,
@@ -91,7 +91,7 @@ async function findMatches(session: ImapSession, cmd: SearchCommand): Promise<Fo
       const s = subjects[j];
       const text = await searchText(session.backend, s.meta!, texts).catch((e: unknown) => {
         // octets gone (the message expunged and its blob deleted meanwhile): it matches nothing
-        if (!(e instanceof NotFoundError)) throw e;
+        if (!(e instanceof MessageGoneError)) throw e;
         session.log.warn('imap search: message octets missing', { uid: s.uid });
         return undefined;
       });
