@@ -3,9 +3,10 @@
  * attributes (\HasChildren / \HasNoChildren, \Subscribed, RFC 6154 special use) from the account's listing.
  */
 import { AlreadyExistsError } from '../core/errors.ts';
-import { HIERARCHY_DELIMITER } from '../core/mailboxNames.ts';
+import { HIERARCHY_DELIMITER, normalizeMailboxName } from '../core/mailboxNames.ts';
 import type { MailboxState } from '../core/ports.ts';
 import type { ImapMailStore } from './backend.ts';
+import type { ListEntry } from './codec/index.ts';
 
 export { HIERARCHY_DELIMITER };
 
@@ -64,6 +65,16 @@ export async function createSuperiors(mail: ImapMailStore, accountId: string, na
       if (!(e instanceof AlreadyExistsError)) throw e;
     }
   }
+}
+
+/**
+ * RFC 9051 §6.3.4 CREATE, §6.3.5 DELETE, §6.3.6 RENAME: a name given in another form than the stored one
+ * (NFC, §5.1) SHOULD be told as a LIST of the stored name with OLDNAME (the given one). Only IMAP4rev2 has
+ * LIST extended data; undefined when the name was already normal.
+ */
+export function oldNameEntry(given: string, attributes: string[] = []): ListEntry | undefined {
+  const name = normalizeMailboxName(given);
+  return name === given ? undefined : { attributes, delimiter: HIERARCHY_DELIMITER, name, oldName: given };
 }
 
 export interface ListedName {

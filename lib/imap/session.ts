@@ -15,7 +15,7 @@ import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import { writeDrained } from '../net/writeDrained.ts';
 import { AppendUpload, type StoredUpload } from './appendUpload.ts';
-import type { ImapBackend } from './backend.ts';
+import { type ImapBackend, MessageGoneError } from './backend.ts';
 import {
   type AppendHead,
   type Command,
@@ -583,6 +583,11 @@ export class ImapSession {
       if (this.selected) await this.catchUp(command);
       await spec.run(this, command);
     } catch (e) {
+      // A message's octets gone (FETCH and SEARCH handle it themselves): storage, not a missing mailbox.
+      if (e instanceof MessageGoneError) {
+        this.log.warn('imap message octets missing', { command: command.type, err: e });
+        return this.refuse(command.tag, 'message data unavailable', { code: 'UNAVAILABLE' });
+      }
       if (e instanceof NotFoundError) return this.fail(command.tag, 'NO', 'no such mailbox', { code: 'NONEXISTENT' });
       if (e instanceof AlreadyExistsError)
         return this.fail(command.tag, 'NO', 'already exists', { code: 'ALREADYEXISTS' });

@@ -163,6 +163,26 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     b.destroy();
   });
 
+  it('an index item whose blob is gone: the others are sent, then NO [SERVERBUG], never NONEXISTENT (that code is for mailboxes, RFC 5530)', async () => {
+    const { b, a, uids } = await twoSessions('Dangling', 3);
+    const ref = {
+      accountId: env.account.accountId,
+      mailboxId: (await env.storage.mail.getMailbox(env.account.accountId, 'Dangling'))!.mailboxId,
+    };
+    const [meta] = await env.storage.mail.getMessages(ref, [uids[1]]);
+    await env.storage.blobs.delete(meta.blobKey);
+    const f = await b.cmd('FETCH 1:3 (UID BODY.PEEK[])');
+    assert.deepEqual(
+      f.untagged.filter((l) => / FETCH /.test(l)).map((l) => l.split(' ')[1]),
+      ['1', '3'],
+    );
+    assert.match(f.status, /^a\d+ NO \[SERVERBUG\] /);
+    // nothing of the broken message went out: the connection still parses
+    assert.match((await b.cmd('NOOP')).status, /^a\d+ OK /);
+    a.destroy();
+    b.destroy();
+  });
+
   it('STORE on it: .SILENT is OK (RFC 2180 §4.2.1), otherwise the others are stored and told and the answer is NO [EXPUNGEISSUED] (§4.2.2, §4.2.3)', async () => {
     const { a, b } = await twoSessions('Gone4', 3);
     await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');

@@ -80,6 +80,18 @@ describe('mailbox names: modified UTF-7 for IMAP4rev1, UTF-8 after UTF8=ACCEPT o
     const sel = await rev2.cmd(`SELECT "${nfd}"`);
     assert.ok(lines(sel).includes(`* LIST (\\HasChildren) "/" "Fiancé" ("OLDNAME" ("${nfd}"))`), lines(sel).join('\n'));
     assert.match(sel.status, /OK \[READ-WRITE\]/);
+    // §6.3.6 RENAME and §6.3.5 DELETE the same way (DELETE's name is \NonExistent now); rev1 and
+    // UTF8=ACCEPT alone get no extended LIST data
+    assert.deepEqual(lines(await rev2.cmd(`RENAME "${nfd}/x" "${nfd}/y"`)), [
+      `* LIST () "/" "Fiancé/y" ("OLDNAME" ("${nfd}/y"))`,
+    ]);
+    assert.deepEqual(lines(await accept.cmd(`RENAME "${nfd}/y" "${nfd}/z"`)), []);
+    assert.deepEqual(lines(await rev2.cmd(`DELETE "${nfd}/z"`)), [
+      `* LIST (\\NonExistent) "/" "Fiancé/z" ("OLDNAME" ("${nfd}/z"))`,
+    ]);
+    assert.deepEqual(lines(await rev2.cmd('CREATE "Plain"')), []);
+    assert.deepEqual(lines(await rev2.cmd('RENAME "Plain" "Plain2"')), []);
+    assert.deepEqual(lines(await rev2.cmd('DELETE "Plain2"')), []);
     assert.match((await accept.cmd('CREATE "a\u2028b"')).status, /NO \[CANNOT\]/);
     assert.match((await accept.cmd('CREATE "a\u0085b"')).status, /NO \[CANNOT\]/);
     // RFC 6855 §3: octets that are not UTF-8 in a quoted string are BAD
