@@ -31,6 +31,7 @@ export type ImapMailStore = Pick<
   | 'append'
   | 'getUsage'
   | 'appendAll'
+  | 'forgetIdempotencyKey'
 >;
 
 /**

@@ -14,6 +14,7 @@ import type { Connection } from '../net/tcpListener.ts';
 import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import { writeDrained } from '../net/writeDrained.ts';
+import { AppendReceipts } from './appendRetry.ts';
 import { AppendUpload, type StoredUpload } from './appendUpload.ts';
 import { type ImapBackend, MessageGoneError } from './backend.ts';
 import {
@@ -84,6 +85,8 @@ export class ImapSession {
   /** RFC 6855 §3: UTF8=ACCEPT enabled: mailbox names and quoted strings in UTF-8. */
   utf8Accept = false;
   selected: SelectedMailbox | undefined;
+  /** APPENDs answered whose retry records go when the client sends its next command (appendRetry.ts). */
+  readonly appendReceipts: AppendReceipts;
   readonly log: Logger;
   readonly cid: string;
   readonly remoteAddress: string;
@@ -110,6 +113,7 @@ export class ImapSession {
     });
     this.secure = conn.secure;
     this.log = conn.log;
+    this.appendReceipts = new AppendReceipts(backend.mail, conn.log);
     this.cid = conn.cid;
     this.remoteAddress = conn.remoteAddress;
     this.load = conn.load;
@@ -508,6 +512,7 @@ export class ImapSession {
       case 'command': {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
+        await this.appendReceipts.clientMovedOn();
         const parsed = parseCommand(ev, this.writeOptions);
         try {
           if (!parsed.ok) {
