@@ -148,7 +148,9 @@ describe('APPEND with UTF-8 headers (RFC 6855 §4)', () => {
     accept.send(Buffer.concat([message, Buffer.from(')\r\n')]));
     const box = (await tg.storage.mail.getMailbox(account.accountId, 'INBOX'))!;
     assert.equal(await accept.line(), `b1 OK [APPENDUID ${box.uidValidity} 2] APPEND completed`);
-    // IMAP4rev2 allows UTF-8 headers in a plain literal (RFC 9051 Appendix E item 16)
+    // IMAP4rev2 allows UTF-8 headers in a plain literal (RFC 9051 Appendix E item 16). The same octets again:
+    // `accept` moves on first, or this would count as a retry of b1 whose answer was lost (appendRetry.ts)
+    await accept.cmd('NOOP');
     const rev2 = await login(['IMAP4rev2']);
     rev2.send(Buffer.concat([Buffer.from(`c1 APPEND INBOX {${message.length}+}\r\n`), message, Buffer.from('\r\n')]));
     assert.match(await rev2.line(), /^c1 OK \[APPENDUID \d+ 3\]/);
