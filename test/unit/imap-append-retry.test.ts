@@ -43,13 +43,19 @@ async function waitFor(c: ImapClient, box: string, n: number): Promise<void> {
   assert.equal(await count(c, box), n);
 }
 
+/** A new mailbox with an APPEND whose answer was lost (`extra`: its flags and date), and a session to retry from. */
+async function afterLostAppend(box: string, extra: string, body: string, committed = true): Promise<ImapClient> {
+  await env.storage.mail.createMailbox(env.account.accountId, box);
+  await appendAndVanish(extra ? `${box} ${extra}` : box, body);
+  const b = await env.login();
+  if (committed) await waitFor(b, box, 1);
+  return b;
+}
+
 describe('APPEND retried after the answer was lost', () => {
   it('the connection dies after the literal; the same APPEND on a new connection gives the first UID, one copy', async () => {
-    await env.storage.mail.createMailbox(env.account.accountId, 'Retry1');
     const body = message('retry one');
-    await appendAndVanish('Retry1 (\\Seen) "02-Dec-2026 10:00:00 +0000"', body);
-    const b = await env.login();
-    await waitFor(b, 'Retry1', 1);
+    const b = await afterLostAppend('Retry1', '(\\Seen) "02-Dec-2026 10:00:00 +0000"', body);
     const first = (await b.cmd('EXAMINE Retry1')).untagged.join(' ');
     const retry = await b.cmd(`APPEND Retry1 (\\Seen) "02-Dec-2026 10:00:00 +0000" {${body.length}+}\r\n${body}`);
     const [, uid] = appendUid(retry.status).split(' ');
@@ -60,10 +66,8 @@ describe('APPEND retried after the answer was lost', () => {
   });
 
   it('a retry racing the lost APPEND still leaves one copy', async () => {
-    await env.storage.mail.createMailbox(env.account.accountId, 'Retry2');
     const body = message('retry two');
-    await appendAndVanish('Retry2', body);
-    const b = await env.login();
+    const b = await afterLostAppend('Retry2', '', body, false);
     const retry = await b.cmd(`APPEND Retry2 {${body.length}+}\r\n${body}`);
     appendUid(retry.status);
     await sleep(300); // the lost one commits by now, as the first or as the duplicate
@@ -86,10 +90,7 @@ describe('APPEND retried after the answer was lost', () => {
     assert.equal(await count(a, 'Twice'), 4);
     a.destroy();
 
-    await env.storage.mail.createMailbox(env.account.accountId, 'Retry3');
-    await appendAndVanish('Retry3', body);
-    const b = await env.login();
-    await waitFor(b, 'Retry3', 1);
+    const b = await afterLostAppend('Retry3', '', body);
     const retried = appendUid((await b.cmd(`APPEND Retry3 {${body.length}+}\r\n${body}`)).status);
     // the retry's answer was read (this NOOP says so): the same APPEND again is meant
     await b.cmd('NOOP');
@@ -100,11 +101,8 @@ describe('APPEND retried after the answer was lost', () => {
   });
 
   it('only the same octets, flags and date-time are a retry; a MULTIAPPEND retried gives its UIDs again (RFC 3502)', async () => {
-    await env.storage.mail.createMailbox(env.account.accountId, 'Retry4');
     const body = message('retry four');
-    await appendAndVanish('Retry4 (\\Flagged)', body);
-    const b = await env.login();
-    await waitFor(b, 'Retry4', 1);
+    const b = await afterLostAppend('Retry4', '(\\Flagged)', body);
     appendUid((await b.cmd(`APPEND Retry4 {${body.length}+}\r\n${body}`)).status);
     appendUid(
       (await b.cmd(`APPEND Retry4 (\\Flagged) "01-Jan-2020 00:00:00 +0000" {${body.length}+}\r\n${body}`)).status,

@@ -42,6 +42,14 @@ async function twoSessions(name: string, n: number): Promise<{ a: ImapClient; b:
   return { a, b, uids };
 }
 
+/** Two sessions where A expunged message 2, which B still shows (no EXPUNGE may reach it during FETCH etc.). */
+async function secondGone(name: string, n: number): Promise<{ a: ImapClient; b: ImapClient; uids: number[] }> {
+  const sessions = await twoSessions(name, n);
+  await sessions.a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  await sessions.a.cmd('EXPUNGE');
+  return sessions;
+}
+
 const noExpunge = (lines: readonly string[]) => assert.ok(!lines.some((l) => / EXPUNGE$/.test(l)), lines.join('\n'));
 
 describe('IMAP compliance: EXPUNGE told only where allowed (RFC 9051 §7.5.1)', () => {
@@ -118,9 +126,7 @@ describe('IMAP compliance: EXPUNGE told only where allowed (RFC 9051 §7.5.1)', 
 
 describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)', () => {
   it('FETCH gives its data (RFC 2180 §4.1.1) or, without it, NO [EXPUNGEISSUED] (§4.1.2, RFC 5530), never a silent OK', async () => {
-    const { a, b, uids } = await twoSessions('Gone1', 3);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+    const { a, b, uids } = await secondGone('Gone1', 3);
     const f = await b.cmd('FETCH 1:3 (UID ENVELOPE)');
     noExpunge(f.untagged);
     assert.match(f.untagged[0], new RegExp(`^\\* 1 FETCH \\(UID ${uids[0]} ENVELOPE `));
@@ -134,9 +140,7 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
   });
 
   it('FETCH of FLAGS and UID alone still answers from the session view, with no EXPUNGE', async () => {
-    const { a, b, uids } = await twoSessions('Gone2', 2);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+    const { a, b, uids } = await secondGone('Gone2', 2);
     const f = await b.cmd('FETCH 2 (UID FLAGS)');
     noExpunge(f.untagged);
     assert.match(f.untagged.at(-1) ?? '', new RegExp(`^\\* 2 FETCH \\(UID ${uids[1]} FLAGS \\(`));
@@ -145,9 +149,7 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
   });
 
   it('FETCH of its body: the others are sent, then NO [EXPUNGEISSUED] (RFC 2180 §4.1.2); UID FETCH tells the EXPUNGE first', async () => {
-    const { a, b, uids } = await twoSessions('Gone1b', 3);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+    const { a, b, uids } = await secondGone('Gone1b', 3);
     const f = await b.cmd('FETCH 1:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
     noExpunge(f.untagged);
     assert.deepEqual(
@@ -184,9 +186,7 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
   });
 
   it('STORE on it: .SILENT is OK (RFC 2180 §4.2.1), otherwise the others are stored and told and the answer is NO [EXPUNGEISSUED] (§4.2.2, §4.2.3)', async () => {
-    const { a, b } = await twoSessions('Gone4', 3);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+    const { a, b } = await secondGone('Gone4', 3);
     const only = await b.cmd('STORE 2 +FLAGS (\\Flagged)');
     assert.deepEqual(only.untagged, []);
     assert.match(only.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
@@ -204,10 +204,8 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
   });
 
   it('COPY and MOVE naming it copy nothing: NO [EXPUNGEISSUED] (RFC 2180 §4.4, RFC 3501 §6.4.7 all or nothing)', async () => {
-    const { a, b, uids } = await twoSessions('Gone5', 3);
+    const { a, b, uids } = await secondGone('Gone5', 3);
     await env.storage.mail.createMailbox(env.account.accountId, 'Gone5Dst');
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
     for (const cmd of ['COPY 1:3 Gone5Dst', 'MOVE 1:3 Gone5Dst', 'COPY 2 Gone5Dst']) {
       const r = await b.cmd(cmd);
       noExpunge(r.untagged);
@@ -224,10 +222,8 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
   });
 
   it('STORE on it changes nothing and tells no EXPUNGE; COPY copies the others or refuses, never fails the server', async () => {
-    const { a, b, uids } = await twoSessions('Gone3', 3);
+    const { a, b, uids } = await secondGone('Gone3', 3);
     await env.storage.mail.createMailbox(env.account.accountId, 'Gone3Dst');
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
     const st = await b.cmd('STORE 2 +FLAGS (\\Flagged)');
     noExpunge(st.untagged);
     assert.match(st.status, /^a\d+ (OK|NO) /);
