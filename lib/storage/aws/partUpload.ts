@@ -50,7 +50,8 @@ export async function uploadStream(target: PartUploadTarget, body: Readable): Pr
   }
   const upload = await MultipartUpload.start(target);
   try {
-    for (const c of head.splice(0)) await upload.write(c);
+    // each kept chunk goes as it is copied: memory stays at the part buffers
+    for (let c = head.shift(); c; c = head.shift()) await upload.write(c);
     for (;;) {
       const next = await chunks.next();
       if (next.done) break;
