@@ -53,7 +53,8 @@ export class AppendReceipts {
 
   /**
    * The client sent another command: it has read the answers, so identical APPENDs from now on are meant.
-   * A failure only leaves the record to expire.
+   * Awaited before that command runs (one DeleteItem, once per APPEND), so once it is answered no session
+   * meets the record any more. A failure only leaves the record to expire.
    */
   async clientMovedOn(): Promise<void> {
     if (this.answered.length === 0) return;
