@@ -28,7 +28,6 @@ export type ImapMailStore = Pick<
   | 'changesSince'
   | 'copyMessages'
   | 'moveMessages'
-  | 'append'
   | 'getUsage'
   | 'appendAll'
   | 'forgetIdempotencyKey'
