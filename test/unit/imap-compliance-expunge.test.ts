@@ -139,6 +139,17 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     b.destroy();
   });
 
+  it('SEARCH leaves it out (RFC 2180 §4.3), by flags or by index keys, numbering the others as the client does', async () => {
+    const { a, b } = await secondGone('Gone6', 3);
+    assert.deepEqual((await b.cmd('SEARCH ALL')).untagged, ['* SEARCH 1 3']);
+    assert.deepEqual((await b.cmd('SEARCH NOT SUBJECT zzz')).untagged, ['* SEARCH 1 3']);
+    assert.deepEqual((await b.cmd('SEARCH 2')).untagged, ['* SEARCH']);
+    assert.deepEqual((await b.cmd('NOOP')).untagged, ['* 2 EXPUNGE']);
+    assert.deepEqual((await b.cmd('SEARCH ALL')).untagged, ['* SEARCH 1 2']);
+    a.destroy();
+    b.destroy();
+  });
+
   it('FETCH of FLAGS and UID alone still answers from the session view, with no EXPUNGE', async () => {
     const { a, b, uids } = await secondGone('Gone2', 2);
     const f = await b.cmd('FETCH 2 (UID FLAGS)');

@@ -78,13 +78,12 @@ async function findMatches(session: ImapSession, cmd: SearchCommand): Promise<Fo
     const chunk = uids.slice(i, i + BATCH);
     const metas: MessageMeta[] = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
     const byUid = new Map(metas.map((m) => [m.uid, m] as const));
-    const subjects: SearchSubject[] = chunk.map((uid, j) => ({
-      seq: i + j + 1,
-      uid,
-      flags: box.flagsOf(uid),
-      modseq: box.modseqOf(uid),
-      meta: byUid.get(uid),
-    }));
+    const subjects: SearchSubject[] = chunk.flatMap((uid, j) => {
+      const meta = byUid.get(uid);
+      // RFC 2180 §4.3: a message another session expunged (still shown) is not found, as in Dovecot
+      if (box.expungedElsewhere(uid) || (withMeta && !meta)) return [];
+      return [{ seq: i + j + 1, uid, flags: box.flagsOf(uid), modseq: box.modseqOf(uid), meta }];
+    });
     const verdicts = subjects.map((s) => matchesAll(cmd.criteria, s, ctx));
     const open = subjects.flatMap((s, j) => (verdicts[j] === undefined && s.meta ? [j] : []));
     await eachLimited(open, BODY_CONCURRENCY, async (j) => {
