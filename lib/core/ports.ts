@@ -335,6 +335,11 @@ export interface MailStore {
    * whole group: a second call with it returns the first call's results (duplicate: true) while it lasts.
    */
   appendAll(inputs: readonly AppendInput[], opts?: AtomicAppendOptions): Promise<AppendResult[]>;
+  /**
+   * Drops an idempotency record before it expires, so a later append with that key makes a new copy (IMAP:
+   * the client has seen the APPEND's answer, so an identical APPEND now is meant). Nothing if there is none.
+   */
+  forgetIdempotencyKey(ref: MailboxRef, key: string): Promise<void>;
   getMessage(ref: MailboxRef, uid: number): Promise<MessageMeta | undefined>;
   /** The messages of those UIDs that exist, ascending by UID (strongly consistent). */
   getMessages(ref: MailboxRef, uids: readonly number[]): Promise<MessageMeta[]>;

@@ -10,12 +10,14 @@ import type { ImapMailStore } from './backend.ts';
 import {
   exists,
   expunge,
+  flags,
   type NumberRange,
   rangeNumbers,
   resolveSequenceSet,
   type SequenceSet,
   untagged,
   vanished,
+  type WriteOptions,
 } from './codec/index.ts';
 
 /** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
@@ -34,6 +36,8 @@ export interface SyncMode {
   readonly expunges: boolean;
   /** QRESYNC is enabled: expunges are told as one `* VANISHED` of UIDs (RFC 7162 §3.2.10.2). */
   readonly vanished: boolean;
+  /** How the session writes (a new keyword's FLAGS response). */
+  readonly write: WriteOptions;
 }
 
 export class SelectedMailbox {
@@ -84,6 +88,31 @@ export class SelectedMailbox {
   /** Permanent flags: the system flags and every keyword the mailbox knows. */
   get flagNames(): string[] {
     return [...SYSTEM_FLAGS, ...this.keywords];
+  }
+
+  /** `* FLAGS (...)`: the flags the client may see on messages (RFC 9051 §7.3.5). */
+  flagsLine(opts: WriteOptions): Buffer {
+    return flags(this.flagNames, opts);
+  }
+
+  /** `* OK [PERMANENTFLAGS (...)]`: none in a read-only mailbox; `\*` as any keyword may be created. */
+  permanentFlagsLine(): Buffer {
+    return untagged('OK', this.readOnly ? 'no permanent flags' : 'flags kept', {
+      code: 'PERMANENTFLAGS',
+      flags: this.readOnly ? [] : [...this.flagNames, '\\*'],
+    });
+  }
+
+  /**
+   * The mailbox's keyword list changed (a keyword new to it): RFC 3501 §7.2.6 / RFC 9051 §7.3.5 want FLAGS
+   * told again (and PERMANENTFLAGS, which also lists the keywords) before a FETCH carries the new one.
+   */
+  keywordLines(keywords: readonly string[], opts: WriteOptions): Buffer[] {
+    const known = new Set(this.keywords);
+    const changed = keywords.length !== known.size || keywords.some((k) => !known.has(k));
+    this.keywords = keywords;
+    if (!changed) return [];
+    return this.readOnly ? [this.flagsLine(opts)] : [this.flagsLine(opts), this.permanentFlagsLine()];
   }
 
   flagsOf(uid: number): readonly string[] {
@@ -164,14 +193,14 @@ export class SelectedMailbox {
   async sync(mail: ImapMailStore, mode: SyncMode, flagUpdate: (seq: number, uid: number) => Buffer): Promise<Buffer[]> {
     const state = await mail.getMailboxById(this.ref.accountId, this.ref.mailboxId);
     if (!state) return [];
-    this.keywords = state.keywords;
+    const out = this.keywordLines(state.keywords, mode.write);
     const unchanged = state.highestModseq === this.highestModseq && state.uidNext === this.uidNext;
-    if (unchanged && !this.pendingExpunge) return [];
+    if (unchanged && !this.pendingExpunge) return out;
     const index = await mail.listIndex(this.ref);
     const live = new Map(index.map((e) => [e.uid, e] as const));
-    const out: Buffer[] = [];
     const gone = this.uids.filter((u) => !live.has(u));
     this.pendingExpunge = gone.length > 0 && !mode.expunges;
+    this.goneElsewhere = new Set(this.pendingExpunge ? gone : []);
     if (mode.expunges) {
       const seqs = this.removeExpunged(gone);
       if (mode.vanished) {
@@ -210,9 +239,18 @@ export class SelectedMailbox {
     return out;
   }
 
+  /**
+   * Whether the message is still shown but another session expunged it (found at the last catch-up, which
+   * could not tell it yet): RFC 2180 §4 says what FETCH, STORE and COPY then answer.
+   */
+  expungedElsewhere(uid: number): boolean {
+    return this.goneElsewhere.has(uid);
+  }
+
   /** Removes UIDs this session expunged itself; returns their sequence numbers, highest first. */
   removeExpunged(uids: readonly number[]): number[] {
     const gone = new Set(uids);
+    for (const uid of uids) this.goneElsewhere.delete(uid);
     const seqs: number[] = [];
     for (let i = this.uids.length - 1; i >= 0; i--) {
       if (!gone.has(this.uids[i])) continue;
@@ -225,6 +263,8 @@ export class SelectedMailbox {
   }
 
   private pendingExpunge = false;
+  /** UIDs expunged elsewhere that this session still shows (while pendingExpunge). */
+  private goneElsewhere = new Set<number>();
   /** While expunges wait: the modseq up to which this session has told everything (RFC 7162 §3.2). */
   private toldUpTo: number | undefined;
 
