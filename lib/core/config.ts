@@ -257,6 +257,14 @@ export interface DkimConfig {
   readonly region?: string;
 }
 
+/** Forwarding to remote alias targets (lib/delivery/srs.ts). Without a secret, such aliases are refused at RCPT. */
+export interface ForwardingConfig {
+  /** POSTERN_SRS_SECRET: the HMAC key of SRS addresses (at least 16 characters; keep it across restarts). */
+  readonly srsSecret?: string;
+  /** How long a bounce to an SRS address of ours is accepted (POSTERN_SRS_MAX_AGE_DAYS, 21). */
+  readonly srsMaxAgeDays: number;
+}
+
 export interface Config {
   /** Name in greetings, Received headers and the certificate. */
   readonly hostname: string;
@@ -274,6 +282,7 @@ export interface Config {
   readonly aws: AwsConfig;
   readonly outbound: OutboundConfig;
   readonly dkim: DkimConfig;
+  readonly forwarding: ForwardingConfig;
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
@@ -503,6 +512,14 @@ export function readDkimConfig(s: SettingsReader, env: Env): DkimConfig {
   };
 }
 
+function readForwarding(s: SettingsReader): ForwardingConfig {
+  const srsSecret = s.optional('POSTERN_SRS_SECRET');
+  if (srsSecret !== undefined && srsSecret.length < 16) {
+    throw new ConfigError('POSTERN_SRS_SECRET must have at least 16 characters');
+  }
+  return { srsSecret, srsMaxAgeDays: s.int('POSTERN_SRS_MAX_AGE_DAYS', 21, 1, 1000) };
+}
+
 /** The DKIM key store's settings only: for the deliver function and the admin CLI. */
 export function loadDkimConfig(env: Env): DkimConfig {
   return readDkimConfig(new SettingsReader(env), env);
@@ -531,6 +548,7 @@ export function loadConfig(env: Env): Config {
     aws: readAwsConfig(s, env),
     outbound: readOutbound(s),
     dkim: readDkimConfig(s, env),
+    forwarding: readForwarding(s),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };

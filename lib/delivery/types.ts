@@ -34,6 +34,8 @@ export interface RemoteRecipient extends RecipientDsn {
   readonly address: string;
   /** Lower case, A-labels. */
   readonly domain: string;
+  /** This copy's envelope sender when it is not the message's: a forwarded copy's SRS address (srs.ts). */
+  readonly mailFrom?: string;
 }
 
 export type TargetOutcome =
