@@ -22,7 +22,7 @@ import { type LocalStoreDeps, localStoreTarget } from '../delivery/localTarget.t
 import { commitToTargets } from '../delivery/targets.ts';
 import type { DeliveryTarget } from '../delivery/types.ts';
 import type { FilterRequest, FilterResult } from '../pipeline/contracts.ts';
-import { type ForwardDeps, forwardTarget, forwardedCopies } from './forward.ts';
+import { type ForwardDeps, forwardedCopies, forwardTarget } from './forward.ts';
 import { type IncomingMessage, type ReceiveDeps, receiveText } from './receive.ts';
 import type { Recipient } from './recipients.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';

@@ -107,7 +107,12 @@ export class RecipientPolicy {
   }
 
   /** An SRS address in a domain of ours: what it stands for, local or remote, or 550 5.1.1 when forged or old. */
-  private async reverseSrs(srs: SrsCodec, address: string, smtpUtf8: boolean, hops: number): Promise<Recipient | Reply> {
+  private async reverseSrs(
+    srs: SrsCodec,
+    address: string,
+    smtpUtf8: boolean,
+    hops: number,
+  ): Promise<Recipient | Reply> {
     const reversal = srs.reverse(address);
     if (!reversal?.ok || hops >= MAX_SRS_HOPS) return REPLIES.badSrsAddress;
     const original = await this.resolve(reversal.address, smtpUtf8, remoteOrRefusal, hops + 1);

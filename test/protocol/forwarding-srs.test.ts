@@ -1,0 +1,222 @@
+/**
+ * Forwarding on the MX over real TCP: Python's smtplib sends to the port 25 listener for an alias with a
+ * local and a remote target; the local copy is stored, the remote one is queued in the same commit and leaves
+ * through the smarthost transport to an smtp-server sink with an SRS0 envelope sender of the alias's domain
+ * (RFC 5321 §3.9.1 forwarding; RFC 7208 §11.3: SPF at the next hop then checks our domain, not the author's).
+ * Bounces to that SRS address come back through the MX to the original sender; forged ones are refused.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { silentLogger } from '../../lib/core/log.ts';
+import type { QueueEntry } from '../../lib/core/outbound.ts';
+import { SrsCodec } from '../../lib/delivery/srs.ts';
+import { runnerDeps } from '../../lib/outbound/deliver.ts';
+import { runPass } from '../../lib/outbound/runner.ts';
+import { SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
+import { TEST_TIMEOUTS } from '../support/outbound.ts';
+import { type Sink, startSink } from '../support/smtpSink.ts';
+import { type MxTestGateway, simpleMessage, startMxGateway } from './smtp-helpers.ts';
+
+const SECRET = 'forwarding test secret 0123456789';
+const srs = new SrsCodec({ secret: SECRET });
+const run = promisify(execFile);
+/** The text of the last reply to DATA's end. */
+let lastDataText = '';
+
+/** One SMTP transaction by Python's smtplib: the code of each RCPT and of the end of DATA (0 when not sent). */
+const SMTPLIB_DRIVER = `
+import json, smtplib, sys
+cfg = json.loads(sys.argv[1])
+s = smtplib.SMTP('127.0.0.1', cfg['port'], timeout=30)
+s.ehlo('client.sender.test')
+s.mail(cfg['from'])
+rcpts = [s.rcpt(r)[0] for r in cfg['to']]
+data = 0
+text = ''
+if any(c == 250 for c in rcpts):
+    try:
+        code, msg = s.data(cfg['data'].encode('utf-8'))
+    except smtplib.SMTPDataError as e:
+        code, msg = e.smtp_code, e.smtp_error
+    data, text = code, msg.decode('utf-8', 'replace')
+s.quit()
+print(json.dumps({'rcpts': rcpts, 'data': data, 'text': text}))
+`;
+
+async function smtplib(port: number, from: string, to: string[], data: string) {
+  const { stdout } = await run('python3', ['-c', SMTPLIB_DRIVER, JSON.stringify({ port, from, to, data })]);
+  const { text, ...codes } = JSON.parse(stdout) as { rcpts: number[]; data: number; text: string };
+  lastDataText = text;
+  return codes;
+}
+
+const tg: MxTestGateway = await startMxGateway({ env: { POSTERN_SRS_SECRET: SECRET } });
+let sink: Sink;
+let transport: SmarthostTransport;
+
+async function queued(): Promise<QueueEntry[]> {
+  const out: QueueEntry[] = [];
+  for await (const entry of tg.storage.queue.list()) out.push(entry);
+  return out;
+}
+
+/** One queue pass through the smarthost transport to the sink (the deliver step, in this process). */
+function deliverQueued() {
+  const parts = { config: tg.config.outbound, transport, log: silentLogger };
+  return runPass(runnerDeps(tg.storage, parts));
+}
+
+before(async () => {
+  await tg.addAccount('bob@ours.test', 'pw-bob-123456');
+  await tg.addAccount('dave@local2.test', 'pw-dave-123456');
+  const { directory } = tg.storage;
+  await directory.addAlias('team@ours.test', ['bob@ours.test', 'carol@remote.test']);
+  await directory.addAlias('away@ours.test', ['erin@remote.test']);
+  await directory.addAlias('@ours.test', ['bob@ours.test']); // a catch-all must not swallow forged SRS addresses
+  sink = await startSink();
+  transport = new SmarthostTransport({
+    host: '127.0.0.1',
+    port: sink.port,
+    tls: 'opportunistic',
+    heloName: 'mx.test.example',
+    timeouts: TEST_TIMEOUTS,
+  });
+});
+
+after(async () => {
+  transport?.close();
+  await sink?.close();
+});
+
+describe('forwarding an alias with a local and a remote target', () => {
+  let srsSender = '';
+  const text = simpleMessage({ to: 'team@ours.test', subject: 'to the team' });
+
+  it('stores the local copy and queues the remote one with an SRS0 sender in the same 250', async () => {
+    const r = await smtplib(tg.port('smtp'), 'alice@sender.test', ['team@ours.test'], text);
+    assert.deepEqual(r, { rcpts: [250], data: 250 });
+    assert.equal((await tg.messages('bob@ours.test')).length, 1);
+    const entries = await queued();
+    assert.equal(entries.length, 1);
+    assert.deepEqual(
+      entries[0].recipients.map((x) => x.address),
+      ['carol@remote.test'],
+    );
+    srsSender = entries[0].mailFrom;
+    assert.match(srsSender, /^SRS0=[A-Z2-7]{6}=[A-Z2-7]{2}=sender\.test=alice@ours\.test$/);
+    assert.deepEqual(srs.reverse(srsSender), { ok: true, address: 'alice@sender.test' });
+  });
+
+  it('the client retrying the same message doubles neither the local copy nor the queued one', async () => {
+    const r = await smtplib(tg.port('smtp'), 'alice@sender.test', ['team@ours.test'], text);
+    assert.equal(r.data, 250);
+    assert.equal((await tg.messages('bob@ours.test')).length, 1);
+    assert.equal((await queued()).length, 1);
+  });
+
+  it('the queued copy leaves through the smarthost with the SRS sender and the text unchanged', async () => {
+    const pass = await deliverQueued();
+    assert.equal(pass.delivered, 1);
+    const tx = sink.transactions.at(-1);
+    assert.ok(tx);
+    assert.equal(tx.mailFrom, srsSender);
+    assert.deepEqual(
+      tx.rcpts.map((x) => x.address),
+      ['carol@remote.test'],
+    );
+    const sent = tx.data.toString('utf8');
+    assert.match(sent, /^Received: from client\.sender\.test/); // our trace field, then the text as sent
+    assert.ok(sent.endsWith(text.slice(text.indexOf('From:'))), 'the forwarded text is the text as received');
+  });
+
+  it('a bounce to the SRS address goes back to the original remote sender through the queue', async () => {
+    const bounce = simpleMessage({
+      from: 'MAILER-DAEMON@remote.test',
+      to: srsSender,
+      subject: 'Undelivered Mail Returned to Sender',
+    });
+    const r = await smtplib(tg.port('smtp'), '', [srsSender], bounce);
+    assert.deepEqual(r, { rcpts: [250], data: 250 });
+    await deliverQueued();
+    const tx = sink.transactions.at(-1);
+    assert.ok(tx);
+    assert.equal(tx.mailFrom, ''); // the null sender stays null (RFC 5321 §4.5.5)
+    assert.deepEqual(
+      tx.rcpts.map((x) => x.address),
+      ['alice@sender.test'],
+    );
+    assert.match(tx.data.toString('utf8'), /Undelivered Mail Returned to Sender/);
+  });
+
+  it('a bounce to a case-folded SRS address is accepted too (next hops may fold local parts)', async () => {
+    const bounce = simpleMessage({ from: 'MAILER-DAEMON@remote.test', subject: 'folded' });
+    const r = await smtplib(tg.port('smtp'), '', [srsSender.toLowerCase()], bounce);
+    assert.deepEqual(r, { rcpts: [250], data: 250 });
+  });
+
+  it('a bounce to the SRS address of a sender in another domain of ours is stored in that mailbox', async () => {
+    const fromLocal = simpleMessage({ from: 'dave@local2.test', to: 'away@ours.test', subject: 'from dave' });
+    assert.equal((await smtplib(tg.port('smtp'), 'dave@local2.test', ['away@ours.test'], fromLocal)).data, 250);
+    const entry = (await queued()).find((e) => e.recipients.some((x) => x.address === 'erin@remote.test'));
+    assert.ok(entry);
+    assert.match(entry.mailFrom, /^SRS0=.+=local2\.test=dave@ours\.test$/);
+    const bounce = simpleMessage({ from: 'MAILER-DAEMON@remote.test', to: entry.mailFrom, subject: 'bounced back' });
+    assert.deepEqual(await smtplib(tg.port('smtp'), '', [entry.mailFrom], bounce), { rcpts: [250], data: 250 });
+    const inbox = await tg.messages('dave@local2.test');
+    assert.equal(inbox.length, 1);
+    assert.match(inbox[0].bytes.toString('utf8'), /Subject: bounced back/);
+  });
+
+  it('a forged or expired SRS address is refused 550 5.1.1, catch-all or not', async () => {
+    const [, hash] = srsSender.split('=');
+    const forged = srsSender.replace(hash, hash === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA');
+    const other = new SrsCodec({ secret: 'somebody else entirely', now: () => Date.now() });
+    const expired = new SrsCodec({ secret: SECRET, now: () => Date.now() - 30 * 86_400_000 });
+    const invalid = [
+      forged,
+      other.forward('alice@sender.test', 'ours.test'),
+      expired.forward('alice@sender.test', 'ours.test'),
+      'SRS0=broken@ours.test',
+    ];
+    const r = await smtplib(tg.port('smtp'), '', invalid, simpleMessage());
+    assert.deepEqual(r, { rcpts: [550, 550, 550, 550], data: 0 });
+  });
+
+  it('an SRS address of a domain we do not serve is relaying, refused 554 5.7.1', async () => {
+    const foreign = srs.forward('alice@sender.test', 'elsewhere.test');
+    assert.deepEqual(await smtplib(tg.port('smtp'), '', [foreign], simpleMessage()), { rcpts: [554], data: 0 });
+  });
+});
+
+describe('forwarding and spam', () => {
+  // quarantine.test publishes SPF -all and DMARC p=quarantine: the filter puts such mail in Junk (score 6)
+  const junk = (to: string, subject: string) => simpleMessage({ from: 'mallory@quarantine.test', to, subject });
+
+  it('Junk for an alias with only remote targets is refused 550 5.7.1, not accepted and dropped', async () => {
+    const before = (await queued()).length;
+    const r = await smtplib(
+      tg.port('smtp'),
+      'mallory@quarantine.test',
+      ['away@ours.test'],
+      junk('away@ours.test', 'a'),
+    );
+    assert.deepEqual(r, { rcpts: [250], data: 550 });
+    assert.match(lastDataText, /5\.7\.1 .*not forwarded/);
+    assert.equal((await queued()).length, before);
+  });
+
+  it('Junk for an alias with a local target goes to Junk there and is not forwarded', async () => {
+    const before = (await queued()).length;
+    const r = await smtplib(
+      tg.port('smtp'),
+      'mallory@quarantine.test',
+      ['team@ours.test'],
+      junk('team@ours.test', 'b'),
+    );
+    assert.deepEqual(r, { rcpts: [250], data: 250 });
+    assert.equal((await tg.messages('bob@ours.test', 'Junk')).length, 1);
+    assert.equal((await queued()).length, before);
+  });
+});
