@@ -73,6 +73,7 @@ export function queueEntries(
         ...(options.envId ? { envId: options.envId } : {}),
         ...(options.ret ? { ret: options.ret } : {}),
         ...(options.accountId ? { accountId: options.accountId } : {}),
+        ...(options.arcSeal ? { arcSeal: options.arcSeal } : {}),
       });
     }
   }

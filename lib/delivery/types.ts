@@ -7,7 +7,7 @@
  * was missing and doubles nothing.
  */
 import { parseAddress } from '../core/address.ts';
-import type { MessageDsn, RecipientDsn } from '../core/outbound.ts';
+import type { ArcSealInput, MessageDsn, RecipientDsn } from '../core/outbound.ts';
 import type { RoutedAccount } from '../pipeline/contracts.ts';
 
 /** A message whose text is durably in the blob store. */
@@ -59,6 +59,8 @@ export interface OutboundOptions extends MessageDsn {
   /** Fields in front of the blob for every copy and queue entry (Date, Message-ID added by submission). */
   readonly headerPrefix: string;
   readonly accountId?: string;
+  /** Forwarded copies: the ARC set the deliver step adds (RFC 8617). */
+  readonly arcSeal?: ArcSealInput;
 }
 
 /** The remote recipient for an address outside our domains: the domain normalised, the local part as written. */

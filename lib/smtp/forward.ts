@@ -47,7 +47,17 @@ export function forwardedCopies(
   });
 }
 
-/** The queue target for the forwarded copies: one enqueue under the message's idempotency key. */
-export function forwardTarget(deps: ForwardDeps, copies: readonly RemoteRecipient[], log: Logger): DeliveryTarget {
-  return queueTarget(deps.queue, copies, { headerPrefix: '' }, log, deps.onEnqueued);
+/**
+ * The queue target for the forwarded copies: one enqueue under the message's idempotency key, each entry
+ * asking the deliver step for an ARC set with the filter's results (sealed there, as DKIM is signed there:
+ * only the deliver step holds private keys, and the seal must cover the message as it is finally sent).
+ */
+export function forwardTarget(
+  deps: ForwardDeps,
+  copies: readonly RemoteRecipient[],
+  verdict: Pick<FilterResult, 'arc'>,
+  log: Logger,
+): DeliveryTarget {
+  const options = { headerPrefix: '', ...(verdict.arc ? { arcSeal: verdict.arc } : {}) };
+  return queueTarget(deps.queue, copies, options, log, deps.onEnqueued);
 }

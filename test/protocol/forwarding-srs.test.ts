@@ -10,9 +10,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { silentLogger } from '../../lib/core/log.ts';
-import type { QueueEntry } from '../../lib/core/outbound.ts';
+import type { DkimKeyStore, QueueEntry } from '../../lib/core/outbound.ts';
 import { SrsCodec } from '../../lib/delivery/srs.ts';
 import { runnerDeps } from '../../lib/outbound/deliver.ts';
+import { currentKeys, dkimRecordName, dkimRecordText, generateKeySet } from '../../lib/outbound/dkimKeys.ts';
+import { DkimMessageSigner } from '../../lib/outbound/dkimSigner.ts';
 import { runPass } from '../../lib/outbound/runner.ts';
 import { SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
 import { TEST_TIMEOUTS } from '../support/outbound.ts';
@@ -62,10 +64,46 @@ async function queued(): Promise<QueueEntry[]> {
   return out;
 }
 
+/** ours.test's DKIM keys (RSA and Ed25519), in an in-memory key store; the DNS records a verifier sees. */
+const KEYS = generateKeySet('ours.test', [], Date.now());
+const RECORDS = Object.fromEntries(KEYS.map((k) => [dkimRecordName(k), dkimRecordText(k)]));
+const keys: DkimKeyStore = {
+  signingKeys: async (domain) => currentKeys(KEYS.filter((k) => k.domain === domain)),
+  list: async () => [...KEYS],
+  add: async () => {},
+  removeDomain: async () => {},
+};
+const signer = new DkimMessageSigner({ keys, logger: silentLogger });
+
 /** One queue pass through the smarthost transport to the sink (the deliver step, in this process). */
 function deliverQueued() {
-  const parts = { config: tg.config.outbound, transport, log: silentLogger };
+  const parts = { config: tg.config.outbound, transport, signer, log: silentLogger };
   return runPass(runnerDeps(tg.storage, parts));
+}
+
+/** ARC verification by Debian's python3-dkim (dkimpy's arc_verify), DNS answered from RECORDS. */
+const ARC_VERIFY = `
+import dkim, json, sys
+records = json.loads(sys.argv[1])
+def dnsfunc(name, timeout=5):
+    return records.get(name.decode('ascii'), '').encode('ascii')
+message = sys.stdin.buffer.read()
+cv, results, comment = dkim.arc_verify(message, dnsfunc=dnsfunc)
+print(json.dumps({'cv': cv.decode(), 'comment': comment, 'instances': [r['instance'] for r in results]}))
+`;
+
+async function arcVerify(message: Buffer): Promise<{ cv: string; comment: string; instances: number[] }> {
+  const child = execFile('/usr/bin/python3', ['-c', ARC_VERIFY, JSON.stringify(RECORDS)]);
+  child.stdin?.end(message);
+  const out = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (d) => {
+      text += d;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`arc_verify exited ${code}`))));
+  });
+  return JSON.parse(out);
 }
 
 before(async () => {
@@ -127,8 +165,21 @@ describe('forwarding an alias with a local and a remote target', () => {
       ['carol@remote.test'],
     );
     const sent = tx.data.toString('utf8');
-    assert.match(sent, /^Received: from client\.sender\.test/); // our trace field, then the text as sent
+    // our ARC set and DKIM signature (next test), our trace field, then the text as sent
+    assert.match(sent, /\r\nReceived: from client\.sender\.test/);
     assert.ok(sent.endsWith(text.slice(text.indexOf('From:'))), 'the forwarded text is the text as received');
+  });
+
+  it('the forwarded copy carries our ARC set (RFC 8617), i=1 cv=none, that python3-dkim verifies', async () => {
+    const tx = sink.transactions.find((t) => t.rcpts.some((r) => r.address === 'carol@remote.test'));
+    assert.ok(tx);
+    const sent = tx.data.toString('utf8');
+    assert.match(sent, /^ARC-Seal: i=1; a=rsa-sha256; (?:.|\r\n\s)*cv=none/);
+    assert.match(sent, /\r\nARC-Authentication-Results: i=1; mx\.test\.example;(?:.|\r\n\s)*spf=pass/);
+    assert.match(sent, /\r\nDKIM-Signature: (?:.|\r\n\s)*d=ours\.test/);
+    const verdict = await arcVerify(tx.data);
+    assert.equal(verdict.cv, 'pass', verdict.comment);
+    assert.deepEqual(verdict.instances, [1]);
   });
 
   it('a bounce to the SRS address goes back to the original remote sender through the queue', async () => {
