@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { silentLogger } from '../../lib/core/log.ts';
-import type { DkimKeyStore, QueueEntry } from '../../lib/core/outbound.ts';
+import type { DkimKeyStore, OutboundQueue, QueueEntry } from '../../lib/core/outbound.ts';
 import { SrsCodec } from '../../lib/delivery/srs.ts';
 import { runnerDeps } from '../../lib/outbound/deliver.ts';
 import { currentKeys, dkimRecordName, dkimRecordText, generateKeySet } from '../../lib/outbound/dkimKeys.ts';
@@ -269,5 +269,72 @@ describe('forwarding and spam', () => {
     assert.deepEqual(r, { rcpts: [250], data: 250 });
     assert.equal((await tg.messages('bob@ours.test', 'Junk')).length, 1);
     assert.equal((await queued()).length, before);
+  });
+});
+
+describe('forwarding: re-forwarding, limits, and a queue that fails', () => {
+  it('mail from another forwarder (SRS0 sender) is forwarded with SRS1; a bounce to that goes to the first hop', async () => {
+    const hop1 = new SrsCodec({ secret: 'the first hop has its own secret' }).forward('zoe@far.test', 'hop1.test');
+    const msg = simpleMessage({ from: 'MAILER-DAEMON@remote.test', to: 'away@ours.test', subject: 'via hop1' });
+    assert.equal((await smtplib(tg.port('smtp'), hop1, ['away@ours.test'], msg)).data, 250);
+    const entry = (await queued()).find((e) => e.mailFrom.startsWith('SRS1='));
+    assert.ok(entry);
+    assert.match(entry.mailFrom, /^SRS1=[A-Z2-7]{6}=hop1\.test==[A-Z2-7]{6}=[A-Z2-7]{2}=far\.test=zoe@ours\.test$/);
+    const bounce = simpleMessage({ from: 'MAILER-DAEMON@remote.test', to: entry.mailFrom, subject: 'srs1 bounce' });
+    assert.deepEqual(await smtplib(tg.port('smtp'), '', [entry.mailFrom], bounce), { rcpts: [250], data: 250 });
+    const back = (await queued()).find((e) => e.recipients.some((r) => r.address.toLowerCase() === hop1.toLowerCase()));
+    assert.ok(back, 'the bounce is queued to the first hop SRS0 address');
+    assert.equal(back.domain, 'hop1.test');
+  });
+
+  it('a message forwards to at most 1000 addresses in all (452 4.5.3 past it), 100 recipients per queue entry', async () => {
+    const targets = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}@wide.test`);
+    await tg.storage.directory.addAlias('wide1@ours.test', targets(600, 'a'));
+    await tg.storage.directory.addAlias('wide2@ours.test', targets(600, 'b'));
+    const msg = simpleMessage({ to: 'wide1@ours.test', subject: 'wide' });
+    const r = await smtplib(tg.port('smtp'), 'alice@sender.test', ['wide1@ours.test', 'wide2@ours.test'], msg);
+    assert.deepEqual(r, { rcpts: [250, 452], data: 250 });
+    const wide = (await queued()).filter((e) => e.domain === 'wide.test');
+    assert.deepEqual(
+      wide.map((e) => e.recipients.length),
+      [100, 100, 100, 100, 100, 100],
+    );
+  });
+
+  it('no 250 until the queue has the remote copy: a failed enqueue answers 451, the retry doubles nothing', async (t) => {
+    let failNext = true;
+    const real = tg.storage.queue;
+    // the real queue, its first enqueue failing (as DynamoDB refusing a transaction would)
+    const flaky: OutboundQueue = {
+      enqueue: async (entries, key) => {
+        if (!failNext) return real.enqueue(entries, key);
+        failNext = false;
+        throw new Error('DynamoDB unavailable (test)');
+      },
+      due: (now, limit) => real.due(now, limit),
+      claim: (id, owner, until) => real.claim(id, owner, until),
+      complete: (id, owner, attempt) => real.complete(id, owner, attempt),
+      get: (id) => real.get(id),
+      list: () => real.list(),
+      retryNow: (id) => real.retryNow(id),
+      remove: (id) => real.remove(id),
+    };
+    const storage = tg.storage;
+    const other = await startMxGateway({ env: { POSTERN_SRS_SECRET: SECRET }, storage, queue: flaky });
+    t.after(() => other.close());
+    const msg = simpleMessage({ to: 'team@ours.test', subject: 'flaky queue' });
+    const storedBefore = (await tg.messages('bob@ours.test')).length;
+    const since = Date.now();
+    const first = await smtplib(other.port('smtp'), 'alice@sender.test', ['team@ours.test'], msg);
+    assert.deepEqual(first, { rcpts: [250], data: 451 });
+    const second = await smtplib(other.port('smtp'), 'alice@sender.test', ['team@ours.test'], msg);
+    assert.deepEqual(second, { rcpts: [250], data: 250 });
+    assert.equal((await tg.messages('bob@ours.test')).length, storedBefore + 1, 'one local copy');
+    const fresh = (await queued()).filter((e) => e.createdAt >= since);
+    assert.deepEqual(
+      fresh.map((e) => e.recipients.map((r) => r.address)),
+      [['carol@remote.test']],
+      'one queued copy',
+    );
   });
 });
