@@ -22,6 +22,7 @@ export type ImapMailStore = Pick<
   | 'setSubscribed'
   | 'listDanglingSubscriptions'
   | 'listIndex'
+  | 'listChangedSince'
   | 'getMessages'
   | 'updateFlags'
   | 'expunge'

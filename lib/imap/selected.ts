@@ -20,6 +20,12 @@ import {
   type WriteOptions,
 } from './codec/index.ts';
 
+/**
+ * Messages from which a catch-up reads only the changes (the change log and the modseq index) rather than
+ * the whole index: below it the whole index is a single short read anyway.
+ */
+export const INCREMENTAL_SYNC_FROM = 1000;
+
 /** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
 
@@ -196,9 +202,7 @@ export class SelectedMailbox {
     const out = this.keywordLines(state.keywords, mode.write);
     const unchanged = state.highestModseq === this.highestModseq && state.uidNext === this.uidNext;
     if (unchanged && !this.pendingExpunge) return out;
-    const index = await mail.listIndex(this.ref);
-    const live = new Map(index.map((e) => [e.uid, e] as const));
-    const gone = this.uids.filter((u) => !live.has(u));
+    const { gone, index } = await this.newsSince(mail);
     this.pendingExpunge = gone.length > 0 && !mode.expunges;
     this.goneElsewhere = new Set(this.pendingExpunge ? gone : []);
     if (mode.expunges) {
@@ -237,6 +241,33 @@ export class SelectedMailbox {
     this.highestModseq = state.highestModseq;
     this.uidNext = state.uidNext;
     return out;
+  }
+
+  /**
+   * What changed since this session last caught up: the UIDs it shows that are gone, and the index entries
+   * of messages new or changed since (ascending by UID). A big mailbox reads only that from the change log
+   * and the modseq index, instead of every index item after each change somebody made; a small one, or one
+   * whose change history has expired, is compared against the whole index (one short read).
+   */
+  private async newsSince(mail: ImapMailStore): Promise<{ gone: number[]; index: readonly MessageIndexEntry[] }> {
+    const whole = async () => {
+      const index = await mail.listIndex(this.ref);
+      const live = new Set(index.map((e) => e.uid));
+      return { gone: this.uids.filter((u) => !live.has(u)), index };
+    };
+    if (this.uids.length < INCREMENTAL_SYNC_FROM) return whole();
+    const history = await mail.changesSince(this.ref, this.highestModseq);
+    if (!history.complete) return whole();
+    const expunged = new Set(this.goneElsewhere);
+    for (const change of history.changes) {
+      if (change.kind !== 'expunge') continue;
+      for (const uid of change.uids) if (this.flagsByUid.has(uid)) expunged.add(uid);
+    }
+    const changed = history.changes.some((c) => c.kind !== 'expunge')
+      ? await mail.listChangedSince(this.ref, this.highestModseq)
+      : [];
+    const index = changed.filter((e) => !expunged.has(e.uid)).sort((a, b) => a.uid - b.uid);
+    return { gone: this.uids.filter((u) => expunged.has(u)), index };
   }
 
   /**

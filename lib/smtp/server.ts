@@ -24,6 +24,7 @@ import type { Invoker, Storage } from '../core/ports.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import { SrsCodec } from '../delivery/srs.ts';
 import { StoreBatcher } from '../delivery/storeBatcher.ts';
+import { systemMailSenderOver } from '../delivery/systemMail.ts';
 import { createTcpListener } from '../net/tcpListener.ts';
 import type { Listener, ListenerContext } from '../net/types.ts';
 import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
@@ -193,6 +194,7 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
   const log = deps.log.child({ listener: 'submission' });
   const route = (recipient: string) =>
     invoker.invoke<RouteRequest, RouteResult>('route', { recipient, hostname: config.hostname });
+  const queue = deps.queue ?? storage.queue;
   const handlers = createSubmissionHandlers({
     hostname: config.hostname,
     limits: config.submission,
@@ -202,8 +204,9 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     rate: new HourlyTokens(config.submission.maxMessagesPerHour, 100_000),
     receive: shared.receive,
     local: shared.local,
-    queue: deps.queue ?? deps.storage.queue,
+    queue,
     onEnqueued: deps.kickQueue,
+    systemMail: systemMailSenderOver(invoker, { blobs: storage.blobs, queue, onEnqueued: deps.kickQueue, log }),
     log,
   });
   const options = (secure: boolean): SMTPServerOptions => ({

@@ -6,7 +6,8 @@
  *    local copy and queue entry alike; the Message-ID is made from the idempotency key, so a retry of the
  *    same text gets the same one;
  * 4. the local store target (local recipients) and the queue target (remote ones) commit; only when both
- *    have, 250. Either failing answers 451, and the retry completes the other without doubling it.
+ *    have, 250. Either failing answers 451, and the retry completes the other without doubling it;
+ * 5. local recipients that asked for NOTIFY=SUCCESS get their sender a "delivered" DSN (localSuccessDsn.ts).
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
@@ -15,9 +16,10 @@ import { deliveriesFor } from '../delivery/copies.ts';
 import { localStoreTarget } from '../delivery/localTarget.ts';
 import { queueTarget } from '../delivery/queueTarget.ts';
 import { commitToTargets } from '../delivery/targets.ts';
-import type { AcceptedMessage, DeliveryTarget, LocalRecipient, RemoteRecipient } from '../delivery/types.ts';
+import type { AcceptedMessage, DeliveryTarget, RemoteRecipient } from '../delivery/types.ts';
 import { type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
+import { type NotifiableLocalRecipient, reportLocalSuccess } from './localSuccessDsn.ts';
 import { type IncomingMessage, receiveText } from './receive.ts';
 import { rfc5322Date } from './received.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
@@ -26,7 +28,7 @@ import type { SubmissionDeps } from './submission.ts';
 
 export interface Submission extends MessageDsn {
   readonly msg: IncomingMessage;
-  readonly local: readonly LocalRecipient[];
+  readonly local: readonly NotifiableLocalRecipient[];
   readonly remote: readonly RemoteRecipient[];
 }
 
@@ -57,6 +59,15 @@ export async function submitMessage(
   const outcome = await commitToTargets(message, targetsFor(deps, submission, added.text, copySummary, log));
   if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
   if (!outcome.blobUsed) discard();
+  const { envId } = submission;
+  await reportLocalSuccess(
+    deps.systemMail,
+    deps.hostname,
+    message,
+    submission.local,
+    { envId, headerBlock: header.block },
+    log,
+  );
   log.info('submitted', {
     id: message.messageId,
     size: message.blobSize,
