@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { sealMessage } from 'mailauth';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { DkimKeyStore, OutboundQueue, QueueEntry } from '../../lib/core/outbound.ts';
 import { SrsCodec } from '../../lib/delivery/srs.ts';
@@ -18,8 +19,9 @@ import { DkimMessageSigner } from '../../lib/outbound/dkimSigner.ts';
 import { runPass } from '../../lib/outbound/runner.ts';
 import { SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
 import { TEST_TIMEOUTS } from '../support/outbound.ts';
+import { verifyWithDkimpy } from '../support/pythonDkim.ts';
 import { type Sink, startSink } from '../support/smtpSink.ts';
-import { type MxTestGateway, simpleMessage, startMxGateway } from './smtp-helpers.ts';
+import { dkimSignTest, type MxTestGateway, simpleMessage, startMxGateway, testDkimKeys } from './smtp-helpers.ts';
 
 const SECRET = 'forwarding test secret 0123456789';
 const srs = new SrsCodec({ secret: SECRET });
@@ -92,8 +94,11 @@ cv, results, comment = dkim.arc_verify(message, dnsfunc=dnsfunc)
 print(json.dumps({'cv': cv.decode(), 'comment': comment, 'instances': [r['instance'] for r in results]}))
 `;
 
-async function arcVerify(message: Buffer): Promise<{ cv: string; comment: string; instances: number[] }> {
-  const child = execFile('/usr/bin/python3', ['-c', ARC_VERIFY, JSON.stringify(RECORDS)]);
+async function arcVerify(
+  message: Buffer,
+  records: Record<string, string> = RECORDS,
+): Promise<{ cv: string; comment: string; instances: number[] }> {
+  const child = execFile('/usr/bin/python3', ['-c', ARC_VERIFY, JSON.stringify(records)]);
   child.stdin?.end(message);
   const out = await new Promise<string>((resolve, reject) => {
     let text = '';
@@ -238,6 +243,37 @@ describe('forwarding an alias with a local and a remote target', () => {
   it('an SRS address of a domain we do not serve is relaying, refused 554 5.7.1', async () => {
     const foreign = srs.forward('alice@sender.test', 'elsewhere.test');
     assert.deepEqual(await smtplib(tg.port('smtp'), '', [foreign], simpleMessage()), { rcpts: [554], data: 0 });
+  });
+});
+
+describe('forwarding a message that already has an ARC chain and a DKIM signature', () => {
+  it('our set continues the chain (i=2, cv=pass) and every DKIM signature still verifies (python3-dkim)', async () => {
+    const signed = await dkimSignTest(simpleMessage({ to: 'away@ours.test', subject: 'arc chain' }));
+    // sender.test's own relay sealed it first (its key is in the filter's stub DNS and in the verifier's)
+    const firstSet = await sealMessage(Buffer.from(signed), {
+      signingDomain: 'sender.test',
+      selector: 'sel',
+      privateKey: testDkimKeys().privateKey,
+      authResults: 'relay.sender.test; spf=pass smtp.mailfrom=sender.test',
+      cv: 'none',
+    });
+    const text = firstSet.toString() + signed;
+    assert.equal((await smtplib(tg.port('smtp'), 'alice@sender.test', ['away@ours.test'], text)).data, 250);
+    await deliverQueued();
+    const tx = sink.transactions.find((t) => t.data.includes('Subject: arc chain'));
+    assert.ok(tx);
+    const sent = tx.data.toString('utf8');
+    assert.match(sent, /^ARC-Seal: i=2; a=rsa-sha256; (?:.|\r\n\s)*cv=pass/);
+    assert.match(sent, /\r\nARC-Authentication-Results: i=2; mx\.test\.example;(?:.|\r\n\s)*arc=pass/);
+    const records = {
+      ...RECORDS,
+      'sel._domainkey.sender.test.': `v=DKIM1; k=rsa; p=${testDkimKeys().publicKey}`,
+    };
+    const verdict = await arcVerify(tx.data, records);
+    assert.equal(verdict.cv, 'pass', verdict.comment);
+    assert.deepEqual([...verdict.instances].sort(), [1, 2]);
+    // ours (RSA and Ed25519, d=ours.test) and the author's (d=sender.test): the text reached the next hop intact
+    assert.deepEqual(await verifyWithDkimpy(tx.data, records), [true, true, true]);
   });
 });
 
