@@ -261,6 +261,8 @@ export interface DkimConfig {
 export interface ForwardingConfig {
   /** POSTERN_SRS_SECRET: the HMAC key of SRS addresses (at least 16 characters; keep it across restarts). */
   readonly srsSecret?: string;
+  /** POSTERN_SRS_PREVIOUS_SECRETS (comma-separated): keys of before a rotation, still accepted on bounces. */
+  readonly srsPreviousSecrets: readonly string[];
   /** How long a bounce to an SRS address of ours is accepted (POSTERN_SRS_MAX_AGE_DAYS, 21). */
   readonly srsMaxAgeDays: number;
 }
@@ -517,7 +519,12 @@ function readForwarding(s: SettingsReader): ForwardingConfig {
   if (srsSecret !== undefined && srsSecret.length < 16) {
     throw new ConfigError('POSTERN_SRS_SECRET must have at least 16 characters');
   }
-  return { srsSecret, srsMaxAgeDays: s.int('POSTERN_SRS_MAX_AGE_DAYS', 21, 1, 1000) };
+  const previous = s.optional('POSTERN_SRS_PREVIOUS_SECRETS');
+  const srsPreviousSecrets = previous ? previous.split(',').map((k) => k.trim()) : [];
+  if (srsPreviousSecrets.some((k) => k.length < 16)) {
+    throw new ConfigError('POSTERN_SRS_PREVIOUS_SECRETS must be comma-separated secrets of at least 16 characters');
+  }
+  return { srsSecret, srsPreviousSecrets, srsMaxAgeDays: s.int('POSTERN_SRS_MAX_AGE_DAYS', 21, 1, 1000) };
 }
 
 /** The DKIM key store's settings only: for the deliver function and the admin CLI. */

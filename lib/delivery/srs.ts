@@ -25,8 +25,10 @@ const HASH_LENGTH = 6;
 export const DEFAULT_SRS_MAX_AGE_DAYS = 21;
 
 export interface SrsOptions {
-  /** The HMAC key: only addresses made with it reverse. */
+  /** The HMAC key new addresses are made with. */
   readonly secret: string;
+  /** Keys of before a rotation: addresses made with them still reverse (bounces take days to come back). */
+  readonly previousSecrets?: readonly string[];
   readonly maxAgeDays?: number;
   readonly now?: () => number;
 }
@@ -65,8 +67,11 @@ function fields(text: string, count: number): string[] | undefined {
 export class SrsCodec {
   private readonly maxAgeDays: number;
 
+  private readonly secrets: readonly string[];
+
   constructor(private readonly opts: SrsOptions) {
-    if (opts.secret.length < 16) throw new Error('the SRS secret must have at least 16 characters');
+    this.secrets = [opts.secret, ...(opts.previousSecrets ?? [])];
+    if (this.secrets.some((k) => k.length < 16)) throw new Error('an SRS secret must have at least 16 characters');
     this.maxAgeDays = opts.maxAgeDays ?? DEFAULT_SRS_MAX_AGE_DAYS;
   }
 
@@ -139,7 +144,11 @@ export class SrsCodec {
   }
 
   private hash(...parts: string[]): string {
-    const mac = createHmac('sha256', this.opts.secret);
+    return this.hashWith(this.opts.secret, parts);
+  }
+
+  private hashWith(secret: string, parts: readonly string[]): string {
+    const mac = createHmac('sha256', secret);
     for (const part of parts) mac.update(`${part.toLowerCase()}\0`);
     const digest = mac.digest();
     let bits = 0;
@@ -157,9 +166,12 @@ export class SrsCodec {
     return out;
   }
 
+  /** Whether the hash is one of ours, made with the current secret or a previous one. */
   private hashMatches(given: string, ...parts: string[]): boolean {
-    const expected = Buffer.from(this.hash(...parts));
     const actual = Buffer.from(given.toUpperCase());
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
+    return this.secrets.some((secret) => {
+      const expected = Buffer.from(this.hashWith(secret, parts));
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    });
   }
 }

@@ -77,8 +77,10 @@ function forwardDeps(deps: SmtpDeps, shared: SharedParts): ForwardDeps | undefin
 function sharedParts(deps: SmtpDeps): SharedParts {
   const { config, storage, invoker } = deps;
   const tuning = config.smtp;
-  const { srsSecret, srsMaxAgeDays } = config.forwarding;
-  const srs = srsSecret ? new SrsCodec({ secret: srsSecret, maxAgeDays: srsMaxAgeDays }) : undefined;
+  const { srsSecret, srsPreviousSecrets, srsMaxAgeDays } = config.forwarding;
+  const srs = srsSecret
+    ? new SrsCodec({ secret: srsSecret, previousSecrets: srsPreviousSecrets, maxAgeDays: srsMaxAgeDays })
+    : undefined;
   return {
     srs,
     receive: {

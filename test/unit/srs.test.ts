@@ -89,7 +89,15 @@ describe('SRS codec', () => {
     assert.deepEqual(codec().reverse('SRS1=abc@fwd.test'), { ok: false, reason: 'syntax' });
   });
 
+  it('after a rotation, addresses made with a previous secret still reverse; new ones use the new secret', () => {
+    const made = codec().forward('bob@sender.example', 'fwd.test');
+    const rotated = new SrsCodec({ secret: 'the new secret, also long', previousSecrets: [SECRET], now: () => T0 });
+    assert.deepEqual(rotated.reverse(made), { ok: true, address: 'bob@sender.example' });
+    assert.deepEqual(codec().reverse(rotated.forward('bob@sender.example', 'fwd.test')), { ok: false, reason: 'hash' });
+  });
+
   it('wants a secret of at least 16 characters', () => {
     assert.throws(() => new SrsCodec({ secret: 'short' }), /16 characters/);
+    assert.throws(() => new SrsCodec({ secret: SECRET, previousSecrets: ['short'] }), /16 characters/);
   });
 });
