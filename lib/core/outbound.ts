@@ -65,6 +65,11 @@ export interface QueueEntryInput extends MessageDsn {
   readonly recipients: readonly ({ readonly address: string } & RecipientDsn)[];
   /** The authenticated account that submitted it (absent for forwarding and DSNs). */
   readonly accountId?: string;
+  /**
+   * Where reports (DSNs) about this entry go when not to mailFrom: a forwarded copy's original sender, whom
+   * its SRS mailFrom stands for (the deliver step holds no SRS secret to reverse it).
+   */
+  readonly reportTo?: string;
   /** A forwarded copy: add an ARC set (RFC 8617) with these results when it is sent (forwarding only). */
   readonly arcSeal?: ArcSealInput;
 }

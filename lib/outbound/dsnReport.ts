@@ -38,6 +38,7 @@ async function sendReport(
   idempotencyKey: string,
   deps: ReportDeps,
 ): Promise<void> {
+  const to = entry.reportTo ?? entry.mailFrom; // a forwarded copy's report goes to the original sender
   const full = entry.ret === 'FULL' && reports.some((r) => r.action === 'failed');
   const limit = deps.returnedLimit ?? RETURNED_LIMIT;
   const returned = await readReturned(() => deps.openMessage(entry), full ? 'message' : 'headers', limit).catch(
@@ -48,7 +49,7 @@ async function sendReport(
   );
   const text = buildDsn({
     hostname: deps.hostname,
-    to: entry.mailFrom,
+    to,
     envId: entry.envId,
     arrivalDate: entry.createdAt,
     recipients: reports.map((r) => ({
@@ -64,7 +65,7 @@ async function sendReport(
     id: deps.newId(),
     date: (deps.now ?? Date.now)(),
   });
-  await deps.sender.send({ recipient: entry.mailFrom, text, idempotencyKey });
+  await deps.sender.send({ recipient: to, text, idempotencyKey });
   deps.log?.info('dsn sent', { entry: entry.id, key: idempotencyKey, actions: reports.map((r) => r.action) });
 }
 

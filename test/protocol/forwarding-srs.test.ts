@@ -18,6 +18,7 @@ import { currentKeys, dkimRecordName, dkimRecordText, generateKeySet } from '../
 import { DkimMessageSigner } from '../../lib/outbound/dkimSigner.ts';
 import { runPass } from '../../lib/outbound/runner.ts';
 import { SmarthostTransport } from '../../lib/outbound/transports/smarthost.ts';
+import { OUTBOUND_FACTORIES } from '../../lib/storage/aws/queueWiring.ts';
 import { TEST_TIMEOUTS } from '../support/outbound.ts';
 import { verifyWithDkimpy } from '../support/pythonDkim.ts';
 import { type Sink, startSink } from '../support/smtpSink.ts';
@@ -77,9 +78,12 @@ const keys: DkimKeyStore = {
 };
 const signer = new DkimMessageSigner({ keys, logger: silentLogger });
 
-/** One queue pass through the smarthost transport to the sink (the deliver step, in this process). */
+/** One queue pass through the smarthost transport to the sink (the deliver step, in this process, with DSNs). */
 function deliverQueued() {
-  const parts = { config: tg.config.outbound, transport, signer, log: silentLogger };
+  const { config } = tg;
+  const ctx = { endpoints: config.aws.endpoints, dkim: config.dkim, log: silentLogger };
+  const reportOutcome = OUTBOUND_FACTORIES.reportOutcome?.(tg.storage, config.outbound, ctx);
+  const parts = { config: config.outbound, transport, signer, reportOutcome, log: silentLogger };
   return runPass(runnerDeps(tg.storage, parts));
 }
 
@@ -321,6 +325,26 @@ describe('forwarding: re-forwarding, limits, and a queue that fails', () => {
     const back = (await queued()).find((e) => e.recipients.some((r) => r.address.toLowerCase() === hop1.toLowerCase()));
     assert.ok(back, 'the bounce is queued to the first hop SRS0 address');
     assert.equal(back.domain, 'hop1.test');
+  });
+
+  it('when the next hop refuses a forwarded copy, our DSN goes to the original sender, not the SRS address', async () => {
+    await tg.storage.directory.addAlias('gone@ours.test', ['hard-gone@remote.test']);
+    const msg = simpleMessage({ to: 'gone@ours.test', subject: 'to a refusing hop' });
+    assert.equal((await smtplib(tg.port('smtp'), 'alice@sender.test', ['gone@ours.test'], msg)).data, 250);
+    const entry = (await queued()).find((e) => e.recipients.some((r) => r.address === 'hard-gone@remote.test'));
+    assert.ok(entry);
+    assert.match(entry.mailFrom, /^SRS0=/);
+    assert.equal(entry.reportTo, 'alice@sender.test');
+    await deliverQueued(); // 550 from the sink: failed, and a DSN queued for alice@sender.test
+    await deliverQueued(); // the DSN leaves
+    const dsn = sink.transactions.find(
+      (t) => t.mailFrom === '' && t.data.includes('hard-gone@remote.test') && t.data.includes('delivery-status'),
+    );
+    assert.ok(dsn, 'a DSN about the forwarded copy left');
+    assert.deepEqual(
+      dsn.rcpts.map((r) => r.address),
+      ['alice@sender.test'],
+    );
   });
 
   it('a message forwards to at most 1000 addresses in all (452 4.5.3 past it), 100 recipients per queue entry', async () => {
