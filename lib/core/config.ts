@@ -6,7 +6,7 @@
  * Every setting is documented in the README.
  */
 import type { LogLevel } from './log.ts';
-import type { FunctionName } from './ports.ts';
+import type { InvokedFunction } from './ports.ts';
 import { namesFromSettings, type StorageNames } from './schema.ts';
 import { ConfigError, type Env, SettingsReader, unknownSettings } from './settings.ts';
 
@@ -189,7 +189,7 @@ export type TlsSource =
 /** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
 export type InvokerConfig =
   | { readonly kind: 'local' }
-  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<FunctionName, string>> };
+  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<InvokedFunction, string>> };
 
 /**
  * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual chain);
@@ -241,6 +241,11 @@ export interface OutboundConfig {
   readonly hostname: string;
   /** The emulator's data directory (the outbox, the local DKIM keys); unset in AWS. */
   readonly dataDir?: string;
+  /**
+   * The SES configuration set the ses transport sends with (POSTERN_SES_CONFIGURATION_SET): its event
+   * destination brings bounces and complaints back to the sesFeedback function. The stack sets it.
+   */
+  readonly sesConfigurationSet?: string;
 }
 
 /** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
@@ -410,7 +415,7 @@ function readInvoker(s: SettingsReader): InvokerConfig {
     deliver: s.optional('POSTERN_FN_DELIVER'),
   };
   if (kind === 'local') return { kind };
-  return { kind, functionNames: functionNames as Record<FunctionName, string> };
+  return { kind, functionNames: functionNames as Record<InvokedFunction, string> };
 }
 
 /** Comma-separated whole seconds, each at least 1: `300,600,1200`. */
@@ -474,6 +479,7 @@ export function readOutbound(s: SettingsReader): OutboundConfig {
     concurrency: s.int('POSTERN_QUEUE_CONCURRENCY', 8, 1, 256),
     hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
     dataDir: s.optional('POSTERN_DATA_DIR'),
+    sesConfigurationSet: s.optional('POSTERN_SES_CONFIGURATION_SET'),
   };
 }
 

@@ -14,6 +14,7 @@ import {
   FILTER_ACCESS,
   grantAccess,
   ROUTE_ACCESS,
+  SES_FEEDBACK_ACCESS,
   STORE_ACCESS,
   tablesOf,
 } from './access.ts';
@@ -37,7 +38,7 @@ interface FunctionSpec {
 }
 
 /**
- * The mail-logic Lambdas (route, filter, store), bundled locally by esbuild from functions/<name>/index.ts.
+ * The mail-logic Lambdas (route, filter, store, deliver, sesFeedback), bundled locally by esbuild from functions/<name>/index.ts.
  * Each gets only the environment and the permissions its step needs.
  */
 export class Functions extends Construct {
@@ -46,6 +47,8 @@ export class Functions extends Construct {
   readonly store: nodejs.NodejsFunction;
   readonly deliver: nodejs.NodejsFunction;
   readonly deliverSchedule: events.Rule;
+  /** Started by the SES events rule (lib/infra/ses-feedback.ts), which also grants it the suppression list. */
+  readonly sesFeedback: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -119,9 +122,21 @@ export class Functions extends Construct {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.deliver, { retryAttempts: 0 })],
     });
+
+    // sesFeedback: an SES bounce or complaint event → suppression entries and the sender's DSN.
+    this.sesFeedback = make('SesFeedback', {
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      access: SES_FEEDBACK_ACCESS,
+    });
   }
 
   get all(): readonly nodejs.NodejsFunction[] {
+    return [...this.invokedByGateway, this.sesFeedback];
+  }
+
+  /** The functions the gateway invokes (InvokedFunction); sesFeedback is started by EventBridge only. */
+  get invokedByGateway(): readonly nodejs.NodejsFunction[] {
     return [this.route, this.filter, this.store, this.deliver];
   }
 }
