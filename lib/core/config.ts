@@ -199,6 +199,8 @@ export interface AwsEndpoints {
   readonly s3?: string;
   readonly dynamodb?: string;
   readonly region?: string;
+  /** SESv2 (AWS_ENDPOINT_URL_SESV2 only, the SDK's own name for it): the tests' SES stand-in. */
+  readonly ses?: string;
   /** The key pair of the emulator's S3 stand-in, which checks every request's signature (local/s3/auth.ts). */
   readonly s3Credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -495,6 +497,7 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
       s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+      ses: env.AWS_ENDPOINT_URL_SESV2 || undefined,
     },
     names: namesFromSettings(s),
   };

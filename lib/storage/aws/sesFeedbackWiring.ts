@@ -12,7 +12,7 @@ import { makeSesClient } from './sesTransport.ts';
 
 export interface SesFeedbackContext {
   /** `ses` points the SESv2 client at a stand-in (tests); unset is the region's SES. */
-  readonly endpoints: AwsEndpoints & { readonly ses?: string };
+  readonly endpoints: AwsEndpoints;
   readonly log: Logger;
 }
 
