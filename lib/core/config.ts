@@ -7,7 +7,7 @@
  */
 import type { LogLevel } from './log.ts';
 import type { InvokedFunction } from './ports.ts';
-import { namesFromSettings, type StorageNames } from './schema.ts';
+import { DKIM_SECRET_PREFIX, namesFromSettings, type StorageNames } from './schema.ts';
 import { ConfigError, type Env, SettingsReader, unknownSettings } from './settings.ts';
 
 export { ConfigError } from './settings.ts';
@@ -506,7 +506,7 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
 export function readDkimConfig(s: SettingsReader, env: Env): DkimConfig {
   return {
     store: s.oneOf('POSTERN_DKIM_KEY_STORE', ['local', 'secrets-manager'] as const, 'secrets-manager'),
-    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', 'postern/dkim/'),
+    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', DKIM_SECRET_PREFIX),
     secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
   };

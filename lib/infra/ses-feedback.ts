@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -43,6 +43,16 @@ export class SesFeedback extends Construct {
       events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
     });
     props.deliver.addEnvironment('POSTERN_SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
+    // SendEmail naming a configuration set is authorized on it as well as on the identity.
+    const stack = Stack.of(this);
+    props.deliver.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [
+          `arn:${stack.partition}:ses:${stack.region}:${stack.account}:configuration-set/${this.configurationSet.configurationSetName}`,
+        ],
+      }),
+    );
 
     this.failed = new sqs.Queue(this, 'Failed', {
       retentionPeriod: Duration.days(14),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadAwsConfig, loadConfig, loadDkimConfig, loadOutboundConfig } from '../../lib/core/config.ts';
-import { BUCKET_ENV, TABLE_ENV } from '../../lib/core/schema.ts';
+import { BUCKET_ENV, DKIM_SECRET_PREFIX, TABLE_ENV } from '../../lib/core/schema.ts';
 import {
   type ComponentAccess,
   DELIVER_ACCESS,
@@ -83,7 +83,10 @@ describe('the stack and the configuration agree', () => {
     assert.equal(outbound.hostname, 'mail.example.com');
     assert.equal(outbound.transport, 'ses');
     assert.equal(outbound.sesConfigurationSet, 'resolved-POSTERN_SES_CONFIGURATION_SET');
-    assert.equal(loadDkimConfig(env).store, 'secrets-manager');
+    const dkim = loadDkimConfig(env);
+    assert.equal(dkim.store, 'secrets-manager');
+    // The key secrets it reads are the ones it is granted (lib/infra/functions.ts).
+    assert.equal(dkim.secretPrefix, DKIM_SECRET_PREFIX);
   });
 
   it('sesFeedback: its DSNs name our host (Reporting-MTA, MAILER-DAEMON@)', () => {

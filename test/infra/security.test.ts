@@ -23,6 +23,9 @@ const roles = {
 };
 
 /** Listener port -> container (target) port: the standard ports outside, unprivileged ones inside. */
+/** How grants name the SES configuration set (synth.ts names resources by what they are). */
+const configurationSet = 'ses-configuration-set';
+
 const PORT_MAP: Record<number, number> = {
   25: 2525,
   465: 2465,
@@ -127,6 +130,8 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     assert.deepEqual(unconditionalAccess(grantsOfRole(roles.deliver)), {
       [account('secretsmanager', 'secret:postern/dkim/*')]: ['secretsmanager:GetSecretValue'],
       [account('ses', 'identity/*')]: ['ses:SendEmail', 'ses:SendRawEmail'],
+      // SendEmail with ConfigurationSetName is authorized on the configuration set too.
+      [account('ses', `configuration-set/${configurationSet}`)]: ['ses:SendEmail', 'ses:SendRawEmail'],
       bucket: ['s3:ListBucket'],
       'bucket/messages/*': ['s3:GetObject', 's3:PutObject'],
       'table:changes': ['dynamodb:PutItem'],

@@ -50,6 +50,7 @@ function resourceNames(stack: PosternStack): Map<string, string> {
   }
   names.set(logicalIdOf(stack, stack.gateway.tlsSecret), 'secret');
   names.set(logicalIdOf(stack, stack.sesFeedback.failed), 'queue:ses-feedback-failed');
+  names.set(logicalIdOf(stack, stack.sesFeedback.configurationSet), 'ses-configuration-set');
   return names;
 }
 
