@@ -28,6 +28,20 @@ export interface FunctionsProps {
   readonly logRetention: logs.RetentionDays;
 }
 
+/** How esbuild bundles each function (test/infra/bundle.test.ts loads the bundles it makes with these). */
+export const LAMBDA_BUNDLING = {
+  format: nodejs.OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+  banner: "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // Pin the SDK version the code was tested with instead of the one the runtime happens to ship.
+  bundleAwsSDK: true,
+} as const satisfies nodejs.BundlingOptions;
+
 interface FunctionSpec {
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -80,19 +94,7 @@ export class Functions extends Construct {
         timeout: spec.timeout,
         logGroup,
         environment,
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node24',
-          mainFields: ['module', 'main'],
-          // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-          banner:
-            "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-          // Pin the SDK version the code was tested with instead of the one the runtime happens to ship.
-          bundleAwsSDK: true,
-        },
+        bundling: LAMBDA_BUNDLING,
       });
       grantAccess(fn, storage, spec.access);
       return fn;
