@@ -191,6 +191,18 @@ describe('sesFeedback function', () => {
     assert.equal((await inboxTexts()).length, before);
   });
 
+  it('the same bounce through SNS (a Lambda SNS event, Message a JSON string) is handled as well', async () => {
+    const sesMessageId = await sendThroughSes('erin@remote.test');
+    const before = (await inboxTexts()).length;
+    const { detail } = eventBridgeEvent(sesMessageId, 'Email Bounced', bounce('erin@remote.test'));
+    const sns = {
+      Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', Message: JSON.stringify(detail) } }],
+    };
+    assert.deepEqual((await invoke(sns)).result, { handled: 1, reported: 1, ignored: 0 });
+    assert.equal(ses.suppressed.get('erin@remote.test'), 'BOUNCE');
+    assert.equal((await inboxTexts()).length, before + 1);
+  });
+
   it('malformed or foreign events are logged and acknowledged: no throw (so no retry), nothing recorded or sent', async () => {
     const suppressed = ses.suppressed.size;
     const before = (await inboxTexts()).length;
