@@ -6,8 +6,8 @@
  * Every setting is documented in the README.
  */
 import type { LogLevel } from './log.ts';
-import type { FunctionName } from './ports.ts';
-import { namesFromSettings, type StorageNames } from './schema.ts';
+import type { InvokedFunction } from './ports.ts';
+import { DKIM_SECRET_PREFIX, namesFromSettings, type StorageNames } from './schema.ts';
 import { ConfigError, type Env, SettingsReader, unknownSettings } from './settings.ts';
 
 export { ConfigError } from './settings.ts';
@@ -189,7 +189,7 @@ export type TlsSource =
 /** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
 export type InvokerConfig =
   | { readonly kind: 'local' }
-  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<FunctionName, string>> };
+  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<InvokedFunction, string>> };
 
 /**
  * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual chain);
@@ -199,6 +199,8 @@ export interface AwsEndpoints {
   readonly s3?: string;
   readonly dynamodb?: string;
   readonly region?: string;
+  /** SESv2 (AWS_ENDPOINT_URL_SESV2 only, the SDK's own name for it): the tests' SES stand-in. */
+  readonly ses?: string;
   /** The key pair of the emulator's S3 stand-in, which checks every request's signature (local/s3/auth.ts). */
   readonly s3Credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -241,6 +243,11 @@ export interface OutboundConfig {
   readonly hostname: string;
   /** The emulator's data directory (the outbox, the local DKIM keys); unset in AWS. */
   readonly dataDir?: string;
+  /**
+   * The SES configuration set the ses transport sends with (POSTERN_SES_CONFIGURATION_SET): its event
+   * destination brings bounces and complaints back to the sesFeedback function. The stack sets it.
+   */
+  readonly sesConfigurationSet?: string;
 }
 
 /** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
@@ -421,7 +428,7 @@ function readInvoker(s: SettingsReader): InvokerConfig {
     deliver: s.optional('POSTERN_FN_DELIVER'),
   };
   if (kind === 'local') return { kind };
-  return { kind, functionNames: functionNames as Record<FunctionName, string> };
+  return { kind, functionNames: functionNames as Record<InvokedFunction, string> };
 }
 
 /** Comma-separated whole seconds, each at least 1: `300,600,1200`. */
@@ -485,6 +492,7 @@ export function readOutbound(s: SettingsReader): OutboundConfig {
     concurrency: s.int('POSTERN_QUEUE_CONCURRENCY', 8, 1, 256),
     hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
     dataDir: s.optional('POSTERN_DATA_DIR'),
+    sesConfigurationSet: s.optional('POSTERN_SES_CONFIGURATION_SET'),
   };
 }
 
@@ -500,6 +508,7 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
       s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+      ses: env.AWS_ENDPOINT_URL_SESV2 || undefined,
     },
     names: namesFromSettings(s),
   };
@@ -508,7 +517,7 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
 export function readDkimConfig(s: SettingsReader, env: Env): DkimConfig {
   return {
     store: s.oneOf('POSTERN_DKIM_KEY_STORE', ['local', 'secrets-manager'] as const, 'secrets-manager'),
-    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', 'postern/dkim/'),
+    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', DKIM_SECRET_PREFIX),
     secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
   };

@@ -435,17 +435,23 @@ export interface LeaseStore {
 
 // ---------------------------------------------------------------- lambdas
 
-/** The mail-logic functions; `deliver` works the outbound queue (lib/outbound/runner.ts). */
-export type FunctionName = 'route' | 'filter' | 'store' | 'deliver';
+/**
+ * The mail-logic functions; `deliver` works the outbound queue (lib/outbound/runner.ts), `sesFeedback` turns
+ * Amazon SES bounce and complaint events into DSNs and suppressions (lib/outbound/sesFeedbackHandler.ts).
+ */
+export type FunctionName = InvokedFunction | 'sesFeedback';
+
+/** The functions our own code invokes; `sesFeedback` is started by EventBridge only. */
+export type InvokedFunction = 'route' | 'filter' | 'store' | 'deliver';
 
 /** Calls a mail-logic function: the Lambda client in AWS, in-process (JSON round-tripped) locally. */
 export interface Invoker {
-  invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res>;
+  invoke<Req, Res>(fn: InvokedFunction, payload: Req): Promise<Res>;
   /**
    * Starts the function without waiting for its result (Lambda's InvocationType Event): resolves once the
    * invocation is accepted. Absent: callers invoke and ignore the result.
    */
-  invokeEvent?<Req>(fn: FunctionName, payload: Req): Promise<void>;
+  invokeEvent?<Req>(fn: InvokedFunction, payload: Req): Promise<void>;
 }
 
 // ---------------------------------------------------------------- all of storage

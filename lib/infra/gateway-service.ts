@@ -108,7 +108,7 @@ export class GatewayService extends Construct {
 
     const role = taskDefinition.taskRole;
     grantAccess(role, storage, GATEWAY_ACCESS);
-    for (const fn of functions.all) fn.grantInvoke(role);
+    for (const fn of functions.invokedByGateway) fn.grantInvoke(role);
     this.tlsSecret.grantRead(role);
 
     // No ingress here: tasks trust the PROXY v2 header for the client address, so only the NLB may reach them

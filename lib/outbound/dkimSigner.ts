@@ -10,9 +10,9 @@
  * current unfinished body line; the body goes through the hash a chunk at a time. It takes about ten times a
  * header section's size in memory, so one larger than `maxHeaderBytes` is not signed (logged) rather than read.
  */
-import { createRequire } from 'node:module';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DkimSigner as mailauthDkimSigner } from 'mailauth/lib/dkim/dkim-signer.js';
 import type { Logger } from '../core/log.ts';
 import type { ArcSealInput, DkimKeyStore, DkimPrivateKey, MessageSigner } from '../core/outbound.ts';
 import { arcKey, arcSet } from './arcSeal.ts';
@@ -69,9 +69,9 @@ type DkimSignerClass = new (options: {
   signTime: Date;
 }) => MailauthDkimSigner;
 
-const { DkimSigner } = createRequire(import.meta.url)('mailauth/lib/dkim/dkim-signer') as {
-  DkimSigner: DkimSignerClass;
-};
+// A static import (typed in mailauth-dkim-signer.d.ts), so esbuild bundles it into the deliver Lambda: a
+// createRequire() call is left to run time, where the bundle has no node_modules.
+const DkimSigner = mailauthDkimSigner as DkimSignerClass;
 
 /** DkimSigner whose h= lists From once more than the message has it (oversigning). */
 class OversigningSigner extends DkimSigner {

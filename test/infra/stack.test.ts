@@ -76,9 +76,9 @@ describe('PosternStack', () => {
     );
   });
 
-  it('has exactly four Lambda functions, all arm64 on Node 24', () => {
+  it('has exactly five Lambda functions, all arm64 on Node 24', () => {
     const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
-    assert.equal(functions.length, 4);
+    assert.equal(functions.length, 5);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
@@ -234,7 +234,7 @@ describe('PosternStack', () => {
   });
 
   it('runs deliver every minute from an EventBridge rule, with a timeout shorter than its claims', () => {
-    const rules = Object.values(resourcesOf('AWS::Events::Rule'));
+    const rules = Object.values(resourcesOf('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression);
     assert.equal(rules.length, 1);
     const [rule] = rules;
     assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
@@ -255,6 +255,49 @@ describe('PosternStack', () => {
     // The runner's claim is 15 minutes (DEFAULT_RUNNER_LIMITS): a run cut off at its timeout never overlaps it.
     assert.ok(fn.Properties.Timeout * 1000 < 15 * 60_000);
     assert.equal(fn.Properties.Environment.Variables.POSTERN_OUTBOUND_TRANSPORT, 'ses');
+  });
+
+  it('SES feedback: deliver sends with a configuration set whose bounces and complaints reach sesFeedback through EventBridge, retries bounded', () => {
+    const configurationSet = logicalId(stack.sesFeedback.configurationSet);
+    const deliver = resourcesOf('AWS::Lambda::Function')[logicalId(stack.functions.deliver)];
+    assert.deepEqual(deliver.Properties.Environment.Variables.POSTERN_SES_CONFIGURATION_SET, { Ref: configurationSet });
+    const [destination, ...more] = Object.values(resourcesOf('AWS::SES::ConfigurationSetEventDestination'));
+    assert.equal(more.length, 0);
+    assert.deepEqual(destination.Properties.ConfigurationSetName, { Ref: configurationSet });
+    assert.deepEqual([...destination.Properties.EventDestination.MatchingEventTypes].sort(), ['bounce', 'complaint']);
+    const bus = JSON.stringify(destination.Properties.EventDestination.EventBridgeDestination.EventBusArn);
+    assert.match(bus, /:event-bus\/default"/, 'SES publishes to the default bus only');
+
+    const rule = resourcesOf('AWS::Events::Rule')[logicalId(stack.sesFeedback.rule)];
+    assert.deepEqual(rule.Properties.EventPattern, {
+      source: ['aws.ses'],
+      'detail-type': ['Email Bounced', 'Email Complaint Received'],
+      detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: configurationSet }] } } },
+    });
+    const failed = logicalId(stack.sesFeedback.failed);
+    assert.deepEqual(rule.Properties.Targets, [
+      {
+        Arn: { 'Fn::GetAtt': [logicalId(stack.functions.sesFeedback), 'Arn'] },
+        Id: 'Target0',
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failed, 'Arn'] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 },
+      },
+    ]);
+    const [invokeConfig, ...others] = Object.values(resourcesOf('AWS::Lambda::EventInvokeConfig'));
+    assert.equal(others.length, 0);
+    assert.deepEqual(invokeConfig.Properties.FunctionName, { Ref: logicalId(stack.functions.sesFeedback) });
+    assert.equal(invokeConfig.Properties.MaximumRetryAttempts, 2);
+    assert.equal(invokeConfig.Properties.MaximumEventAgeInSeconds, 6 * 3600);
+    assert.deepEqual(invokeConfig.Properties.DestinationConfig.OnFailure.Destination, {
+      'Fn::GetAtt': [failed, 'Arn'],
+    });
+    assert.ok(
+      Object.values(resourcesOf('AWS::Lambda::Permission')).some(
+        (p) =>
+          p.Properties.Principal === 'events.amazonaws.com' &&
+          p.Properties.FunctionName['Fn::GetAtt'][0] === logicalId(stack.functions.sesFeedback),
+      ),
+    );
   });
 
   it('stays environment-agnostic (no lookups at synth)', () => {
