@@ -216,7 +216,12 @@ describe('PosternStack', () => {
   it('uses an existing TLS secret when given its ARN instead of creating a placeholder', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:postern/tls-AbCdEf';
     const { template: withSecret } = synth({ tlsSecretArn: arn, hostname: 'mx.example.org' });
-    withSecret.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // only the SRS key is made; no TLS placeholder
+    const secrets = Object.values(withSecret.findResources('AWS::SecretsManager::Secret'));
+    assert.deepEqual(
+      secrets.map((r) => r.Properties.Description),
+      ['Postern: key of the Sender Rewriting Scheme for forwarded mail'],
+    );
     const [task] = Object.values(withSecret.findResources('AWS::ECS::TaskDefinition'));
     const env = new Map(task.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value]));
     assert.equal(env.get('POSTERN_TLS_SECRET_ARN'), arn);
@@ -231,6 +236,19 @@ describe('PosternStack', () => {
         ]),
       },
     });
+  });
+
+  it('gives the gateway a generated SRS key as a container secret, kept when the stack goes (forwarding, RFC 7208 §11)', () => {
+    const [task] = Object.values(resourcesOf('AWS::ECS::TaskDefinition'));
+    const [secret] = task.Properties.ContainerDefinitions[0].Secrets;
+    assert.equal(secret.Name, 'POSTERN_SRS_SECRET');
+    const srs = Object.entries(resourcesOf('AWS::SecretsManager::Secret')).find(([, r]) =>
+      String(r.Properties.Description).includes('Sender Rewriting Scheme'),
+    );
+    assert.ok(srs);
+    assert.equal(srs[1].DeletionPolicy, 'Retain');
+    assert.ok(srs[1].Properties.GenerateSecretString.PasswordLength >= 16, 'the gateway refuses a shorter key');
+    assert.deepEqual(secret.ValueFrom, { Ref: srs[0] });
   });
 
   it('runs deliver every minute from an EventBridge rule, with a timeout shorter than its claims', () => {
