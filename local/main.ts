@@ -19,6 +19,7 @@ import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dyna
 import { type GatewaySupervisor, superviseGateway } from './gatewaySupervisor.ts';
 import { loadOrCreateCredentials } from './s3/credentials.ts';
 import { type Credentials, startS3Server } from './s3/server.ts';
+import { ensureSrsKey } from './srsKey.ts';
 import { dataDirFromEnv, prepareDataDir, readEmulatorState, writeEmulatorState } from './state.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     // the deliver step runs in the gateway here: the outbox and the DKIM keys live in the data directory
     POSTERN_DATA_DIR: dataDir,
     POSTERN_DKIM_KEY_STORE: process.env.POSTERN_DKIM_KEY_STORE || 'local',
+    POSTERN_SRS_SECRET: ensureSrsKey(dataDir, process.env),
   };
   let ready = false;
   gateway = superviseGateway({
