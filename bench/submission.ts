@@ -78,16 +78,15 @@ interface Round {
   readonly missing: number;
   readonly cpuSeconds: number;
   readonly aws: Record<string, number>;
+  /** Time the AWS requests took (at the proxy), by operation. */
+  readonly awsMs: Record<string, number>;
 }
 
 /** The sink's arrivals, by bench id (performance.now() in this process, as the load's reply times). */
 const arrivals = new Map<string, number>();
 
-const awsCounts = (server: Server) =>
-  Object.assign({}, ...(server.aws ?? []).map((p) => Object.fromEntries(Object.entries(p.counts())))) as Record<
-    string,
-    number
-  >;
+const awsCounts = (server: Server, what: 'counts' | 'millis' = 'counts') =>
+  Object.assign({}, ...(server.aws ?? []).map((p) => p[what]())) as Record<string, number>;
 
 async function waitForArrivals(accepted: ReadonlyMap<string, number>): Promise<number> {
   const deadline = performance.now() + DRAIN_TIMEOUT_MS;
@@ -109,6 +108,7 @@ async function round(server: Server, label: string, seconds: number): Promise<Ro
   };
   const cpuBefore = server.cpu.read();
   const awsBefore = awsCounts(server);
+  const awsMsBefore = awsCounts(server, 'millis');
   const started = performance.now();
   const result = await runSubmissionLoad(load);
   const lastArrival = await waitForArrivals(result.accepted);
@@ -121,6 +121,7 @@ async function round(server: Server, label: string, seconds: number): Promise<Ro
     missing,
     cpuSeconds,
     aws: countsSince(awsCounts(server), awsBefore),
+    awsMs: countsSince(awsCounts(server, 'millis'), awsMsBefore),
   };
 }
 
@@ -150,7 +151,10 @@ async function startPostern(dir: string, tls: { key: string; cert: string }, sin
     const keys = localDkimKeyStore(dkimKeyDir(join(dir, 'data')));
     for (const key of generateKeySet('bench.test', [], Date.now())) await keys.add(key);
   }
-  const proxies = await Promise.all([countingProxy('dynamodb', dynamo.endpoint), countingProxy('s3', s3.endpoint)]);
+  const proxies = await Promise.all([
+    countingProxy('dynamodb', dynamo.endpoint, `${prefix}-`),
+    countingProxy('s3', s3.endpoint),
+  ]);
   stops.unshift(() => Promise.all(proxies.map((p) => p.close())).then(() => {}));
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key);
@@ -214,6 +218,7 @@ function summary(server: Server, r: Round) {
     awsByOperation: server.aws
       ? Object.fromEntries(Object.entries(r.aws).map(([op, n]) => [op, n / accepted]))
       : undefined,
+    awsMeanMs: Object.fromEntries(Object.entries(r.aws).map(([op, n]) => [op, (r.awsMs[op] ?? 0) / n])),
   };
 }
 
@@ -253,7 +258,9 @@ function report(results: ReturnType<typeof summary>[]): void {
   for (const s of results) {
     if (!s.awsByOperation) continue;
     const ops = Object.entries(s.awsByOperation).sort((a, b) => b[1] - a[1]);
-    console.log(`  ${s.server} AWS requests per message: ${ops.map(([op, n]) => `${op} ${n.toFixed(2)}`).join(', ')}`);
+    console.log(
+      `  ${s.server} AWS requests per message (mean ms each): ${ops.map(([op, n]) => `${op} ${n.toFixed(2)} (${fmt(s.awsMeanMs[op])})`).join(', ')}`,
+    );
   }
   const [p, f] = results;
   if (p && f) {

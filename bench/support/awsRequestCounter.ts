@@ -42,17 +42,47 @@ export interface CountingProxy {
   readonly endpoint: string;
   /** Requests by operation since the start (or the last reset). */
   counts(): Record<string, number>;
+  /** Milliseconds from each request's arrival to the end of its answer, summed by operation. */
+  millis(): Record<string, number>;
   reset(): void;
   close(): Promise<void>;
 }
 
-/** A proxy to `target` (http://host:port) counting each request by operation. */
-export async function countingProxy(service: AwsService, target: string): Promise<CountingProxy> {
+/**
+ * The tables a DynamoDB request names (TableName, or the tables of a batch or transaction), sorted, without
+ * `prefix`; [] when the body is not JSON.
+ */
+export function dynamoTables(body: string, prefix = ''): string[] {
+  const found = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'TableName' && typeof x === 'string') found.add(x);
+        else if (k === 'RequestItems' && x && typeof x === 'object') for (const t of Object.keys(x)) found.add(t);
+        // items and keys hold attribute values, never table names
+        if (k !== 'Item' && k !== 'Key' && k !== 'ExpressionAttributeValues') visit(x);
+      }
+    }
+  };
+  try {
+    visit(JSON.parse(body));
+  } catch {
+    return [];
+  }
+  return [...found].map((t) => (t.startsWith(prefix) ? t.slice(prefix.length) : t)).sort();
+}
+
+/**
+ * A proxy to `target` (http://host:port) counting each request by operation; DynamoDB operations are
+ * counted per table too (`GetItem directory`), `tablePrefix` left out of the names.
+ */
+export async function countingProxy(service: AwsService, target: string, tablePrefix = ''): Promise<CountingProxy> {
   const to = new URL(target);
   let counts = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
-    const op = awsOperation(service, req.method ?? '', req.url ?? '/', req.headers);
-    counts.set(op, (counts.get(op) ?? 0) + 1);
+  let millis = new Map<string, number>();
+  const server: Server = createServer(async (req, res) => {
+    const started = performance.now();
     const upstream = request(
       { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -61,7 +91,18 @@ export async function countingProxy(service: AwsService, target: string): Promis
       },
     );
     upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    let op = awsOperation(service, req.method ?? '', req.url ?? '/', req.headers);
+    if (service === 's3') req.pipe(upstream);
+    else {
+      // DynamoDB requests are small JSON: read whole, so the tables they touch can be named
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      upstream.end(body);
+      op = `${op} ${dynamoTables(body.toString('utf8'), tablePrefix).join('+')}`;
+    }
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+    res.once('finish', () => millis.set(op, (millis.get(op) ?? 0) + performance.now() - started));
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,8 +110,10 @@ export async function countingProxy(service: AwsService, target: string): Promis
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts: () => Object.fromEntries(counts),
+    millis: () => Object.fromEntries(millis),
     reset: () => {
       counts = new Map();
+      millis = new Map();
     },
     close: () =>
       new Promise<void>((resolve) => {

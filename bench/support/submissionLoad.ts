@@ -43,9 +43,11 @@ export function benchMessage(id: string, from: string, to: string, size: number)
   return head + LINE.repeat(Math.max(1, Math.ceil(size / LINE.length)));
 }
 
-/** The bench id of a message's text (the header is near the top), or undefined. */
+/** The bench id in a message's header section (the first 8 KB are enough: servers add a few fields), or undefined. */
 export function benchIdOf(data: Buffer): string | undefined {
-  const head = data.subarray(0, 4096).toString('latin1');
+  const start = data.subarray(0, 8192).toString('latin1');
+  const end = start.indexOf('\r\n\r\n');
+  const head = end === -1 ? start : start.slice(0, end);
   return new RegExp(`^${BENCH_ID_HEADER}: (\\S+)`, 'mi').exec(head)?.[1];
 }
 
