@@ -14,7 +14,8 @@
  * Measured per server, after a warm-up round: messages/s accepted (250s over the load's time), delivered
  * (until the last one reached the sink), submission latency (sendMail to 250) and end-to-end latency (250 to
  * arrival at the sink) percentiles; server CPU per message over the whole window, load and drain (Postern:
- * the gateway process; Postfix: the master and every process below it, exited ones included); AWS requests
+ * the gateway process, with DynamoDB Local, the S3 stand-in and this process shown apart; Postfix: the
+ * master and every process below it, exited ones included); AWS requests
  * per message (a counting proxy in front of DynamoDB Local and the S3 stand-in, bench/support/awsRequestCounter.ts).
  *
  * BENCH_SUBMISSION_CLIENTS (10), _SECONDS (10), _SIZE (body bytes, 10240), _WARMUP (seconds, 2),
@@ -36,7 +37,7 @@ import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
 import { startSink } from '../test/support/smtpSink.ts';
 import { type CountingProxy, countingProxy, countsSince } from './support/awsRequestCounter.ts';
-import { type CpuMeter, processMeter } from './support/cpuMeters.ts';
+import { type CpuMeter, cpuSnapshot, cpuSpent, processMeter, selfMeter } from './support/cpuMeters.ts';
 import { spawnMainGateway } from './support/mainGateway.ts';
 import { startPostfixSubmission } from './support/postfixSubmission.ts';
 import { localhostTls } from './support/spawnGateway.ts';
@@ -68,6 +69,8 @@ interface Server {
   readonly port: number;
   readonly auth: boolean;
   readonly cpu: CpuMeter;
+  /** Processes measured apart (Postern's storage emulators: in AWS these are services, not our CPU). */
+  readonly others?: readonly CpuMeter[];
   readonly aws?: readonly CountingProxy[];
 }
 
@@ -77,6 +80,7 @@ interface Round {
   readonly latencies: number[];
   readonly missing: number;
   readonly cpuSeconds: number;
+  readonly otherCpuSeconds: Record<string, number>;
   readonly aws: Record<string, number>;
   /** Time the AWS requests took (at the proxy), by operation. */
   readonly awsMs: Record<string, number>;
@@ -107,12 +111,14 @@ async function round(server: Server, label: string, seconds: number): Promise<Ro
     label,
   };
   const cpuBefore = server.cpu.read();
+  const othersBefore = cpuSnapshot(server.others ?? []);
   const awsBefore = awsCounts(server);
   const awsMsBefore = awsCounts(server, 'millis');
   const started = performance.now();
   const result = await runSubmissionLoad(load);
   const lastArrival = await waitForArrivals(result.accepted);
   const cpuSeconds = server.cpu.read() - cpuBefore;
+  const otherCpuSeconds = cpuSpent(server.others ?? [], othersBefore);
   const { latencies, missing } = endToEnd(result.accepted, arrivals);
   return {
     load: result,
@@ -120,6 +126,7 @@ async function round(server: Server, label: string, seconds: number): Promise<Ro
     latencies,
     missing,
     cpuSeconds,
+    otherCpuSeconds,
     aws: countsSince(awsCounts(server), awsBefore),
     awsMs: countsSince(awsCounts(server, 'millis'), awsMsBefore),
   };
@@ -183,6 +190,11 @@ async function startPostern(dir: string, tls: { key: string; cert: string }, sin
     port: gateway.ports.submission,
     auth: true,
     cpu: processMeter('gateway', gateway.pid),
+    others: [
+      ...(dynamo.process.pid === undefined ? [] : [processMeter('DynamoDB Local', dynamo.process.pid)]),
+      processMeter('S3 stand-in', s3.pid),
+      selfMeter('load generator, sink and AWS proxies'),
+    ],
     aws: proxies,
   };
   return {
@@ -214,6 +226,9 @@ function summary(server: Server, r: Round) {
     },
     endToEndMs: { p50: quantile(r.latencies, 0.5), p90: quantile(r.latencies, 0.9), p99: quantile(r.latencies, 0.99) },
     cpuMsPerMessage: (r.cpuSeconds * 1000) / accepted,
+    otherCpuMsPerMessage: Object.fromEntries(
+      Object.entries(r.otherCpuSeconds).map(([name, sec]) => [name, (sec * 1000) / accepted]),
+    ),
     awsPerMessage: server.aws ? awsTotal / accepted : undefined,
     awsByOperation: server.aws
       ? Object.fromEntries(Object.entries(r.aws).map(([op, n]) => [op, n / accepted]))
@@ -256,6 +271,12 @@ function report(results: ReturnType<typeof summary>[]): void {
     ]),
   );
   for (const s of results) {
+    const others = Object.entries(s.otherCpuMsPerMessage);
+    if (others.length > 0) {
+      console.log(
+        `  ${s.server} CPU ms per message elsewhere: ${others.map(([n, v]) => `${n} ${fmt(v, 2)}`).join(', ')}`,
+      );
+    }
     if (!s.awsByOperation) continue;
     const ops = Object.entries(s.awsByOperation).sort((a, b) => b[1] - a[1]);
     console.log(
@@ -320,6 +341,7 @@ export async function runSubmissionBench(): Promise<void> {
           port: postfix.port,
           auth: postfix.mode === 'sasl',
           cpu: processMeter('postfix', postfix.masterPid(), true),
+          others: [selfMeter('load generator and sink')],
         };
         results.push(await measure(server));
       } finally {
