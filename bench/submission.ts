@@ -25,7 +25,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
@@ -37,6 +37,7 @@ import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
 import { startSink } from '../test/support/smtpSink.ts';
 import { type CountingProxy, countingProxy, countsSince } from './support/awsRequestCounter.ts';
+import { machineLine, table } from './support/benchReport.ts';
 import { type CpuMeter, cpuSnapshot, cpuSpent, processMeter, selfMeter } from './support/cpuMeters.ts';
 import { spawnMainGateway } from './support/mainGateway.ts';
 import { startPostfixSubmission } from './support/postfixSubmission.ts';
@@ -237,11 +238,6 @@ function summary(server: Server, r: Round) {
   };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ')).join('\n');
-}
-
 function report(results: ReturnType<typeof summary>[]): void {
   console.log(
     `\n${CLIENTS} clients, ${SECONDS} s per server, ${SIZE} B bodies, to ${rcpt(0).split('@')[1]} and 4 more remote domains`,
@@ -304,11 +300,7 @@ async function measure(server: Server): Promise<ReturnType<typeof summary>> {
 }
 
 export async function runSubmissionBench(): Promise<void> {
-  console.log(
-    `# submission benchmark on ${cpus().length} cores, load average ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')} (a shared machine makes absolute numbers noisy; the ratio is what counts)`,
-  );
+  console.log(machineLine('submission benchmark'));
   const dir = mkdtempSync(join(tmpdir(), 'postern-bench-submission-'));
   const tls = await localhostTls();
   const sink = await startSink({
