@@ -15,13 +15,15 @@
  * (until the last one reached the sink), submission latency (sendMail to 250) and end-to-end latency (250 to
  * arrival at the sink) percentiles; server CPU per message over the whole window, load and drain (Postern:
  * the gateway process, with DynamoDB Local, the S3 stand-in and this process shown apart; Postfix: the
- * master and every process below it, exited ones included); AWS requests
- * per message (a counting proxy in front of DynamoDB Local and the S3 stand-in, bench/support/awsRequestCounter.ts).
+ * master and every process below it, exited ones included); AWS requests per message (a counting proxy in
+ * front of DynamoDB Local and the S3 stand-in, bench/support/awsRequestCounter.ts; it costs this process a
+ * few ms of CPU per message and each request a hop).
  *
  * BENCH_SUBMISSION_CLIENTS (10), _SECONDS (10), _SIZE (body bytes, 10240), _WARMUP (seconds, 2),
- * _POSTFIX=0 skips Postfix, _DKIM=1 signs Postern's mail (RSA + Ed25519), _PROFILE=<dir> writes a CPU profile
- * of the gateway there (read it with bench/support/cpuProfileTop.ts). Needs root and Debian's postfix
- * (and sasl2-bin for AUTH on the Postfix side), Java for DynamoDB Local.
+ * _POSTFIX=0 skips Postfix, _COUNT_AWS=0 leaves the counting proxies out, _DKIM=1 signs Postern's mail
+ * (RSA + Ed25519), _PROFILE=<dir> writes a CPU profile of the gateway there (read it with
+ * bench/support/cpuProfileTop.ts). Needs root and Debian's postfix (and sasl2-bin for AUTH on the Postfix
+ * side), Java for DynamoDB Local.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,6 +62,8 @@ const WARMUP = env('WARMUP', 2);
 const WITH_POSTFIX = process.env.BENCH_SUBMISSION_POSTFIX !== '0';
 const DKIM = process.env.BENCH_SUBMISSION_DKIM === '1';
 const PROFILE_DIR = process.env.BENCH_SUBMISSION_PROFILE;
+/** 0: the gateway talks to the emulators directly (no request counts; without the proxies' extra hop). */
+const COUNT_AWS = process.env.BENCH_SUBMISSION_COUNT_AWS !== '0';
 const DRAIN_TIMEOUT_MS = 120_000;
 
 const USER = { address: 'sender@bench.test', pass: 'bench-secret' };
@@ -159,17 +163,16 @@ async function startPostern(dir: string, tls: { key: string; cert: string }, sin
     const keys = localDkimKeyStore(dkimKeyDir(join(dir, 'data')));
     for (const key of generateKeySet('bench.test', [], Date.now())) await keys.add(key);
   }
-  const proxies = await Promise.all([
-    countingProxy('dynamodb', dynamo.endpoint, `${prefix}-`),
-    countingProxy('s3', s3.endpoint),
-  ]);
+  const proxies = COUNT_AWS
+    ? await Promise.all([countingProxy('dynamodb', dynamo.endpoint, `${prefix}-`), countingProxy('s3', s3.endpoint)])
+    : [];
   stops.unshift(() => Promise.all(proxies.map((p) => p.close())).then(() => {}));
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key);
   const gateway = await spawnMainGateway(
     {
-      AWS_ENDPOINT_URL_DYNAMODB: proxies[0].endpoint,
-      AWS_ENDPOINT_URL_S3: proxies[1].endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: proxies[0]?.endpoint ?? dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: proxies[1]?.endpoint ?? s3.endpoint,
       POSTERN_TABLE_PREFIX: prefix,
       POSTERN_HOSTNAME: 'submission.bench.test',
       POSTERN_TLS_CERT_FILE: join(dir, 'cert.pem'),
@@ -196,7 +199,7 @@ async function startPostern(dir: string, tls: { key: string; cert: string }, sin
       processMeter('S3 stand-in', s3.pid),
       selfMeter('load generator, sink and AWS proxies'),
     ],
-    aws: proxies,
+    aws: COUNT_AWS ? proxies : undefined,
   };
   return {
     server,
@@ -344,7 +347,7 @@ export async function runSubmissionBench(): Promise<void> {
     const jsonPath = join(tmpdir(), 'postern-bench-submission.json');
     writeFileSync(
       jsonPath,
-      `${JSON.stringify({ bench: 'submission', date: new Date().toISOString(), settings: { CLIENTS, SECONDS, SIZE, WARMUP, DKIM }, results }, null, 2)}\n`,
+      `${JSON.stringify({ bench: 'submission', date: new Date().toISOString(), settings: { CLIENTS, SECONDS, SIZE, WARMUP, DKIM, COUNT_AWS }, results }, null, 2)}\n`,
     );
     console.log(`results: ${jsonPath}`);
   } finally {
