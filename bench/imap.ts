@@ -31,6 +31,7 @@ import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
+import { machineLine, table } from './support/benchReport.ts';
 import { type CpuMeter, processMeter, selfMeter } from './support/cpuMeters.ts';
 import { findDovecot, startDovecot } from './support/dovecot.ts';
 import { benchMessage, inParallel, preloadPostern } from './support/imapCorpus.ts';
@@ -83,11 +84,6 @@ const percentile = (xs: readonly number[], p: number) => {
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 const ms = (v: number) => v.toFixed(v < 10 ? 2 : 0);
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ')).join('\n');
-}
 
 // ---------------------------------------------------------------- summaries (what the table and JSON say)
 
@@ -257,11 +253,7 @@ async function runAll(servers: BenchServer[], mixedUsers: BenchUser[], bigUser: 
 }
 
 export async function runImapBench(): Promise<void> {
-  console.log(
-    `# IMAP benchmark on ${cpus().length} cores, load average ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')} (a shared machine makes absolute numbers noisy; the ratio is what counts)`,
-  );
+  console.log(machineLine('IMAP benchmark'));
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const s3Dir = mkdtempSync(join(tmpdir(), 'postern-bench-s3-'));

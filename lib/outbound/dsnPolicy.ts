@@ -46,7 +46,11 @@ function pendingOutcomes(
  * younger than delayWarningMs, this one is not. Each recipient is warned once without any state kept for it,
  * and a repeated runner pass (the attempt not recorded) crosses again, with the same report key.
  */
-export function crossesDelayWarning(entry: QueueEntry, at: number, options: DsnPolicyOptions): boolean {
+export function crossesDelayWarning(
+  entry: QueueEntry,
+  at: number,
+  options: Pick<DsnPolicyOptions, 'delayWarningMs'>,
+): boolean {
   const previous = Math.max(entry.createdAt, ...entry.recipients.map((r) => r.lastAttemptAt ?? 0));
   return previous - entry.createdAt < options.delayWarningMs && at - entry.createdAt >= options.delayWarningMs;
 }

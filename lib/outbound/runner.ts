@@ -16,7 +16,7 @@ import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { AttemptRecord, MessageSigner, OutboundQueue, QueueEntry, Transport } from '../core/outbound.ts';
 import type { BlobStore } from '../core/ports.ts';
-import { outcomeReport, type ReportOutcome } from './runnerReport.ts';
+import { mayReport, outcomeReport, type ReportOutcome } from './runnerReport.ts';
 import { send, settle } from './runnerSend.ts';
 import { nextAttemptAt, type RetryPolicy } from './schedule.ts';
 
@@ -101,7 +101,8 @@ async function attemptEntry(deps: RunnerDeps, id: string): Promise<EntryResult> 
     return { ...result, unrecorded: 1 };
   }
   log.info('attempt', { ...result, nextAttemptAt: count('deferred') ? attempt.nextAttemptAt : undefined });
-  await report(deps, entry, at, gaveUp, log);
+  // reading the entry back costs a request: only when this attempt can call for a report
+  if (mayReport(entry, outcomes, at, deps.policy.delayWarningMs)) await report(deps, entry, at, gaveUp, log);
   return { ...result, unrecorded: 0 };
 }
 

@@ -4,7 +4,8 @@
  * warning, and that were delivered when the sender asked for SUCCESS. The DSN builder (lib/outbound/dsn*)
  * turns a report into a message; the runner only decides that there is something to say.
  */
-import type { DsnNotify, QueuedRecipient, QueueEntry } from '../core/outbound.ts';
+import type { DsnNotify, QueuedRecipient, QueueEntry, RecipientOutcome } from '../core/outbound.ts';
+import { crossesDelayWarning } from './dsnPolicy.ts';
 
 export interface OutcomeReport {
   /** The entry as this attempt left it. */
@@ -45,8 +46,7 @@ export function outcomeReport(
   if (before.mailFrom === '') return undefined;
   const was = new Map(before.recipients.map((r) => [r.address, r]));
   const changed = (r: QueuedRecipient) => was.get(r.address)?.status !== r.status;
-  const previousAttempt = Math.max(before.createdAt, ...before.recipients.map((r) => r.lastAttemptAt ?? 0));
-  const crossedWarning = previousAttempt - before.createdAt < delayWarningMs && at - before.createdAt >= delayWarningMs;
+  const crossedWarning = crossesDelayWarning(before, at, { delayWarningMs });
   const failed = after.recipients.filter((r) => r.status === 'failed' && changed(r) && notifies(r, 'FAILURE'));
   const delivered = after.recipients.filter((r) => r.status === 'delivered' && changed(r) && notifies(r, 'SUCCESS'));
   const delayed = crossedWarning ? after.recipients.filter((r) => r.status === 'deferred' && notifies(r, 'DELAY')) : [];
@@ -60,4 +60,29 @@ export function outcomeReport(
     delivered,
     idempotencyKey: `dsn:${after.id}:${after.attempts}`,
   };
+}
+
+/**
+ * Whether an attempt with these outcomes can call for a report at all, from what the runner knows before it
+ * reads the entry back: a failure, a delivery with NOTIFY=SUCCESS, or a deferral once past the delay warning
+ * (outcomeReport's conditions, loosened). When false the runner skips that read, one per delivered message.
+ */
+export function mayReport(
+  before: QueueEntry,
+  outcomes: readonly RecipientOutcome[],
+  at: number,
+  delayWarningMs: number,
+): boolean {
+  if (before.mailFrom === '') return false;
+  const recipient = new Map(before.recipients.map((r) => [r.address, r]));
+  const wantsSuccess = (address: string) => {
+    const r = recipient.get(address);
+    return r === undefined || notifies(r, 'SUCCESS');
+  };
+  return outcomes.some(
+    (o) =>
+      o.result === 'failed' ||
+      (o.result === 'delivered' && wantsSuccess(o.address)) ||
+      (o.result === 'deferred' && crossesDelayWarning(before, at, { delayWarningMs })),
+  );
 }

@@ -39,10 +39,12 @@ export async function submitMessage(
   log: Logger,
 ): Promise<Reply> {
   const header = new HeaderBlockCollector(deps.limits.maxHeaderBytes);
-  const summary = new SummaryBuilder(); // the IMAP summary of the object, built as it streams (as APPEND does)
+  // the IMAP summary of the object, built as it streams (as APPEND does): for local copies only, as parsing
+  // the whole text costs CPU that mail for remote recipients alone does not need
+  const summary = submission.local.length > 0 ? new SummaryBuilder() : undefined;
   const received = await receiveText(deps.receive, submission.msg, text, log, (chunk) => {
     header.write(chunk);
-    summary.write(chunk);
+    summary?.write(chunk);
   });
   if (received.kind === 'refused') return received.reply;
   const { message } = received;
@@ -55,7 +57,7 @@ export async function submitMessage(
     return checked;
   }
   const added = addedFields(checked, message, deps.hostname);
-  const copySummary = withAddedFields(summary.end(), added, message.internalDate);
+  const copySummary = summary && withAddedFields(summary.end(), added, message.internalDate);
   const outcome = await commitToTargets(message, targetsFor(deps, submission, added.text, copySummary, log));
   if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
   if (!outcome.blobUsed) discard();
@@ -125,11 +127,11 @@ function targetsFor(
   deps: SubmissionDeps & { readonly account: SubmitterAccount },
   submission: Submission,
   headerPrefix: string,
-  summary: MessageSummary,
+  summary: MessageSummary | undefined,
   log: Logger,
 ): DeliveryTarget[] {
   const targets: DeliveryTarget[] = [];
-  if (submission.local.length > 0) {
+  if (submission.local.length > 0 && summary) {
     const deliveries = deliveriesFor(submission.local, submission.msg.mailFrom, {
       mailbox: 'INBOX',
       headers: headerPrefix,

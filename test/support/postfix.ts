@@ -67,8 +67,8 @@ debug_peer_level = 2
 `;
 }
 
-/** The services a receiving instance needs (no chroot), smtpd on the chosen port. */
-function masterCf(port: number): string {
+/** The services a receiving instance needs (no chroot), smtpd on the chosen port (the submission bench's too). */
+export function masterCf(port: number): string {
   const services = [
     `127.0.0.1:${port} inet n - n - - smtpd`,
     'pickup unix n - n 60 1 pickup',

@@ -45,6 +45,8 @@ export interface SinkOptions {
   /** Listen on this loopback address and port (several MX hosts on one port); default 127.0.0.1 and any port. */
   readonly host?: string;
   readonly port?: number;
+  /** Called with each accepted transaction instead of keeping it in `transactions` (a benchmark's sink). */
+  readonly onMessage?: (transaction: SinkTransaction) => void;
 }
 
 export interface Sink {
@@ -143,7 +145,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       stream.on('end', () => {
         const envelope = session.envelope;
         const mailFrom = envelope.mailFrom === false ? '' : envelope.mailFrom.address;
-        transactions.push({
+        const record = options.onMessage ?? ((t: SinkTransaction) => transactions.push(t));
+        record({
           mailFrom,
           mailArgs: (envelope.mailFrom === false ? {} : envelope.mailFrom.args || {}) as Record<string, string>,
           rcpts: envelope.rcptTo.map((r) => ({ address: r.address, args: (r.args || {}) as Record<string, string> })),
