@@ -64,6 +64,10 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   maxTrackedKeys: 100_000,
 };
 
+/** How often, and how many times, an attempt waiting for the address's checks in flight looks again (10 s). */
+const IN_FLIGHT_POLL_MS = 20;
+const IN_FLIGHT_POLLS = 500;
+
 /** What the authenticator uses besides the Directory; tests replace the clock or count the hashing. */
 export interface AuthenticatorDeps {
   readonly now?: () => number;
@@ -136,6 +140,15 @@ class Throttle {
     return { account, client, pair, budgeted };
   }
 
+  /** True when the address's attempts wait only for attempts already in flight, not for a penalty. */
+  busy(account: string, remoteAddress: string, now: number): boolean {
+    const client = clientKey(remoteAddress);
+    const pair = `${client}|${account}`;
+    const penalised = (table: PenaltyTable, key: string) => table.waitFor(key, now) > 0 && !table.onlyBusy(key, now);
+    if (penalised(this.clients, client) || penalised(this.pairs, pair)) return false;
+    return this.clients.onlyBusy(client, now) || this.pairs.onlyBusy(pair, now);
+  }
+
   succeeded(a: Attempt, now: number): void {
     this.clients.release(a.client);
     this.pairs.clear(a.pair);
@@ -194,7 +207,16 @@ export function createAuthenticator(
   return {
     async authenticate({ username, password, remoteAddress }) {
       const address = normalizeUsername(username);
-      const attempt = throttle.reserve(address, remoteAddress, now());
+      let attempt = throttle.reserve(address, remoteAddress, now());
+      // Past the free budget only because of checks still running: wait for them (bounded), do not refuse.
+      for (
+        let i = 0;
+        typeof attempt === 'number' && i < IN_FLIGHT_POLLS && throttle.busy(address, remoteAddress, now());
+        i++
+      ) {
+        await sleep(IN_FLIGHT_POLL_MS);
+        attempt = throttle.reserve(address, remoteAddress, now());
+      }
       if (typeof attempt === 'number') return refuse({ ok: false, reason: 'throttled', retryAfterMs: attempt });
       let account: Account | undefined;
       try {

@@ -65,6 +65,16 @@ export class PenaltyTable {
     return Math.max(0, this.waitEnds(e) - now);
   }
 
+  /**
+   * Whether the key waits only for its own attempts in flight: within its free failures if they succeed. A
+   * client opening several connections at once (a mail client's pool) then waits its turn instead of being
+   * refused, and still no more than the free budget of password checks runs at a time.
+   */
+  onlyBusy(key: string, now: number): boolean {
+    const e = this.enabled ? this.current(key, now) : undefined;
+    return !!e && e.inFlight > 0 && e.failures < this.policy.freeFailures;
+  }
+
   /** Reserves an attempt for the key: 0 when reserved, else the milliseconds to wait (nothing reserved). */
   reserve(key: string, now: number): number {
     if (!this.enabled) return 0;

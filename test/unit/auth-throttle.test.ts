@@ -68,6 +68,7 @@ async function directoryWith(users: Record<string, string>): Promise<FakeDirecto
 const realHasher: PasswordHasher = { hash: hashPassword, verify: verifyPassword, needsRehash };
 
 /** A stand-in without the cost, for tests that make hundreds of attempts on a shared 2-core machine. */
+const cheapHasherHash = (password: string) => `cheap:${password}`;
 const cheapHasher: PasswordHasher = {
   hash: async (password) => `cheap:${password}`,
   verify: async (password, stored) => stored === `cheap:${password}`,
@@ -181,6 +182,33 @@ describe('authenticator: attempts are reserved before the hash', () => {
     assert.equal(counted.verifies, 5);
     assert.equal(count(results, 'invalid'), 5);
     assert.equal(count(results, 'throttled'), 15);
+  });
+
+  it("a client's pool of 12 connections logging in at once with the right password: all in, at most the pair budget of checks at a time", async () => {
+    const fake = await directoryWith({ 'alice@example.com': `hash:${cheapHasherHash(PW)}` });
+    let active = 0;
+    let most = 0;
+    const hasher: PasswordHasher = {
+      ...cheapHasher,
+      async verify(password, stored) {
+        most = Math.max(most, ++active);
+        await new Promise((r) => setTimeout(r, 30));
+        active--;
+        return cheapHasher.verify(password, stored);
+      },
+    };
+    const auth = createAuthenticator(
+      fake.directory,
+      { failureDelayMs: 0, maxFailuresPerPair: 5 },
+      { passwords: hasher },
+    );
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        auth.authenticate({ username: 'alice@example.com', password: PW, remoteAddress: '198.51.100.9' }),
+      ),
+    );
+    assert.deepEqual(reasons(results), Array(12).fill('ok'));
+    assert.ok(most <= 5, `${most} checks at once`);
   });
 
   it('runs at most the address budget of hashes for 20 simultaneous logins to 20 accounts', async () => {
