@@ -18,7 +18,9 @@
  *
  * Every attempt is reserved in each table BEFORE the password is hashed and counts as a failure until its
  * check is done, so simultaneous attempts cannot all pass the same check: at most the free budget's worth
- * of hashes run, then one at a time after each wait. Refused attempts ('throttled') run no lookup and no
+ * of hashes run, then one at a time after each wait. An attempt past the budget only because the same client's
+ * checks are still running waits for them (up to 10 s) rather than being refused: a mail client opening a pool of
+ * connections at once all get in when the password is right. Refused attempts ('throttled') run no lookup and no
  * hash; protocols answer them with a temporary error such as POP3's [SYS/TEMP]. Every refusal, throttled or
  * wrong, is answered after `failureDelayMs`, which slows guessing on one connection.
  *
