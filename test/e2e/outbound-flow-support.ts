@@ -139,7 +139,7 @@ export const statusOf = (entry: QueueEntry, address: string) =>
 export type CutMode = 'before-dot' | 'after-dot';
 
 /**
- * A TCP proxy in front of an SMTP server. Armed, it cuts its next connection at the end of DATA: `before-dot`
+ * A TCP proxy in front of an SMTP server. Armed, it cuts the connection at the next end of DATA: `before-dot`
  * withholds the final dot (the server never takes the message), `after-dot` passes it on and cuts before the
  * server's 250 comes back (the server has the message, the client cannot know: RFC 5321 §6.1's duplicate).
  */
@@ -147,8 +147,6 @@ export async function startCuttingProxy(targetPort: number) {
   let armed: CutMode | undefined;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    const mode = armed;
-    armed = undefined;
     const upstream = connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -165,13 +163,15 @@ export async function startCuttingProxy(targetPort: number) {
     client.on('data', (chunk: Buffer) => {
       if (cut) return;
       const text = tail + chunk.toString('latin1');
-      const at = mode ? text.indexOf('\r\n.\r\n') : -1;
       tail = text.slice(-4);
+      const at = armed ? text.indexOf('\r\n.\r\n') : -1;
       if (at < 0) return void upstream.write(chunk);
+      // the transport may hold a session open across messages: the cut is at the next end of DATA on any
+      const mode = armed;
+      armed = undefined;
       cut = true;
-      const dotEnd = at + 5 - (text.length - chunk.length);
-      const dotStart = at + 2 - (text.length - chunk.length);
-      upstream.write(chunk.subarray(0, Math.max(0, mode === 'after-dot' ? dotEnd : dotStart)));
+      const offset = text.length - chunk.length;
+      upstream.write(chunk.subarray(0, Math.max(0, (mode === 'after-dot' ? at + 5 : at + 2) - offset)));
       client.destroy();
       // after-dot: let the server read the dot and answer (into the void) before it sees the close
       if (mode === 'after-dot') upstream.once('data', () => upstream.destroy());
