@@ -26,6 +26,7 @@ const BOB = account('bob');
 const CAROL = account('carol');
 const DAVE = account('dave');
 const ERIN = account('erin');
+const FRANK = account('frank');
 
 /** `later@` is refused with 450 until `acceptLater` is set. */
 let acceptLater = false;
@@ -42,7 +43,7 @@ const { tg } = await startOutboundGateway({
   POSTERN_RETRY_SCHEDULE: '1,1',
   POSTERN_QUEUE_LIFETIME: '4s',
 });
-for (const a of [BOB, CAROL, DAVE, ERIN]) await tg.addAccount(a.address, a.password);
+for (const a of [BOB, CAROL, DAVE, ERIN, FRANK]) await tg.addAccount(a.address, a.password);
 
 const taken = (address: string) => sink.transactions.filter((t) => t.rcpts.some((r) => r.address === address)).length;
 const attemptsAt = (address: string) => sink.rcptAttempts.filter((a) => a === address).length;
@@ -117,5 +118,22 @@ describe('outbound end to end: retries and faults', () => {
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal((await queueEntries(tg)).length, before + 1, 'no report queued for anyone');
     assert.deepEqual(await inbox(tg, ERIN), [], 'and none delivered to the account that sent it');
+  });
+
+  it('NOTIFY=SUCCESS to a host without DSN: the sender gets a "relayed" report (RFC 3461 §5.2.2, RFC 3464 §2.3.3)', async () => {
+    const to = ['receipt@remote.test'];
+    const text = message(`<${FRANK.address}>`, to, 'receipt please');
+    assert.deepEqual(await submit(tg, FRANK, FRANK.address, to, text, { rcpt: ['NOTIFY=SUCCESS'] }), {});
+    const entry = await settledEntry(tg, 'receipt@remote.test');
+    assert.equal(statusOf(entry, 'receipt@remote.test'), 'delivered');
+    const [dsn] = await waitFor('frank’s receipt', async () => {
+      const got = await inbox(tg, FRANK);
+      return got.length > 0 && got;
+    });
+    const [, recipient] = parseWithPython(dsn).status;
+    assert.match(recipient['Final-Recipient'], /^rfc822; ?receipt@remote\.test$/);
+    assert.equal(recipient.Action, 'relayed');
+    assert.match(recipient.Status, /^2\.\d+\.\d+$/);
+    assert.equal(taken('receipt@remote.test'), 1);
   });
 });

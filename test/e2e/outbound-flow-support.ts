@@ -61,25 +61,41 @@ const SUBMIT = `
 import smtplib, ssl, sys, json
 ctx = ssl._create_unverified_context()
 port, user, password, sender = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-s = smtplib.SMTP('127.0.0.1', port, timeout=30)
-s.ehlo('client.example')
-s.starttls(context=ctx)
-s.ehlo('client.example')
+opts = json.loads(sys.argv[6])
+if opts['implicitTls']:
+    s = smtplib.SMTP_SSL('127.0.0.1', port, timeout=30, context=ctx)
+    s.ehlo('client.example')
+else:
+    s = smtplib.SMTP('127.0.0.1', port, timeout=30)
+    s.ehlo('client.example')
+    s.starttls(context=ctx)
+    s.ehlo('client.example')
 s.login(user, password)
-refused = s.sendmail(sender, json.loads(sys.argv[5]), sys.stdin.buffer.read())
+refused = s.sendmail(sender, json.loads(sys.argv[5]), sys.stdin.buffer.read(), opts['mail'], opts['rcpt'])
 s.quit()
 print(json.dumps({k: [v[0], v[1].decode()] for k, v in refused.items()}))
 `;
 
-/** Python smtplib: EHLO, STARTTLS, AUTH, one transaction on the submission port; the refused recipients. */
+export interface SubmitOptions {
+  /** Port 465 with TLS from the first byte instead of 587 with STARTTLS. */
+  readonly implicitTls?: boolean;
+  /** MAIL FROM and RCPT TO parameters (the same for every recipient), e.g. RET=HDRS, NOTIFY=SUCCESS. */
+  readonly mail?: readonly string[];
+  readonly rcpt?: readonly string[];
+}
+
+/** Python smtplib: EHLO, STARTTLS (or 465), AUTH, one transaction on the submission port; the refused recipients. */
 export async function submit(
   tg: TestGateway,
   account: { address: string; password: string },
   mailFrom: string,
   recipients: readonly string[],
   message: string,
+  opts: SubmitOptions = {},
 ): Promise<Record<string, [number, string]>> {
-  const args = [String(tg.port('submission')), account.address, account.password, mailFrom, JSON.stringify(recipients)];
+  const port = tg.port(opts.implicitTls ? 'submissions' : 'submission');
+  const options = JSON.stringify({ implicitTls: !!opts.implicitTls, mail: opts.mail ?? [], rcpt: opts.rcpt ?? [] });
+  const args = [String(port), account.address, account.password, mailFrom, JSON.stringify(recipients), options];
   const child = run('/usr/bin/python3', ['-c', SUBMIT, ...args], { timeout: 60_000 });
   child.child.stdin?.end(message);
   const { stdout } = await child;
