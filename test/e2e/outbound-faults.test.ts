@@ -31,6 +31,8 @@ const FRANK = account('frank');
 /** `later@` is refused with 450 until `acceptLater` is set. */
 let acceptLater = false;
 const sink = await startSink({
+  // the host closes idle sessions quickly, so the transport's pooled session is often gone by the next message
+  idleCloseMs: 300,
   rcptReply: (address) =>
     address === 'later@remote.test' && !acceptLater ? { code: 450, message: '4.2.1 Not yet' } : undefined,
 });
@@ -44,6 +46,19 @@ const { tg } = await startOutboundGateway({
   POSTERN_QUEUE_LIFETIME: '4s',
 });
 for (const a of [BOB, CAROL, DAVE, ERIN, FRANK]) await tg.addAccount(a.address, a.password);
+
+// A second gateway that warns of delays after 1 s (set up here, at the top level: see outbound-flow.test.ts).
+const slow = await startSink({ idleCloseMs: 1000 });
+after(() => slow.close());
+const { tg: warned } = await startOutboundGateway({
+  POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
+  POSTERN_SMARTHOST: `127.0.0.1:${slow.port}`,
+  POSTERN_SMARTHOST_TLS: 'none',
+  POSTERN_RETRY_SCHEDULE: '1,1',
+  POSTERN_DELAY_WARNING: '1s',
+  POSTERN_QUEUE_LIFETIME: '5s',
+});
+await warned.addAccount(BOB.address, BOB.password);
 
 const taken = (address: string) => sink.transactions.filter((t) => t.rcpts.some((r) => r.address === address)).length;
 const attemptsAt = (address: string) => sink.rcptAttempts.filter((a) => a === address).length;
@@ -135,5 +150,25 @@ describe('outbound end to end: retries and faults', () => {
     assert.equal(recipient.Action, 'relayed');
     assert.match(recipient.Status, /^2\.\d+\.\d+$/);
     assert.equal(taken('receipt@remote.test'), 1);
+  });
+});
+
+describe('outbound end to end: a delay warning, then the failure', () => {
+  it('a deferred message warns its sender once ("delayed", RFC 3464 §2.3.3), then reports the failure', async () => {
+    const to = ['soft@remote.test'];
+    assert.deepEqual(await submit(warned, BOB, BOB.address, to, message(`<${BOB.address}>`, to, 'slow')), {});
+    await settledEntry(warned, 'soft@remote.test');
+    const reports = await waitFor('two reports', async () => {
+      const got = await inbox(warned, BOB);
+      return got.length >= 2 && got;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await inbox(warned, BOB)).length, 2, 'one warning and one failure, nothing more');
+    const [delayed, failed] = reports.map((r) => parseWithPython(r).status[1]);
+    assert.equal(delayed.Action, 'delayed');
+    assert.match(delayed.Status, /^4\.\d+\.\d+$/);
+    assert.ok(delayed['Will-Retry-Until'], 'Will-Retry-Until (RFC 3464 §2.3.8)');
+    assert.equal(failed.Action, 'failed');
+    assert.equal(failed.Status, '5.4.7');
   });
 });

@@ -29,16 +29,21 @@ import {
 const BOB = { address: 'bob@ours.test', password: 'bob-secret' };
 const CAROL = { address: 'carol@ours.test', password: 'carol-secret' };
 
-describe('outbound end to end: submission, queue, DKIM, smarthost, DSN', async () => {
-  const sink = await startSink();
-  after(() => sink.close());
-  const { tg, dkimRecords } = await startOutboundGateway({
-    POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
-    POSTERN_SMARTHOST: `127.0.0.1:${sink.port}`,
-    POSTERN_SMARTHOST_TLS: 'none',
-  });
-  await tg.addAccount(BOB.address, BOB.password);
-  await tg.addAccount(CAROL.address, CAROL.password);
+// Everything is set up at the top level: an `after` hook registered in an async describe body after an await
+// may land on another suite (node:test finds the hook's owner by the running async context), and close early.
+const sink = await startSink({ idleCloseMs: 1000 });
+after(() => sink.close());
+const { tg, dkimRecords } = await startOutboundGateway({
+  POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
+  POSTERN_SMARTHOST: `127.0.0.1:${sink.port}`,
+  POSTERN_SMARTHOST_TLS: 'none',
+});
+await tg.addAccount(BOB.address, BOB.password);
+await tg.addAccount(CAROL.address, CAROL.password);
+const outbox = await startOutboundGateway({ POSTERN_OUTBOUND_TRANSPORT: 'outbox' });
+await outbox.tg.addAccount(BOB.address, BOB.password);
+
+describe('outbound end to end: submission, queue, DKIM, smarthost, DSN', () => {
   const recipients = ['carol@ours.test', 'ok@remote.test', 'hard@remote.test'];
 
   it('smtplib on 587 is accepted for all three recipients (the remote 550 comes later, from the queue)', async () => {
@@ -120,9 +125,8 @@ describe('outbound end to end: submission, queue, DKIM, smarthost, DSN', async (
   });
 });
 
-describe('outbound end to end: the outbox transport (the emulator default)', async () => {
-  const { tg, dataDir, dkimRecords } = await startOutboundGateway({ POSTERN_OUTBOUND_TRANSPORT: 'outbox' });
-  await tg.addAccount(BOB.address, BOB.password);
+describe('outbound end to end: the outbox transport (the emulator default)', () => {
+  const { tg, dataDir, dkimRecords } = outbox;
 
   it('a submitted message ends up signed in <dataDir>/outbox, and admin outbox list shows it', async () => {
     const to = ['someone@remote.test'];

@@ -23,14 +23,14 @@ const BOB = { address: 'bob@ours.test', password: 'bob-secret' };
 const postfix: Postfix | undefined = await startPostfix();
 after(() => postfix?.stop());
 
-describe('outbound end to end: Postfix as the smarthost', { skip: !postfix && 'postfix not available' }, async () => {
-  const { tg, dkimRecords } = await startOutboundGateway({
-    POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
-    POSTERN_SMARTHOST: `127.0.0.1:${postfix?.port ?? 1}`,
-    POSTERN_SMARTHOST_TLS: 'none',
-  });
-  await tg.addAccount(BOB.address, BOB.password);
+const { tg, dkimRecords } = await startOutboundGateway({
+  POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
+  POSTERN_SMARTHOST: `127.0.0.1:${postfix?.port ?? 1}`,
+  POSTERN_SMARTHOST_TLS: 'none',
+});
+await tg.addAccount(BOB.address, BOB.password);
 
+describe('outbound end to end: Postfix as the smarthost', { skip: !postfix && 'postfix not available' }, () => {
   it('465 with RET=HDRS and NOTIFY: Postfix delivers the signed message, python3-dkim verifies it', async () => {
     const to = ['ok@remote.test', 'hard@remote.test'];
     const refused = await submit(tg, BOB, BOB.address, to, message(`Bob <${BOB.address}>`, to, 'via postfix'), {
