@@ -29,7 +29,7 @@ export interface OutboundGateway {
 }
 
 /** Makes ours.test's key set (RSA and Ed25519) in `<dataDir>/dkim`, as `admin domain add` does. */
-async function makeDkimKeys(dataDir: string): Promise<Record<string, string>> {
+export async function makeDkimKeys(dataDir: string): Promise<Record<string, string>> {
   const store = localDkimKeyStore(dkimKeyDir(dataDir));
   const records: Record<string, string> = {};
   for (const key of generateKeySet(DOMAIN, [], Date.now())) {
@@ -86,7 +86,7 @@ export interface SubmitOptions {
 
 /** Python smtplib: EHLO, STARTTLS (or 465), AUTH, one transaction on the submission port; the refused recipients. */
 export async function submit(
-  tg: TestGateway,
+  tg: Pick<TestGateway, 'port'>,
   account: { address: string; password: string },
   mailFrom: string,
   recipients: readonly string[],
@@ -115,7 +115,10 @@ print(json.dumps(out))
 `;
 
 /** Every message in the account's INBOX, read with Python imaplib over IMAPS. */
-export async function inbox(tg: TestGateway, account: { address: string; password: string }): Promise<Buffer[]> {
+export async function inbox(
+  tg: Pick<TestGateway, 'port'>,
+  account: { address: string; password: string },
+): Promise<Buffer[]> {
   const args = [String(tg.port('imaps')), account.address, account.password];
   const { stdout } = await run('/usr/bin/python3', ['-c', FETCH, ...args], { timeout: 60_000 });
   return (JSON.parse(stdout) as string[]).map((b) => Buffer.from(b, 'base64'));
@@ -133,14 +136,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /** Every queue entry (what `admin queue list` shows). */
-export async function queueEntries(tg: TestGateway): Promise<QueueEntry[]> {
+export async function queueEntries(tg: Pick<TestGateway, 'storage'>): Promise<QueueEntry[]> {
   const entries: QueueEntry[] = [];
   for await (const e of tg.storage.queue.list()) entries.push(e);
   return entries;
 }
 
 /** The queue entry holding `address`, once that recipient is no longer pending. */
-export function settledEntry(tg: TestGateway, address: string): Promise<QueueEntry> {
+export function settledEntry(tg: Pick<TestGateway, 'storage'>, address: string): Promise<QueueEntry> {
   return waitFor(`the queue to settle ${address}`, async () => {
     const entry = (await queueEntries(tg)).find((e) => e.recipients.some((r) => r.address === address));
     const status = entry?.recipients.find((r) => r.address === address)?.status;
