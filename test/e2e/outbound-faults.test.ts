@@ -11,6 +11,7 @@ import { parseWithPython } from '../support/dsnCheck.ts';
 import { startSink } from '../support/smtpSink.ts';
 import {
   inbox,
+  inboxWith,
   message,
   queueEntries,
   settledEntry,
@@ -77,10 +78,7 @@ describe('outbound end to end: retries and faults', () => {
     assert.ok(attemptsAt('soft@remote.test') >= 3, `${attemptsAt('soft@remote.test')} attempts`);
     assert.ok(attemptsAt('soft@remote.test') <= 6, `${attemptsAt('soft@remote.test')} attempts`);
     assert.equal(taken('soft@remote.test'), 0);
-    const [dsn] = await waitFor('bob’s expiry report', async () => {
-      const got = await inbox(tg, BOB);
-      return got.length > 0 && got;
-    });
+    const [dsn] = await inboxWith(tg, BOB);
     const [, recipient] = parseWithPython(dsn).status;
     assert.match(recipient['Final-Recipient'], /^rfc822; ?soft@remote\.test$/);
     assert.equal(recipient.Action, 'failed');
@@ -141,10 +139,7 @@ describe('outbound end to end: retries and faults', () => {
     assert.deepEqual(await submit(tg, FRANK, FRANK.address, to, text, { rcpt: ['NOTIFY=SUCCESS'] }), {});
     const entry = await settledEntry(tg, 'receipt@remote.test');
     assert.equal(statusOf(entry, 'receipt@remote.test'), 'delivered');
-    const [dsn] = await waitFor('frank’s receipt', async () => {
-      const got = await inbox(tg, FRANK);
-      return got.length > 0 && got;
-    });
+    const [dsn] = await inboxWith(tg, FRANK);
     const [, recipient] = parseWithPython(dsn).status;
     assert.match(recipient['Final-Recipient'], /^rfc822; ?receipt@remote\.test$/);
     assert.equal(recipient.Action, 'relayed');
@@ -158,10 +153,7 @@ describe('outbound end to end: a delay warning, then the failure', () => {
     const to = ['soft@remote.test'];
     assert.deepEqual(await submit(warned, BOB, BOB.address, to, message(`<${BOB.address}>`, to, 'slow')), {});
     await settledEntry(warned, 'soft@remote.test');
-    const reports = await waitFor('two reports', async () => {
-      const got = await inbox(warned, BOB);
-      return got.length >= 2 && got;
-    });
+    const reports = await inboxWith(warned, BOB, 2);
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await inbox(warned, BOB)).length, 2, 'one warning and one failure, nothing more');
     const [delayed, failed] = reports.map((r) => parseWithPython(r).status[1]);

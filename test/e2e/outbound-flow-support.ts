@@ -124,6 +124,14 @@ export async function inbox(
   return (JSON.parse(stdout) as string[]).map((b) => Buffer.from(b, 'base64'));
 }
 
+/** The INBOX once it holds at least `count` messages. */
+export function inboxWith(tg: Pick<TestGateway, 'port'>, account: { address: string; password: string }, count = 1) {
+  return waitFor(`${count} message(s) for ${account.address}`, async () => {
+    const got = await inbox(tg, account);
+    return got.length >= count && got;
+  });
+}
+
 /** Polls `probe` until it gives a value (not undefined/false), or throws after `timeoutMs` with `what`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;

@@ -17,13 +17,13 @@ import { verifyWithDkimpy } from '../support/pythonDkim.ts';
 import { startSink } from '../support/smtpSink.ts';
 import {
   inbox,
+  inboxWith,
   message,
   queueEntries,
   settledEntry,
   startOutboundGateway,
   statusOf,
   submit,
-  waitFor,
 } from './outbound-flow-support.ts';
 
 const BOB = { address: 'bob@ours.test', password: 'bob-secret' };
@@ -58,10 +58,7 @@ describe('outbound end to end: submission, queue, DKIM, smarthost, DSN', () => {
   });
 
   it('the local recipient has the message in their INBOX', async () => {
-    const [copy] = await waitFor('carol’s copy', async () => {
-      const got = await inbox(tg, CAROL);
-      return got.length > 0 && got;
-    });
+    const [copy] = await inboxWith(tg, CAROL);
     assert.match(copy.toString('latin1'), /^Subject: e2e one\r$/m);
   });
 
@@ -98,10 +95,7 @@ describe('outbound end to end: submission, queue, DKIM, smarthost, DSN', () => {
   });
 
   it('the sender gets an RFC 3464 report for hard@ in their INBOX: Action failed, Status 5.1.1', async () => {
-    const [dsn] = await waitFor('bob’s DSN', async () => {
-      const got = await inbox(tg, BOB);
-      return got.length > 0 && got;
-    });
+    const [dsn] = await inboxWith(tg, BOB);
     const view = parseWithPython(dsn);
     assert.equal(view.reportType, 'delivery-status');
     assert.deepEqual(view.parts.slice(0, 2), ['text/plain', 'message/delivery-status']);

@@ -9,15 +9,7 @@ import { after, describe, it } from 'node:test';
 import { parseWithPython } from '../support/dsnCheck.ts';
 import { type Postfix, startPostfix } from '../support/postfix.ts';
 import { verifyWithDkimpy } from '../support/pythonDkim.ts';
-import {
-  inbox,
-  message,
-  settledEntry,
-  startOutboundGateway,
-  statusOf,
-  submit,
-  waitFor,
-} from './outbound-flow-support.ts';
+import { inboxWith, message, settledEntry, startOutboundGateway, statusOf, submit } from './outbound-flow-support.ts';
 
 const BOB = { address: 'bob@ours.test', password: 'bob-secret' };
 const postfix: Postfix | undefined = await startPostfix();
@@ -51,10 +43,7 @@ describe('outbound end to end: Postfix as the smarthost', { skip: !postfix && 'p
   });
 
   it('the 550 from Postfix comes back as a report with the headers only (RET=HDRS) and the ENVID', async () => {
-    const [dsn] = await waitFor('bob’s report', async () => {
-      const got = await inbox(tg, BOB);
-      return got.length > 0 && got;
-    });
+    const [dsn] = await inboxWith(tg, BOB);
     const view = parseWithPython(dsn);
     assert.deepEqual(view.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
     assert.equal(view.status[0]['Original-Envelope-Id'], 'e2e-postfix');
