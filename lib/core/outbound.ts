@@ -65,6 +65,12 @@ export interface QueueEntryInput extends MessageDsn {
   readonly recipients: readonly ({ readonly address: string } & RecipientDsn)[];
   /** The authenticated account that submitted it (absent for forwarding and DSNs). */
   readonly accountId?: string;
+  /**
+   * The message came as 8-bit (BODY=8BITMIME, RFC 6152) or with SMTPUTF8 (RFC 6531): the next hop is asked for
+   * the same, so 8-bit octets never go out undeclared. Absent: 7-bit.
+   */
+  readonly eightBit?: boolean;
+  readonly smtpUtf8?: boolean;
 }
 
 export interface QueueEntry extends Omit<QueueEntryInput, 'recipients'> {

@@ -58,5 +58,7 @@ export function queueEntries(
     ...(options.envId ? { envId: options.envId } : {}),
     ...(options.ret ? { ret: options.ret } : {}),
     ...(options.accountId ? { accountId: options.accountId } : {}),
+    ...(options.eightBit ? { eightBit: true } : {}),
+    ...(options.smtpUtf8 ? { smtpUtf8: true } : {}),
   }));
 }

@@ -57,6 +57,9 @@ export interface OutboundOptions extends MessageDsn {
   /** Fields in front of the blob for every copy and queue entry (Date, Message-ID added by submission). */
   readonly headerPrefix: string;
   readonly accountId?: string;
+  /** BODY=8BITMIME / SMTPUTF8 of the transaction, kept in each queue entry for the next hop. */
+  readonly eightBit?: boolean;
+  readonly smtpUtf8?: boolean;
 }
 
 /** The remote recipient for an address outside our domains: the domain normalised, the local part as written. */

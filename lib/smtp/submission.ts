@@ -153,6 +153,7 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
         remote: tx.remote,
         ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : undefined,
         envId: dsn?.envid || undefined,
+        eightBit: session.envelope.bodyType === '8bitmime',
       },
       stream as Readable,
       log,

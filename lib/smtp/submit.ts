@@ -28,6 +28,8 @@ export interface Submission extends MessageDsn {
   readonly msg: IncomingMessage;
   readonly local: readonly LocalRecipient[];
   readonly remote: readonly RemoteRecipient[];
+  /** BODY=8BITMIME was given (RFC 6152); SMTPUTF8 is msg.smtpUtf8. */
+  readonly eightBit?: boolean;
 }
 
 export async function submitMessage(
@@ -127,7 +129,10 @@ function targetsFor(
   }
   if (submission.remote.length > 0 && deps.queue) {
     const { envId, ret } = submission;
-    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret };
+    const smtpUtf8 = submission.msg.smtpUtf8;
+    // UTF-8 header fields are 8-bit octets too: never relayed without BODY=8BITMIME (RFC 6531 §3.4)
+    const eightBit = submission.eightBit === true || smtpUtf8;
+    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret, eightBit, smtpUtf8 };
     targets.push(queueTarget(deps.queue, submission.remote, options, log, deps.onEnqueued));
   }
   return targets;

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { parseWithPython } from '../support/dsnCheck.ts';
+import { verifyWithDkimpy } from '../support/pythonDkim.ts';
 import { startSink } from '../support/smtpSink.ts';
 import {
   inbox,
@@ -39,7 +40,7 @@ const sink = await startSink({
 });
 after(() => sink.close());
 const proxy = await startCuttingProxy(sink.port);
-const { tg } = await startOutboundGateway({
+const { tg, dkimRecords } = await startOutboundGateway({
   POSTERN_OUTBOUND_TRANSPORT: 'smarthost',
   POSTERN_SMARTHOST: `127.0.0.1:${proxy.port}`,
   POSTERN_SMARTHOST_TLS: 'none',
@@ -145,6 +146,27 @@ describe('outbound end to end: retries and faults', () => {
     assert.equal(recipient.Action, 'relayed');
     assert.match(recipient.Status, /^2\.\d+\.\d+$/);
     assert.equal(taken('receipt@remote.test'), 1);
+  });
+  it('8-bit body and UTF-8 header arrive byte for byte, sent with BODY=8BITMIME (RFC 6152), the signatures verify', async () => {
+    const to = ['utf8@remote.test'];
+    const text = `From: <${FRANK.address}>\r\nTo: utf8@remote.test\r\nSubject: Grüße aus Köln\r\n\r\nÄrger über Umlaute: äöü ß €\r\n`;
+    const refused = await submit(tg, FRANK, FRANK.address, to, text, { mail: ['BODY=8BITMIME', 'SMTPUTF8'] });
+    assert.deepEqual(refused, {});
+    const entry = await settledEntry(tg, 'utf8@remote.test');
+    assert.equal(statusOf(entry, 'utf8@remote.test'), 'delivered');
+    const [sent] = sink.transactions.filter((t) => t.rcpts.some((r) => r.address === 'utf8@remote.test'));
+    assert.equal(sent.mailArgs.BODY, '8BITMIME');
+    const received = sent.data.toString('utf8');
+    assert.ok(received.includes('Subject: Grüße aus Köln\r\n'), received);
+    assert.ok(received.includes('Ärger über Umlaute: äöü ß €\r\n'));
+    assert.deepEqual(await verifyWithDkimpy(sent.data, dkimRecords), [true, true]);
+  });
+
+  it('SMTPUTF8 is asked of the next hop for a message with UTF-8 header fields (RFC 6531 §3.4)', {
+    todo: 'nodemailer adds SMTPUTF8 only for non-ASCII addresses (docs/ARCHITECTURE.md, known gaps)',
+  }, async () => {
+    const [sent] = sink.transactions.filter((t) => t.rcpts.some((r) => r.address === 'utf8@remote.test'));
+    assert.ok(sent && 'SMTPUTF8' in sent.mailArgs, JSON.stringify(sent?.mailArgs));
   });
 });
 
