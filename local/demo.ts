@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/core/password.ts';
 import type { Storage } from '../lib/core/ports.ts';
+import { generateKeySet } from '../lib/outbound/dkimKeys.ts';
+import { dkimKeyDir, localDkimKeyStore } from '../lib/outbound/dkimLocalKeys.ts';
 import { writePrivateFile } from './private.ts';
 
 export const DEMO_DOMAIN = 'postern.test';
@@ -26,7 +28,16 @@ export async function ensureDemoAccount(
   else
     account = await storage.directory.addAccount({ address: DEMO_ADDRESS, passwordHash: await hashPassword(password) });
   await storage.mail.ensureDefaultMailboxes(account.accountId);
+  await ensureDemoDkimKeys(dataDir);
   const demo = { address: DEMO_ADDRESS, password };
   writePrivateFile(file, `${JSON.stringify(demo)}\n`);
   return demo;
+}
+
+/** The demo domain signs its outgoing mail like any domain `admin domain add` made. */
+async function ensureDemoDkimKeys(dataDir: string): Promise<void> {
+  const keys = localDkimKeyStore(dkimKeyDir(dataDir));
+  const existing = await keys.list(DEMO_DOMAIN);
+  if (existing.length > 0) return;
+  for (const key of generateKeySet(DEMO_DOMAIN, existing, Date.now())) await keys.add(key);
 }

@@ -19,6 +19,7 @@ import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dyna
 import { type GatewaySupervisor, superviseGateway } from './gatewaySupervisor.ts';
 import { loadOrCreateCredentials } from './s3/credentials.ts';
 import { type Credentials, startS3Server } from './s3/server.ts';
+import { ensureSrsKey } from './srsKey.ts';
 import { dataDirFromEnv, prepareDataDir, readEmulatorState, writeEmulatorState } from './state.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     // the deliver step runs in the gateway here: the outbox and the DKIM keys live in the data directory
     POSTERN_DATA_DIR: dataDir,
     POSTERN_DKIM_KEY_STORE: process.env.POSTERN_DKIM_KEY_STORE || 'local',
+    POSTERN_SRS_SECRET: ensureSrsKey(dataDir, process.env),
   };
   let ready = false;
   gateway = superviseGateway({
@@ -197,12 +199,21 @@ function printReady(
       `  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`,
       `  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`,
       `  Demo account       ${demo.address}  password: ${demo.password}`,
+      `  Outgoing mail      ${outgoing(config)}`,
       `  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`,
       '  Admin              npm run admin -- help        Stop: Ctrl-C',
       '',
       '',
     ].join('\n'),
   );
+}
+
+/** Where mail to other domains goes: kept in the outbox unless a transport was chosen. */
+function outgoing(config: Config): string {
+  const { transport, smarthost } = config.outbound;
+  if (transport === 'outbox') return 'kept in the outbox, not sent (npm run admin -- outbox list)';
+  if (transport === 'smarthost' && smarthost) return `relayed through ${smarthost.host}:${smarthost.port}`;
+  return `sent by ${transport}`;
 }
 
 main().catch((err) => {

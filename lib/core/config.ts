@@ -6,8 +6,8 @@
  * Every setting is documented in the README.
  */
 import type { LogLevel } from './log.ts';
-import type { FunctionName } from './ports.ts';
-import { namesFromSettings, type StorageNames } from './schema.ts';
+import type { InvokedFunction } from './ports.ts';
+import { DKIM_SECRET_PREFIX, namesFromSettings, type StorageNames } from './schema.ts';
 import { ConfigError, type Env, SettingsReader, unknownSettings } from './settings.ts';
 
 export { ConfigError } from './settings.ts';
@@ -189,7 +189,7 @@ export type TlsSource =
 /** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
 export type InvokerConfig =
   | { readonly kind: 'local' }
-  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<FunctionName, string>> };
+  | { readonly kind: 'lambda'; readonly functionNames: Readonly<Record<InvokedFunction, string>> };
 
 /**
  * Where the AWS clients point. Unset endpoints mean real AWS (credentials and region from the usual chain);
@@ -199,6 +199,8 @@ export interface AwsEndpoints {
   readonly s3?: string;
   readonly dynamodb?: string;
   readonly region?: string;
+  /** SESv2 (AWS_ENDPOINT_URL_SESV2 only, the SDK's own name for it): the tests' SES stand-in. */
+  readonly ses?: string;
   /** The key pair of the emulator's S3 stand-in, which checks every request's signature (local/s3/auth.ts). */
   readonly s3Credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -241,6 +243,11 @@ export interface OutboundConfig {
   readonly hostname: string;
   /** The emulator's data directory (the outbox, the local DKIM keys); unset in AWS. */
   readonly dataDir?: string;
+  /**
+   * The SES configuration set the ses transport sends with (POSTERN_SES_CONFIGURATION_SET): its event
+   * destination brings bounces and complaints back to the sesFeedback function. The stack sets it.
+   */
+  readonly sesConfigurationSet?: string;
 }
 
 /** Postfix's defaults as a schedule: 5 minutes, doubling, at most 4000 s between attempts (Postfix's maximal_backoff_time). */
@@ -255,6 +262,16 @@ export interface DkimConfig {
   /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
   readonly secretsEndpoint?: string;
   readonly region?: string;
+}
+
+/** Forwarding to remote alias targets (lib/delivery/srs.ts). Without a secret, such aliases are refused at RCPT. */
+export interface ForwardingConfig {
+  /** POSTERN_SRS_SECRET: the HMAC key of SRS addresses (at least 16 characters; keep it across restarts). */
+  readonly srsSecret?: string;
+  /** POSTERN_SRS_PREVIOUS_SECRETS (comma-separated): keys of before a rotation, still accepted on bounces. */
+  readonly srsPreviousSecrets: readonly string[];
+  /** How long a bounce to an SRS address of ours is accepted (POSTERN_SRS_MAX_AGE_DAYS, 21). */
+  readonly srsMaxAgeDays: number;
 }
 
 export interface Config {
@@ -274,6 +291,7 @@ export interface Config {
   readonly aws: AwsConfig;
   readonly outbound: OutboundConfig;
   readonly dkim: DkimConfig;
+  readonly forwarding: ForwardingConfig;
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
@@ -410,7 +428,7 @@ function readInvoker(s: SettingsReader): InvokerConfig {
     deliver: s.optional('POSTERN_FN_DELIVER'),
   };
   if (kind === 'local') return { kind };
-  return { kind, functionNames: functionNames as Record<FunctionName, string> };
+  return { kind, functionNames: functionNames as Record<InvokedFunction, string> };
 }
 
 /** Comma-separated whole seconds, each at least 1: `300,600,1200`. */
@@ -474,6 +492,7 @@ export function readOutbound(s: SettingsReader): OutboundConfig {
     concurrency: s.int('POSTERN_QUEUE_CONCURRENCY', 8, 1, 256),
     hostname: s.string('POSTERN_HOSTNAME', 'localhost'),
     dataDir: s.optional('POSTERN_DATA_DIR'),
+    sesConfigurationSet: s.optional('POSTERN_SES_CONFIGURATION_SET'),
   };
 }
 
@@ -489,6 +508,7 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
       s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+      ses: env.AWS_ENDPOINT_URL_SESV2 || undefined,
     },
     names: namesFromSettings(s),
   };
@@ -497,10 +517,23 @@ export function readAwsConfig(s: SettingsReader, env: Env): AwsConfig {
 export function readDkimConfig(s: SettingsReader, env: Env): DkimConfig {
   return {
     store: s.oneOf('POSTERN_DKIM_KEY_STORE', ['local', 'secrets-manager'] as const, 'secrets-manager'),
-    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', 'postern/dkim/'),
+    secretPrefix: s.string('POSTERN_DKIM_SECRET_PREFIX', DKIM_SECRET_PREFIX),
     secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
   };
+}
+
+function readForwarding(s: SettingsReader): ForwardingConfig {
+  const srsSecret = s.optional('POSTERN_SRS_SECRET');
+  if (srsSecret !== undefined && srsSecret.length < 16) {
+    throw new ConfigError('POSTERN_SRS_SECRET must have at least 16 characters');
+  }
+  const previous = s.optional('POSTERN_SRS_PREVIOUS_SECRETS');
+  const srsPreviousSecrets = previous ? previous.split(',').map((k) => k.trim()) : [];
+  if (srsPreviousSecrets.some((k) => k.length < 16)) {
+    throw new ConfigError('POSTERN_SRS_PREVIOUS_SECRETS must be comma-separated secrets of at least 16 characters');
+  }
+  return { srsSecret, srsPreviousSecrets, srsMaxAgeDays: s.int('POSTERN_SRS_MAX_AGE_DAYS', 21, 1, 1000) };
 }
 
 /** The DKIM key store's settings only: for the deliver function and the admin CLI. */
@@ -531,6 +564,7 @@ export function loadConfig(env: Env): Config {
     aws: readAwsConfig(s, env),
     outbound: readOutbound(s),
     dkim: readDkimConfig(s, env),
+    forwarding: readForwarding(s),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };

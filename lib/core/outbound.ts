@@ -66,11 +66,26 @@ export interface QueueEntryInput extends MessageDsn {
   /** The authenticated account that submitted it (absent for forwarding and DSNs). */
   readonly accountId?: string;
   /**
+   * Where reports (DSNs) about this entry go when not to mailFrom: a forwarded copy's original sender, whom
+   * its SRS mailFrom stands for (the deliver step holds no SRS secret to reverse it).
+   */
+  readonly reportTo?: string;
+  /** A forwarded copy: add an ARC set (RFC 8617) with these results when it is sent (forwarding only). */
+  readonly arcSeal?: ArcSealInput;
+  /**
    * The message came as 8-bit (BODY=8BITMIME, RFC 6152) or with SMTPUTF8 (RFC 6531): the next hop is asked for
    * the same, so 8-bit octets never go out undeclared. Absent: 7-bit.
    */
   readonly eightBit?: boolean;
   readonly smtpUtf8?: boolean;
+}
+
+/** What the MX's filter found, for the ARC set of a copy we forward (RFC 8617 §4.1). */
+export interface ArcSealInput {
+  /** The Authentication-Results value as the filter made it: `authserv-id; spf=...; dkim=...`. */
+  readonly authResults: string;
+  /** The chain the message came with: none (no ARC yet) or pass (a broken chain is not sealed). */
+  readonly cv: 'none' | 'pass';
 }
 
 export interface QueueEntry extends Omit<QueueEntryInput, 'recipients'> {
@@ -181,6 +196,8 @@ export interface DkimKeyStore {
 /** Signs outbound messages: returns the DKIM-Signature fields (CRLF-terminated) to put in front of the message. */
 export interface MessageSigner {
   sign(domain: string, open: () => Promise<Readable>): Promise<string>;
+  /** The ARC set (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results) for a forwarded copy; '' for none. */
+  seal?(domain: string, open: () => Promise<Readable>, arc: ArcSealInput): Promise<string>;
 }
 
 // ---------------------------------------------------------------- messages the system writes

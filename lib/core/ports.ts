@@ -335,6 +335,11 @@ export interface MailStore {
    * whole group: a second call with it returns the first call's results (duplicate: true) while it lasts.
    */
   appendAll(inputs: readonly AppendInput[], opts?: AtomicAppendOptions): Promise<AppendResult[]>;
+  /**
+   * Drops an idempotency record before it expires, so a later append with that key makes a new copy (IMAP:
+   * the client has seen the APPEND's answer, so an identical APPEND now is meant). Nothing if there is none.
+   */
+  forgetIdempotencyKey(ref: MailboxRef, key: string): Promise<void>;
   getMessage(ref: MailboxRef, uid: number): Promise<MessageMeta | undefined>;
   /** The messages of those UIDs that exist, ascending by UID (strongly consistent). */
   getMessages(ref: MailboxRef, uids: readonly number[]): Promise<MessageMeta[]>;
@@ -430,17 +435,23 @@ export interface LeaseStore {
 
 // ---------------------------------------------------------------- lambdas
 
-/** The mail-logic functions; `deliver` works the outbound queue (lib/outbound/runner.ts). */
-export type FunctionName = 'route' | 'filter' | 'store' | 'deliver';
+/**
+ * The mail-logic functions; `deliver` works the outbound queue (lib/outbound/runner.ts), `sesFeedback` turns
+ * Amazon SES bounce and complaint events into DSNs and suppressions (lib/outbound/sesFeedbackHandler.ts).
+ */
+export type FunctionName = InvokedFunction | 'sesFeedback';
+
+/** The functions our own code invokes; `sesFeedback` is started by EventBridge only. */
+export type InvokedFunction = 'route' | 'filter' | 'store' | 'deliver';
 
 /** Calls a mail-logic function: the Lambda client in AWS, in-process (JSON round-tripped) locally. */
 export interface Invoker {
-  invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res>;
+  invoke<Req, Res>(fn: InvokedFunction, payload: Req): Promise<Res>;
   /**
    * Starts the function without waiting for its result (Lambda's InvocationType Event): resolves once the
    * invocation is accepted. Absent: callers invoke and ignore the result.
    */
-  invokeEvent?<Req>(fn: FunctionName, payload: Req): Promise<void>;
+  invokeEvent?<Req>(fn: InvokedFunction, payload: Req): Promise<void>;
 }
 
 // ---------------------------------------------------------------- all of storage

@@ -31,34 +31,55 @@ export function queueTarget(
   };
 }
 
+/** Recipients in one queue entry at most: the entry item stays far below DynamoDB's 400 KB (queueItems.ts). */
+export const MAX_ENTRY_RECIPIENTS = 100;
+
+/**
+ * One entry per envelope sender and destination domain (a forwarded copy has its own, SRS, sender), at most
+ * MAX_ENTRY_RECIPIENTS recipients each; an address listed twice gets one copy, under its first sender.
+ */
 export function queueEntries(
   message: AcceptedMessage,
   recipients: readonly RemoteRecipient[],
   options: OutboundOptions,
 ): QueueEntryInput[] {
-  const byDomain = new Map<string, RemoteRecipient[]>();
+  const groups = new Map<string, { mailFrom: string; domain: string; list: RemoteRecipient[] }>();
+  const seen = new Set<string>();
   for (const r of recipients) {
-    const list = byDomain.get(r.domain) ?? [];
-    if (!list.some((x) => x.address === r.address)) list.push(r);
-    byDomain.set(r.domain, list);
+    if (seen.has(r.address)) continue;
+    seen.add(r.address);
+    const mailFrom = r.mailFrom ?? message.mailFrom;
+    const key = `${mailFrom}\0${r.domain}`;
+    const group = groups.get(key) ?? { mailFrom, domain: r.domain, list: [] };
+    group.list.push(r);
+    groups.set(key, group);
   }
   const size = Buffer.byteLength(options.headerPrefix) + message.blobSize;
-  return [...byDomain].map(([domain, list]) => ({
-    id: ulid(),
-    domain,
-    mailFrom: message.mailFrom,
-    blobKey: message.blobKey,
-    headerPrefix: options.headerPrefix,
-    size,
-    recipients: list.map(({ address, notify, orcpt }) => ({
-      address,
-      ...(notify ? { notify } : {}),
-      ...(orcpt ? { orcpt } : {}),
-    })),
-    ...(options.envId ? { envId: options.envId } : {}),
-    ...(options.ret ? { ret: options.ret } : {}),
-    ...(options.accountId ? { accountId: options.accountId } : {}),
-    ...(options.eightBit ? { eightBit: true } : {}),
-    ...(options.smtpUtf8 ? { smtpUtf8: true } : {}),
-  }));
+  const entries: QueueEntryInput[] = [];
+  for (const { mailFrom, domain, list } of groups.values()) {
+    for (let i = 0; i < list.length; i += MAX_ENTRY_RECIPIENTS) {
+      entries.push({
+        id: ulid(),
+        domain,
+        mailFrom,
+        blobKey: message.blobKey,
+        headerPrefix: options.headerPrefix,
+        size,
+        recipients: list.slice(i, i + MAX_ENTRY_RECIPIENTS).map(({ address, notify, orcpt }) => ({
+          address,
+          ...(notify ? { notify } : {}),
+          ...(orcpt ? { orcpt } : {}),
+        })),
+        ...(options.envId ? { envId: options.envId } : {}),
+        ...(options.ret ? { ret: options.ret } : {}),
+        ...(options.accountId ? { accountId: options.accountId } : {}),
+        ...(options.arcSeal ? { arcSeal: options.arcSeal } : {}),
+        ...(options.eightBit ? { eightBit: true } : {}),
+        ...(options.smtpUtf8 ? { smtpUtf8: true } : {}),
+        // a rewritten (SRS) sender: our own reports about this copy go to the sender it stands for
+        ...(mailFrom && message.mailFrom && mailFrom !== message.mailFrom ? { reportTo: message.mailFrom } : {}),
+      });
+    }
+  }
+  return entries;
 }

@@ -7,7 +7,7 @@
  * was missing and doubles nothing.
  */
 import { parseAddress } from '../core/address.ts';
-import type { MessageDsn, RecipientDsn } from '../core/outbound.ts';
+import type { ArcSealInput, MessageDsn, RecipientDsn } from '../core/outbound.ts';
 import type { RoutedAccount } from '../pipeline/contracts.ts';
 
 /** A message whose text is durably in the blob store. */
@@ -34,6 +34,8 @@ export interface RemoteRecipient extends RecipientDsn {
   readonly address: string;
   /** Lower case, A-labels. */
   readonly domain: string;
+  /** This copy's envelope sender when it is not the message's: a forwarded copy's SRS address (srs.ts). */
+  readonly mailFrom?: string;
 }
 
 export type TargetOutcome =
@@ -57,6 +59,8 @@ export interface OutboundOptions extends MessageDsn {
   /** Fields in front of the blob for every copy and queue entry (Date, Message-ID added by submission). */
   readonly headerPrefix: string;
   readonly accountId?: string;
+  /** Forwarded copies: the ARC set the deliver step adds (RFC 8617). */
+  readonly arcSeal?: ArcSealInput;
   /** BODY=8BITMIME / SMTPUTF8 of the transaction, kept in each queue entry for the next hop. */
   readonly eightBit?: boolean;
   readonly smtpUtf8?: boolean;

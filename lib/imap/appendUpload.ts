@@ -1,8 +1,9 @@
 /**
  * One APPEND message on its way into the blob store: the reader's literal chunks are written to an upload
  * stream as they arrive (the blob store's pace holds the client back) and to a SummaryBuilder, so the
- * message is never held whole and its summary needs no second read.
+ * message is never held whole and its summary and SHA-256 need no second read.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { randomId } from '../core/ids.ts';
@@ -17,6 +18,8 @@ export interface StoredUpload {
   readonly blobKey: string;
   readonly size: number;
   readonly summary: MessageSummary;
+  /** SHA-256 of the octets (hex): what makes a retried APPEND recognisable (appendRetry.ts). */
+  readonly sha256: string;
   /** 8-bit octets in the header (RFC 6855 §4), for a streamed message. */
   readonly eightBitHeader?: boolean;
 }
@@ -26,6 +29,7 @@ export class AppendUpload {
   private readonly stream = new PassThrough();
   private readonly summary = new SummaryBuilder();
   private readonly headerScan = new HeaderEightBitScan();
+  private readonly hash = createHash('sha256');
   private readonly stored: Promise<{ size: number }>;
   private failure: unknown;
 
@@ -45,6 +49,7 @@ export class AppendUpload {
     if (this.failure) return;
     this.summary.write(chunk);
     this.headerScan.write(chunk);
+    this.hash.update(chunk);
     if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), this.stored.catch(() => {})]);
   }
 
@@ -53,7 +58,8 @@ export class AppendUpload {
     this.stream.end();
     const { size } = await this.stored;
     const summary = boundSummary(this.summary.end());
-    return { blobKey: this.blobKey, size, summary, eightBitHeader: this.headerScan.found };
+    const sha256 = this.hash.digest('hex');
+    return { blobKey: this.blobKey, size, summary, sha256, eightBitHeader: this.headerScan.found };
   }
 
   /** The connection went away or the command failed: the upload stops and its blob goes. */

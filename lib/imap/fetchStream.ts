@@ -46,16 +46,31 @@ export function prepareResponse(session: ImapSession, segments: readonly Segment
   return { segments, reads };
 }
 
-/** Writes a prepared response in order; a short or failed read ends the connection (half a literal is out). */
+/**
+ * Writes a prepared response in order. Every read is open before the first octet goes out, so a message
+ * whose blob is gone (MessageGoneError) is refused whole; a short or failed read after that ends the
+ * connection (half a literal is out).
+ */
 export async function writeResponse(session: ImapSession, response: PreparedResponse): Promise<void> {
+  const opened = await Promise.allSettled(response.reads.map((r) => r ?? Promise.resolve(undefined)));
+  const failed = opened.find((o) => o.status === 'rejected');
+  if (failed) {
+    for (const o of opened) if (o.status === 'fulfilled') o.value?.destroy();
+    throw failed.reason;
+  }
+  const streams = opened.map((o) => (o as PromiseFulfilledResult<Readable | undefined>).value);
   let k = 0;
-  for (const seg of response.segments) {
-    if (Buffer.isBuffer(seg)) {
-      await session.write(seg);
-      continue;
+  try {
+    for (const seg of response.segments) {
+      if (Buffer.isBuffer(seg)) {
+        await session.write(seg);
+        continue;
+      }
+      const stream = streams[k++];
+      if (stream) await pipeExactly(session, stream, seg.source, seg.length);
     }
-    const read = response.reads[k++];
-    if (read) await pipeExactly(session, await read, seg.source, seg.length);
+  } finally {
+    for (const later of streams.slice(k)) later?.destroy();
   }
 }
 

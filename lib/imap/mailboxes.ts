@@ -2,8 +2,11 @@
  * Mailbox names as LIST shows them (RFC 9051 §6.3.9): pattern matching with `*` and `%`, the name
  * attributes (\HasChildren / \HasNoChildren, \Subscribed, RFC 6154 special use) from the account's listing.
  */
-import { HIERARCHY_DELIMITER } from '../core/mailboxNames.ts';
+import { AlreadyExistsError } from '../core/errors.ts';
+import { HIERARCHY_DELIMITER, normalizeMailboxName } from '../core/mailboxNames.ts';
 import type { MailboxState } from '../core/ports.ts';
+import type { ImapMailStore } from './backend.ts';
+import type { ListEntry } from './codec/index.ts';
 
 export { HIERARCHY_DELIMITER };
 
@@ -41,6 +44,37 @@ export function parentsOf(names: Iterable<string>): Set<string> {
     for (let i = 1; i < levels.length; i++) parents.add(levels.slice(0, i).join(HIERARCHY_DELIMITER));
   }
   return parents;
+}
+
+/**
+ * RFC 3501 §5.1 / RFC 9051 §5.1: `*` and `%` are LIST wildcards and should not be used in a name (a LIST
+ * could not name it alone); CREATE and RENAME refuse them, as Dovecot does.
+ */
+export const hasListWildcard = (name: string): boolean => name.includes('*') || name.includes('%');
+
+/**
+ * RFC 3501 §6.3.3 / §6.3.5 (RFC 9051 §6.3.4, §6.3.6): CREATE and RENAME SHOULD create the superior names the
+ * new name needs (`a` and `a/b` for `a/b/c`). One made meanwhile by another session is fine.
+ */
+export async function createSuperiors(mail: ImapMailStore, accountId: string, name: string): Promise<void> {
+  for (const parent of [...parentsOf([name])].sort((a, b) => a.length - b.length)) {
+    if (parent === '' || parent.endsWith(HIERARCHY_DELIMITER) || (await mail.getMailbox(accountId, parent))) continue;
+    try {
+      await mail.createMailbox(accountId, parent, { subscribed: false });
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+    }
+  }
+}
+
+/**
+ * RFC 9051 §6.3.4 CREATE, §6.3.5 DELETE, §6.3.6 RENAME: a name given in another form than the stored one
+ * (NFC, §5.1) SHOULD be told as a LIST of the stored name with OLDNAME (the given one). Only IMAP4rev2 has
+ * LIST extended data; undefined when the name was already normal.
+ */
+export function oldNameEntry(given: string, attributes: string[] = []): ListEntry | undefined {
+  const name = normalizeMailboxName(given);
+  return name === given ? undefined : { attributes, delimiter: HIERARCHY_DELIMITER, name, oldName: given };
 }
 
 export interface ListedName {

@@ -134,6 +134,31 @@ export function textKeys(keys: readonly SearchKey[]): TextSearchKey[] {
 const dayStart = (d: ImapDate): number => Date.UTC(d.year, d.month - 1, d.day);
 const DAY = 86_400_000;
 
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+/** RFC 5322 §3.3 date: `[day-of-week ","] day month year`, obsolete forms (§4.3) included. */
+const RFC5322_DATE = /(?:^|[\s,])(\d{1,2})\s+([a-z]{3})[a-z]*\.?\s+(\d{2,4})(?!\d)/i;
+
+/**
+ * The Date header's day as written, in the header's own zone (RFC 3501 §6.4.4 / RFC 9051 §6.4.4 SENT*:
+ * "disregarding time and timezone"), as midnight UTC of that day: `1 Jan 2002 23:30 -0500` is 1 January,
+ * though it is 2 January in UTC. A date only Date.parse reads falls back to its UTC day.
+ */
+export function sentDay(meta: MessageMeta | undefined): number | undefined {
+  const summary = meta?.summary;
+  const m = summary?.envelope.date ? RFC5322_DATE.exec(summary.envelope.date) : null;
+  const month = m ? MONTHS.indexOf(m[2].toLowerCase()) : -1;
+  if (m && month >= 0) {
+    const written = Number(m[3]);
+    // RFC 5322 §4.3: a two-digit year below 50 is 20xx, others 19xx; a three-digit one adds 1900
+    const year =
+      m[3].length === 2 ? (written < 50 ? 2000 : 1900) + written : m[3].length === 3 ? 1900 + written : written;
+    return Date.UTC(year, month, Number(m[1]));
+  }
+  if (summary?.sentDate === undefined) return undefined;
+  const d = new Date(summary.sentDate);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+}
+
 function compareDay(when: number | undefined, key: ImapDate, kind: 'BEFORE' | 'ON' | 'SINCE'): boolean {
   if (when === undefined) return false;
   const start = dayStart(key);
@@ -204,7 +229,7 @@ export function matches(key: SearchKey, m: SearchSubject, ctx: SearchContext): V
     case 'SENTBEFORE':
     case 'SENTON':
     case 'SENTSINCE':
-      return compareDay(m.meta?.summary?.sentDate, key.date, key.type.slice(4) as 'BEFORE' | 'ON' | 'SINCE');
+      return compareDay(sentDay(m.meta), key.date, key.type.slice(4) as 'BEFORE' | 'ON' | 'SINCE');
     case 'OLDER':
       return (m.meta?.internalDate ?? 0) <= Date.now() - key.seconds * 1000;
     case 'YOUNGER':

@@ -10,13 +10,21 @@ import type { ImapMailStore } from './backend.ts';
 import {
   exists,
   expunge,
+  flags,
   type NumberRange,
   rangeNumbers,
   resolveSequenceSet,
   type SequenceSet,
   untagged,
   vanished,
+  type WriteOptions,
 } from './codec/index.ts';
+
+/**
+ * Messages from which a catch-up reads only the changes (the change log and the modseq index) rather than
+ * the whole index: below it the whole index is a single short read anyway.
+ */
+export const INCREMENTAL_SYNC_FROM = 1000;
 
 /** System flags this server keeps (RFC 9051 §2.3.2); \Recent is gone in IMAP4rev2 and not kept. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -34,6 +42,8 @@ export interface SyncMode {
   readonly expunges: boolean;
   /** QRESYNC is enabled: expunges are told as one `* VANISHED` of UIDs (RFC 7162 §3.2.10.2). */
   readonly vanished: boolean;
+  /** How the session writes (a new keyword's FLAGS response). */
+  readonly write: WriteOptions;
 }
 
 export class SelectedMailbox {
@@ -84,6 +94,31 @@ export class SelectedMailbox {
   /** Permanent flags: the system flags and every keyword the mailbox knows. */
   get flagNames(): string[] {
     return [...SYSTEM_FLAGS, ...this.keywords];
+  }
+
+  /** `* FLAGS (...)`: the flags the client may see on messages (RFC 9051 §7.3.5). */
+  flagsLine(opts: WriteOptions): Buffer {
+    return flags(this.flagNames, opts);
+  }
+
+  /** `* OK [PERMANENTFLAGS (...)]`: none in a read-only mailbox; `\*` as any keyword may be created. */
+  permanentFlagsLine(): Buffer {
+    return untagged('OK', this.readOnly ? 'no permanent flags' : 'flags kept', {
+      code: 'PERMANENTFLAGS',
+      flags: this.readOnly ? [] : [...this.flagNames, '\\*'],
+    });
+  }
+
+  /**
+   * The mailbox's keyword list changed (a keyword new to it): RFC 3501 §7.2.6 / RFC 9051 §7.3.5 want FLAGS
+   * told again (and PERMANENTFLAGS, which also lists the keywords) before a FETCH carries the new one.
+   */
+  keywordLines(keywords: readonly string[], opts: WriteOptions): Buffer[] {
+    const known = new Set(this.keywords);
+    const changed = keywords.length !== known.size || keywords.some((k) => !known.has(k));
+    this.keywords = keywords;
+    if (!changed) return [];
+    return this.readOnly ? [this.flagsLine(opts)] : [this.flagsLine(opts), this.permanentFlagsLine()];
   }
 
   flagsOf(uid: number): readonly string[] {
@@ -164,14 +199,12 @@ export class SelectedMailbox {
   async sync(mail: ImapMailStore, mode: SyncMode, flagUpdate: (seq: number, uid: number) => Buffer): Promise<Buffer[]> {
     const state = await mail.getMailboxById(this.ref.accountId, this.ref.mailboxId);
     if (!state) return [];
-    this.keywords = state.keywords;
+    const out = this.keywordLines(state.keywords, mode.write);
     const unchanged = state.highestModseq === this.highestModseq && state.uidNext === this.uidNext;
-    if (unchanged && !this.pendingExpunge) return [];
-    const index = await mail.listIndex(this.ref);
-    const live = new Map(index.map((e) => [e.uid, e] as const));
-    const out: Buffer[] = [];
-    const gone = this.uids.filter((u) => !live.has(u));
+    if (unchanged && !this.pendingExpunge) return out;
+    const { gone, index } = await this.newsSince(mail);
     this.pendingExpunge = gone.length > 0 && !mode.expunges;
+    this.goneElsewhere = new Set(this.pendingExpunge ? gone : []);
     if (mode.expunges) {
       const seqs = this.removeExpunged(gone);
       if (mode.vanished) {
@@ -210,9 +243,45 @@ export class SelectedMailbox {
     return out;
   }
 
+  /**
+   * What changed since this session last caught up: the UIDs it shows that are gone, and the index entries
+   * of messages new or changed since (ascending by UID). A big mailbox reads only that from the change log
+   * and the modseq index, instead of every index item after each change somebody made; a small one, or one
+   * whose change history has expired, is compared against the whole index (one short read).
+   */
+  private async newsSince(mail: ImapMailStore): Promise<{ gone: number[]; index: readonly MessageIndexEntry[] }> {
+    const whole = async () => {
+      const index = await mail.listIndex(this.ref);
+      const live = new Set(index.map((e) => e.uid));
+      return { gone: this.uids.filter((u) => !live.has(u)), index };
+    };
+    if (this.uids.length < INCREMENTAL_SYNC_FROM) return whole();
+    const history = await mail.changesSince(this.ref, this.highestModseq);
+    if (!history.complete) return whole();
+    const expunged = new Set(this.goneElsewhere);
+    for (const change of history.changes) {
+      if (change.kind !== 'expunge') continue;
+      for (const uid of change.uids) if (this.flagsByUid.has(uid)) expunged.add(uid);
+    }
+    const changed = history.changes.some((c) => c.kind !== 'expunge')
+      ? await mail.listChangedSince(this.ref, this.highestModseq)
+      : [];
+    const index = changed.filter((e) => !expunged.has(e.uid)).sort((a, b) => a.uid - b.uid);
+    return { gone: this.uids.filter((u) => expunged.has(u)), index };
+  }
+
+  /**
+   * Whether the message is still shown but another session expunged it (found at the last catch-up, which
+   * could not tell it yet): RFC 2180 §4 says what FETCH, STORE and COPY then answer.
+   */
+  expungedElsewhere(uid: number): boolean {
+    return this.goneElsewhere.has(uid);
+  }
+
   /** Removes UIDs this session expunged itself; returns their sequence numbers, highest first. */
   removeExpunged(uids: readonly number[]): number[] {
     const gone = new Set(uids);
+    for (const uid of uids) this.goneElsewhere.delete(uid);
     const seqs: number[] = [];
     for (let i = this.uids.length - 1; i >= 0; i--) {
       if (!gone.has(this.uids[i])) continue;
@@ -225,6 +294,8 @@ export class SelectedMailbox {
   }
 
   private pendingExpunge = false;
+  /** UIDs expunged elsewhere that this session still shows (while pendingExpunge). */
+  private goneElsewhere = new Set<number>();
   /** While expunges wait: the modseq up to which this session has told everything (RFC 7162 §3.2). */
   private toldUpTo: number | undefined;
 

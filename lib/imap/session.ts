@@ -14,8 +14,9 @@ import type { Connection } from '../net/tcpListener.ts';
 import { upgradeToTls } from '../net/tlsUpgrade.ts';
 import type { TlsMaterial } from '../net/types.ts';
 import { writeDrained } from '../net/writeDrained.ts';
+import { AppendReceipts } from './appendRetry.ts';
 import { AppendUpload, type StoredUpload } from './appendUpload.ts';
-import type { ImapBackend } from './backend.ts';
+import { type ImapBackend, MessageGoneError } from './backend.ts';
 import {
   type AppendHead,
   type Command,
@@ -84,6 +85,8 @@ export class ImapSession {
   /** RFC 6855 §3: UTF8=ACCEPT enabled: mailbox names and quoted strings in UTF-8. */
   utf8Accept = false;
   selected: SelectedMailbox | undefined;
+  /** APPENDs answered whose retry records go when the client sends its next command (appendRetry.ts). */
+  readonly appendReceipts: AppendReceipts;
   readonly log: Logger;
   readonly cid: string;
   readonly remoteAddress: string;
@@ -110,6 +113,7 @@ export class ImapSession {
     });
     this.secure = conn.secure;
     this.log = conn.log;
+    this.appendReceipts = new AppendReceipts(backend.mail, conn.log);
     this.cid = conn.cid;
     this.remoteAddress = conn.remoteAddress;
     this.load = conn.load;
@@ -290,7 +294,7 @@ export class ImapSession {
    * is on) only when `expunges` allows them now.
    */
   async tellChanges(expunges: boolean): Promise<void> {
-    const mode = { expunges, vanished: this.qresync };
+    const mode = { expunges, vanished: this.qresync, write: this.writeOptions };
     const flagUpdate = (seq: number, uid: number) => this.flagsResponse(seq, uid);
     for (const r of await this.selected!.sync(this.backend.mail, mode, flagUpdate)) this.send(r);
   }
@@ -508,6 +512,7 @@ export class ImapSession {
       case 'command': {
         // A whole command arrived: the autologout timer stops until the session waits again.
         this.stopAutologout();
+        await this.appendReceipts.clientMovedOn();
         const parsed = parseCommand(ev, this.writeOptions);
         try {
           if (!parsed.ok) {
@@ -583,6 +588,11 @@ export class ImapSession {
       if (this.selected) await this.catchUp(command);
       await spec.run(this, command);
     } catch (e) {
+      // A message's octets gone (FETCH and SEARCH handle it themselves): storage, not a missing mailbox.
+      if (e instanceof MessageGoneError) {
+        this.log.warn('imap message octets missing', { command: command.type, err: e });
+        return this.refuse(command.tag, 'message data unavailable', { code: 'UNAVAILABLE' });
+      }
       if (e instanceof NotFoundError) return this.fail(command.tag, 'NO', 'no such mailbox', { code: 'NONEXISTENT' });
       if (e instanceof AlreadyExistsError)
         return this.fail(command.tag, 'NO', 'already exists', { code: 'ALREADYEXISTS' });

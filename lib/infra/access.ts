@@ -127,31 +127,52 @@ export const STORE_ACCESS: ComponentAccess = {
 };
 
 /**
+ * Sending a DSN (lib/delivery/systemMail.ts through queueWiring.ts dsnReportDeps), which deliver and
+ * sesFeedback both do:
+ * - a DSN to a local sender is stored as the store function stores mail (route and store run in-process):
+ *   the store's grants;
+ * - a DSN to a remote sender is enqueued: the entry and its idempotency record (queue PutItem), its blob
+ *   reference (mailboxes PutItem, in the store's grants);
+ * - objects: writes the DSN's text (PutObject), the store reads it back for the IMAP summary (GetObject).
+ * A DSN's text left unused (its recipient already had it) is not deleted here: no DeleteObject.
+ */
+const DSN_ACCESS: ComponentAccess = {
+  tables: [{ table: 'queue', actions: ['PutItem'] }, ...STORE_ACCESS.tables],
+  messageObjects: ['GetObject', 'PutObject'],
+  listBucket: false,
+};
+
+/**
  * deliver (lib/outbound/runner.ts over lib/storage/aws/queue.ts, and the DSNs it sends):
  * - queue: `due` queries the byState index; `claim` and `complete` update entries (conditionally), `complete`
- *   and the report's read GetItem them; a DSN to a remote sender is enqueued (Put). No Scan; it never deletes
- *   an entry (finished ones expire by TTL, `admin queue delete` removes one).
- * - mailboxes: a finished entry drops its blob reference (`BLOB#` items only); a DSN's enqueue puts one.
- * - a DSN to a local sender is stored as the store function stores mail (route and store run in-process):
- *   the store's grants.
- * - objects: reads the queued message (and its first 64 KiB for a null sender's From), writes a DSN's text.
- *   ListBucket, so a missing message answers 404 and fails its recipients instead of a 403 deferring them.
+ *   and the report's read GetItem them. No Scan; it never deletes an entry (finished ones expire by TTL,
+ *   `admin queue delete` removes one).
+ * - mailboxes: a finished entry drops its blob reference (`BLOB#` items only).
+ * - the DSNs: DSN_ACCESS.
+ * - objects: reads the queued message (and its first 64 KiB for a null sender's From). ListBucket, so a
+ *   missing message answers 404 and fails its recipients instead of a 403 deferring them.
  * Secrets Manager (the DKIM keys) and SES are granted in lib/infra/functions.ts.
  */
 export const DELIVER_ACCESS: ComponentAccess = {
   tables: [
-    { table: 'queue', actions: ['GetItem', 'UpdateItem', 'PutItem'] },
+    { table: 'queue', actions: ['GetItem', 'UpdateItem'] },
     { table: 'queue', index: QUEUE_STATE_INDEX, actions: ['Query'] },
     {
       table: 'mailboxes',
       actions: ['DeleteItem'],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BLOB#*'] } },
     },
-    ...STORE_ACCESS.tables,
+    ...DSN_ACCESS.tables,
   ],
-  messageObjects: ['GetObject', 'PutObject'],
+  messageObjects: DSN_ACCESS.messageObjects,
   listBucket: true,
 };
+
+/**
+ * sesFeedback (lib/outbound/sesFeedbackHandler.ts): a bounce's DSN, nothing else of storage (DSN_ACCESS).
+ * SES's suppression list (ses:PutSuppressedDestination) is granted in lib/infra/ses-feedback.ts.
+ */
+export const SES_FEEDBACK_ACCESS: ComponentAccess = DSN_ACCESS;
 
 /** The tables a component touches: the ones whose names it gets in its environment. */
 export function tablesOf(access: ComponentAccess): TableId[] {

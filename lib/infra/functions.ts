@@ -14,6 +14,7 @@ import {
   FILTER_ACCESS,
   grantAccess,
   ROUTE_ACCESS,
+  SES_FEEDBACK_ACCESS,
   STORE_ACCESS,
   tablesOf,
 } from './access.ts';
@@ -27,6 +28,20 @@ export interface FunctionsProps {
   readonly logRetention: logs.RetentionDays;
 }
 
+/** How esbuild bundles each function (test/infra/bundle.test.ts loads the bundles it makes with these). */
+export const LAMBDA_BUNDLING = {
+  format: nodejs.OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+  banner: "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // Pin the SDK version the code was tested with instead of the one the runtime happens to ship.
+  bundleAwsSDK: true,
+} as const satisfies nodejs.BundlingOptions;
+
 interface FunctionSpec {
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -37,7 +52,7 @@ interface FunctionSpec {
 }
 
 /**
- * The mail-logic Lambdas (route, filter, store), bundled locally by esbuild from functions/<name>/index.ts.
+ * The mail-logic Lambdas (route, filter, store, deliver, sesFeedback), bundled locally by esbuild from functions/<name>/index.ts.
  * Each gets only the environment and the permissions its step needs.
  */
 export class Functions extends Construct {
@@ -46,6 +61,8 @@ export class Functions extends Construct {
   readonly store: nodejs.NodejsFunction;
   readonly deliver: nodejs.NodejsFunction;
   readonly deliverSchedule: events.Rule;
+  /** Started by the SES events rule (lib/infra/ses-feedback.ts), which also grants it the suppression list. */
+  readonly sesFeedback: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -77,19 +94,7 @@ export class Functions extends Construct {
         timeout: spec.timeout,
         logGroup,
         environment,
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node24',
-          mainFields: ['module', 'main'],
-          // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-          banner:
-            "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-          // Pin the SDK version the code was tested with instead of the one the runtime happens to ship.
-          bundleAwsSDK: true,
-        },
+        bundling: LAMBDA_BUNDLING,
       });
       grantAccess(fn, storage, spec.access);
       return fn;
@@ -119,9 +124,21 @@ export class Functions extends Construct {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.deliver, { retryAttempts: 0 })],
     });
+
+    // sesFeedback: an SES bounce or complaint event → suppression entries and the sender's DSN.
+    this.sesFeedback = make('SesFeedback', {
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      access: SES_FEEDBACK_ACCESS,
+    });
   }
 
   get all(): readonly nodejs.NodejsFunction[] {
+    return [...this.invokedByGateway, this.sesFeedback];
+  }
+
+  /** The functions the gateway invokes (InvokedFunction); sesFeedback is started by EventBridge only. */
+  get invokedByGateway(): readonly nodejs.NodejsFunction[] {
     return [this.route, this.filter, this.store, this.deliver];
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -42,6 +42,7 @@ export class GatewayService extends Construct {
   readonly container: ecs.ContainerDefinition;
   readonly securityGroup: ec2.SecurityGroup;
   readonly tlsSecret: secretsmanager.ISecret;
+  readonly srsSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
@@ -86,6 +87,14 @@ export class GatewayService extends Construct {
     for (const tableId of tablesOf(GATEWAY_ACCESS)) environment[TABLE_ENV[tableId]] = storage.tables[tableId].tableName;
     for (const p of GATEWAY_PORTS) environment[p.env] = String(p.containerPort);
 
+    // The SRS key (lib/delivery/srs.ts) that forwarding signs rewritten senders with: generated once, kept
+    // with the stack's data (a new key would refuse the bounces to every address rewritten before it).
+    this.srsSecret = new secretsmanager.Secret(this, 'SrsSecret', {
+      description: 'Postern: key of the Sender Rewriting Scheme for forwarded mail',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
 
     this.container = taskDefinition.addContainer('gateway', {
@@ -93,6 +102,7 @@ export class GatewayService extends Construct {
       essential: true,
       user: NODE_USER,
       environment,
+      secrets: { POSTERN_SRS_SECRET: ecs.Secret.fromSecretsManager(this.srsSecret) },
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'gateway' }),
       portMappings: GATEWAY_PORTS.map((p) => ({
         name: p.name.toLowerCase(),
@@ -108,7 +118,7 @@ export class GatewayService extends Construct {
 
     const role = taskDefinition.taskRole;
     grantAccess(role, storage, GATEWAY_ACCESS);
-    for (const fn of functions.all) fn.grantInvoke(role);
+    for (const fn of functions.invokedByGateway) fn.grantInvoke(role);
     this.tlsSecret.grantRead(role);
 
     // No ingress here: tasks trust the PROXY v2 header for the client address, so only the NLB may reach them

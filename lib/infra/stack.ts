@@ -7,6 +7,7 @@ import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
 import { Network } from './network.ts';
+import { SesFeedback } from './ses-feedback.ts';
 import { Storage } from './storage.ts';
 
 export interface PosternStackProps extends StackProps {
@@ -29,11 +30,15 @@ export interface PosternStackProps extends StackProps {
 
 export const DEFAULT_HOSTNAME = 'mail.example.com';
 
-/** The whole deployment: network, storage, mail-logic functions, the gateway service and its load balancer. */
+/**
+ * The whole deployment: network, storage, mail-logic functions, SES feedback, the gateway service and its load
+ * balancer.
+ */
 export class PosternStack extends Stack {
   readonly network: Network;
   readonly storage: Storage;
   readonly functions: Functions;
+  readonly sesFeedback: SesFeedback;
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
 
@@ -45,6 +50,10 @@ export class PosternStack extends Stack {
     this.network = new Network(this, 'Network', { availabilityZones: props.availabilityZones });
     this.storage = new Storage(this, 'Storage');
     this.functions = new Functions(this, 'Functions', { storage: this.storage, hostname, logRetention });
+    this.sesFeedback = new SesFeedback(this, 'SesFeedback', {
+      deliver: this.functions.deliver,
+      sesFeedback: this.functions.sesFeedback,
+    });
     this.gateway = new GatewayService(this, 'Gateway', {
       vpc: this.network.vpc,
       storage: this.storage,
@@ -72,6 +81,10 @@ export class PosternStack extends Stack {
         this.loadBalancer.elasticIps.map((eip) => eip.attrPublicIp),
       ),
       description: 'Public addresses of the NLB (A record, SPF, PTR)',
+    });
+    new CfnOutput(this, 'SesConfigurationSet', {
+      value: this.sesFeedback.configurationSet.configurationSetName,
+      description: 'SES configuration set outbound mail is sent with (bounces and complaints come back through it)',
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     for (const tableId of TABLE_IDS) {

@@ -1,6 +1,6 @@
 /**
- * The message a queue entry sends: DKIM-Signature fields (signed here, in the deliver step, after every
- * header change), the entry's header prefix, then the blob from S3. `open` gives it from its first byte each
+ * The message a queue entry sends: for a forwarded copy the ARC set, then DKIM-Signature fields (signed
+ * here, in the deliver step, after every header change), the entry's header prefix, then the blob from S3. `open` gives it from its first byte each
  * time it is called, as Transport.deliver may read it more than once.
  */
 import { Readable } from 'node:stream';
@@ -61,6 +61,12 @@ export async function outgoingMessage(
   signer: MessageSigner | undefined,
 ): Promise<OutgoingMessage> {
   const domain = signer ? await signingDomain(blobs, entry) : undefined;
-  const fields = signer && domain ? await signer.sign(domain, openEntry(blobs, entry)) : '';
+  const dkim = signer && domain ? await signer.sign(domain, openEntry(blobs, entry)) : '';
+  // a forwarded copy's ARC set covers the message as sent, our DKIM-Signature included (RFC 8617 §5.1)
+  const arc =
+    signer?.seal && domain && entry.arcSeal
+      ? await signer.seal(domain, openEntry(blobs, entry, dkim), entry.arcSeal)
+      : '';
+  const fields = arc + dkim;
   return { open: openEntry(blobs, entry, fields), size: entry.size + Buffer.byteLength(fields, 'utf8') };
 }

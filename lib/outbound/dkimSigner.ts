@@ -10,11 +10,12 @@
  * current unfinished body line; the body goes through the hash a chunk at a time. It takes about ten times a
  * header section's size in memory, so one larger than `maxHeaderBytes` is not signed (logged) rather than read.
  */
-import { createRequire } from 'node:module';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DkimSigner as mailauthDkimSigner } from 'mailauth/lib/dkim/dkim-signer.js';
 import type { Logger } from '../core/log.ts';
-import type { DkimKeyStore, DkimPrivateKey, MessageSigner } from '../core/outbound.ts';
+import type { ArcSealInput, DkimKeyStore, DkimPrivateKey, MessageSigner } from '../core/outbound.ts';
+import { arcKey, arcSet } from './arcSeal.ts';
 
 /** Signed when present (RFC 6376 §5.4.1's list, as Gmail and Postfix's OpenDKIM sign). */
 export const SIGNED_HEADER_FIELDS: readonly string[] = [
@@ -68,9 +69,9 @@ type DkimSignerClass = new (options: {
   signTime: Date;
 }) => MailauthDkimSigner;
 
-const { DkimSigner } = createRequire(import.meta.url)('mailauth/lib/dkim/dkim-signer') as {
-  DkimSigner: DkimSignerClass;
-};
+// A static import (typed in mailauth-dkim-signer.d.ts), so esbuild bundles it into the deliver Lambda: a
+// createRequire() call is left to run time, where the bundle has no node_modules.
+const DkimSigner = mailauthDkimSigner as DkimSignerClass;
 
 /** DkimSigner whose h= lists From once more than the message has it (oversigning). */
 class OversigningSigner extends DkimSigner {
@@ -197,5 +198,30 @@ export class DkimMessageSigner implements MessageSigner {
     }
     const made = signer.signatureHeaders;
     return made.length ? `${made.join('\r\n')}\r\n` : '';
+  }
+
+  /**
+   * The ARC set of a forwarded copy (arcSeal.ts), with the domain's RSA key and the same header bound as
+   * signing; '' (logged) when the domain has no RSA key or mailauth made no set. A failing key store throws.
+   */
+  async seal(input: string, open: () => Promise<Readable>, arc: ArcSealInput): Promise<string> {
+    const domain = input.toLowerCase();
+    const key = arcKey(await this.signingKeys(domain));
+    if (!key) {
+      this.opts.logger.warn('arc: no RSA key for the domain, forwarding without an ARC set', { domain });
+      return '';
+    }
+    const limited = headerLimit(this.opts.maxHeaderBytes ?? 2 ** 20);
+    const source = await open();
+    source.on('error', (err) => limited.destroy(err));
+    try {
+      const made = await arcSet(key, source.pipe(limited), arc, new Date(this.now()));
+      for (const err of made.errors) this.opts.logger.error('arc: set not made', { domain, err });
+      return made.fields;
+    } catch (err) {
+      if (!(err instanceof HeaderTooLarge)) throw err;
+      this.opts.logger.error('arc: header section too large to seal, forwarding without', { domain });
+      return '';
+    }
   }
 }

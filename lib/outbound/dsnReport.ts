@@ -10,6 +10,7 @@ import type { AttemptRecord, QueuedRecipient, QueueEntry, SystemMailSender } fro
 import { buildDsn, type DsnAction } from './dsn.ts';
 import { type DsnPolicyOptions, type PlannedReport, planReports, reportKey } from './dsnPolicy.ts';
 import { RETURNED_LIMIT, readReturned } from './dsnReturned.ts';
+import type { OutcomeReport } from './runnerReport.ts';
 
 export interface ReportDeps {
   /** Our host name (Reporting-MTA, MAILER-DAEMON@). */
@@ -37,6 +38,7 @@ async function sendReport(
   idempotencyKey: string,
   deps: ReportDeps,
 ): Promise<void> {
+  const to = entry.reportTo ?? entry.mailFrom; // a forwarded copy's report goes to the original sender
   const full = entry.ret === 'FULL' && reports.some((r) => r.action === 'failed');
   const limit = deps.returnedLimit ?? RETURNED_LIMIT;
   const returned = await readReturned(() => deps.openMessage(entry), full ? 'message' : 'headers', limit).catch(
@@ -47,7 +49,7 @@ async function sendReport(
   );
   const text = buildDsn({
     hostname: deps.hostname,
-    to: entry.mailFrom,
+    to,
     envId: entry.envId,
     arrivalDate: entry.createdAt,
     recipients: reports.map((r) => ({
@@ -63,7 +65,7 @@ async function sendReport(
     id: deps.newId(),
     date: (deps.now ?? Date.now)(),
   });
-  await deps.sender.send({ recipient: entry.mailFrom, text, idempotencyKey });
+  await deps.sender.send({ recipient: to, text, idempotencyKey });
   deps.log?.info('dsn sent', { entry: entry.id, key: idempotencyKey, actions: reports.map((r) => r.action) });
 }
 
@@ -80,21 +82,8 @@ export async function reportOutcome(
   return { reports, idempotencyKey };
 }
 
-/**
- * The queue runner's own decision (lib/outbound/runnerReport.ts OutcomeReport, structurally): recipients as
- * the attempt left them, already filtered by NOTIFY and the null sender.
- */
-export interface RunnerReport {
-  readonly entry: QueueEntry;
-  readonly at: number;
-  readonly failed: readonly QueuedRecipient[];
-  readonly delayed: readonly QueuedRecipient[];
-  readonly delivered: readonly QueuedRecipient[];
-  readonly idempotencyKey: string;
-}
-
 /** Sends the DSN for a runner's report; delivered recipients are 'relayed' (the runner cannot tell more). */
-export async function sendRunnerReport(report: RunnerReport, deps: ReportDeps): Promise<void> {
+export async function sendRunnerReport(report: OutcomeReport, deps: ReportDeps): Promise<void> {
   if (report.entry.mailFrom === '') return;
   const as =
     (action: DsnAction) =>

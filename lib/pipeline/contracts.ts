@@ -3,6 +3,7 @@
  * (no Buffers, Dates or class instances) and small: a function gets the S3 key of a message, never its body
  * (Lambda payloads are capped at 6 MB).
  */
+import type { ArcSealInput } from '../core/outbound.ts';
 import type { MessageSummary } from '../mime/summary.ts';
 
 // ---------------------------------------------------------------- route
@@ -71,6 +72,8 @@ export interface FilterResult {
   readonly dmarc?: { readonly result: string; readonly policy?: string; readonly domain?: string };
   /** The IMAP summary of the stored object, computed in the same read. */
   readonly summary?: MessageSummary;
+  /** For the ARC set of a forwarded copy; absent when the message's ARC chain failed (not sealed again). */
+  readonly arc?: ArcSealInput;
 }
 
 // ---------------------------------------------------------------- store

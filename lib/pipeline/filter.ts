@@ -20,6 +20,7 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { authenticate } from 'mailauth';
+import type { ArcSealInput } from '../core/outbound.ts';
 import type { BlobStore } from '../core/ports.ts';
 import { SummaryBuilder } from '../mime/summary.ts';
 import type { FilterRequest, FilterResult } from './contracts.ts';
@@ -42,6 +43,15 @@ interface AuthOutcome {
   dmarc: DmarcVerdict;
   arc: string;
   headers: string;
+  arcSeal?: ArcSealInput;
+}
+
+/** The forwarder's ARC input: mailauth's Authentication-Results value and the incoming chain, when it is none or pass. */
+function arcSealInput(arc: unknown): ArcSealInput | undefined {
+  const a = arc as { authResults?: string; status?: { result?: string } } | undefined;
+  const cv = (a?.status?.result ?? 'none').toLowerCase();
+  if (!a?.authResults || (cv !== 'none' && cv !== 'pass')) return undefined;
+  return { authResults: a.authResults, cv };
 }
 
 function resultOf(x: unknown): string {
@@ -90,6 +100,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
       dmarc: dmarcVerdict(r.dmarc),
       arc: r.arc ? resultOf(r.arc) : 'none',
       headers: r.headers,
+      arcSeal: arcSealInput(r.arc),
     }),
   );
   if (size !== req.blobSize) throw new Error(`filter read ${size} octets of ${req.blobKey}, expected ${req.blobSize}`);
@@ -117,7 +128,14 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
     ` tests=${spam.tests.length ? spam.tests.join(',') : 'none'}\r\n`;
   const authText = withAppliedPolicy(auth.headers, auth.dmarc);
   const authHeaders = authText.endsWith('\r\n') ? authText : `${authText}\r\n`;
-  const base = { spam, virus, dmarc, summary: messageSummary, headers: authHeaders + spamHeaders };
+  const base = {
+    spam,
+    virus,
+    dmarc,
+    summary: messageSummary,
+    headers: authHeaders + spamHeaders,
+    ...(auth.arcSeal ? { arc: auth.arcSeal } : {}),
+  };
 
   if (virus.infected) {
     return {

@@ -1,5 +1,6 @@
 import type { FunctionName, Storage } from '../core/ports.ts';
 import { deliverHandler, type OutboundParts } from '../outbound/deliver.ts';
+import { type SesFeedbackParts, sesFeedbackHandler } from '../outbound/sesFeedbackHandler.ts';
 import type { FilterRequest, RouteRequest, StoreBatchRequest } from './contracts.ts';
 import { type Resolver, systemResolver } from './dns.ts';
 import { filter } from './filter.ts';
@@ -15,6 +16,8 @@ export interface HandlerOptions {
   readonly scanner?: VirusScanner;
   /** The deliver step's transport, signer and DSN hook; absent, `deliver` refuses to run. */
   readonly outbound?: OutboundParts;
+  /** The SES feedback step's suppression list and DSN sender; absent, `sesFeedback` refuses to run. */
+  readonly sesFeedback?: SesFeedbackParts;
 }
 
 /**
@@ -33,5 +36,6 @@ export function createHandlers(storage: Storage, opts: HandlerOptions = {}): Rec
     filter: (event) => filter(filterDeps, event as FilterRequest),
     store: (event) => storeBatch(storage, event as StoreBatchRequest),
     deliver: deliverHandler(storage, opts.outbound),
+    sesFeedback: sesFeedbackHandler(opts.sesFeedback),
   };
 }

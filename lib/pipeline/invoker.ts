@@ -1,4 +1,4 @@
-import type { FunctionName, Invoker } from '../core/ports.ts';
+import type { InvokedFunction, Invoker } from '../core/ports.ts';
 
 export type Handler = (event: unknown) => Promise<unknown>;
 
@@ -9,17 +9,17 @@ export type Handler = (event: unknown) => Promise<unknown>;
  */
 export class LocalInvoker implements Invoker {
   constructor(
-    private readonly handlers: Readonly<Record<FunctionName, Handler>>,
+    private readonly handlers: Readonly<Record<InvokedFunction, Handler>>,
     /** Where a background invocation's failure goes (nobody awaits it). */
-    private readonly onEventError: (fn: FunctionName, err: unknown) => void = () => {},
+    private readonly onEventError: (fn: InvokedFunction, err: unknown) => void = () => {},
   ) {}
 
   /** Starts the handler without waiting for it, as Lambda's InvocationType Event does. */
-  async invokeEvent<Req>(fn: FunctionName, payload: Req): Promise<void> {
+  async invokeEvent<Req>(fn: InvokedFunction, payload: Req): Promise<void> {
     this.invoke(fn, payload).catch((err) => this.onEventError(fn, err));
   }
 
-  async invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res> {
+  async invoke<Req, Res>(fn: InvokedFunction, payload: Req): Promise<Res> {
     const event = JSON.parse(JSON.stringify(payload));
     const result = await this.handlers[fn](event);
     return (result === undefined ? undefined : JSON.parse(JSON.stringify(result))) as Res;

@@ -90,7 +90,8 @@ async function expand(
         if (!parsed || reached.has(parsed.address) || reached.size >= MAX_TARGETS) continue;
         reached.add(parsed.address);
         if (await isServed(parsed.domain)) next.push(parsed);
-        else remote.add(parsed.address);
+        // a remote target sits one level below this alias: it obeys the depth limit as a local one does
+        else if (depth < MAX_ALIAS_DEPTH) remote.add(parsed.address);
       }
     }
     level = next;

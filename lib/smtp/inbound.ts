@@ -13,6 +13,9 @@ import { REPLIES, SmtpReplyError } from './replies.ts';
 
 type Callback = (err?: Error | null) => void;
 
+/** Forwarded copies one message may make, all its recipients together (each alias may expand to 1000). */
+export const MAX_FORWARDS_PER_MESSAGE = 1000;
+
 export interface InboundHandlers {
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void;
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void;
@@ -53,6 +56,12 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
           return;
         }
         const list = accepted.get(session.envelope) ?? [];
+        const forwards = list.reduce((n, r) => n + r.forward.length, outcome.forward.length);
+        if (forwards > MAX_FORWARDS_PER_MESSAGE) {
+          log.info('recipient refused: too many forwarded copies', { rcpt: address.address, forwards });
+          callback(new SmtpReplyError(REPLIES.tooManyRecipients));
+          return;
+        }
         list.push(outcome);
         accepted.set(session.envelope, list);
         callback(null);
@@ -103,6 +112,7 @@ export function incomingMessage<R extends { readonly address: string }>(
     helo: session.hostNameAppearsAs || '',
     clientIp: session.remoteAddress,
     smtpUtf8,
+    eightBit: envelope.bodyType === '8bitmime',
     protocol: smtpUtf8 ? `UTF8SMTP${session.secure ? 'S' : ''}` : session.transmissionType || 'ESMTP',
     tls: tls ? { version: tls.version, cipher: tls.name } : undefined,
   };

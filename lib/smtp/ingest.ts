@@ -3,8 +3,9 @@
  * 1. the text streams into S3 (receive.ts);
  * 2. the filter function reads the object by key and returns the verdict, header fields and IMAP summary;
  * 3. the local store target (lib/delivery) appends one copy per recipient account, each with its own header
- *    prefix, retried with the same idempotency key;
- * 4. only then 250. Any failure of S3, the index or a function answers 451.
+ *    prefix, retried with the same idempotency key; the forward target (forward.ts) enqueues the remote copies
+ *    of aliases and SRS bounces in the same commit, under the same key;
+ * 4. only then 250. Any failure of S3, the index, the queue or a function answers 451.
  *
  * Exactly once: the store's idempotency key is the SHA-256 of the envelope sender and the message text as
  * the client sent it. The store step is retried with the same key; and when the transaction still fails, the
@@ -19,9 +20,11 @@ import type { Invoker } from '../core/ports.ts';
 import { deliveriesFor } from '../delivery/copies.ts';
 import { type LocalStoreDeps, localStoreTarget } from '../delivery/localTarget.ts';
 import { commitToTargets } from '../delivery/targets.ts';
-import type { LocalRecipient } from '../delivery/types.ts';
+import type { DeliveryTarget } from '../delivery/types.ts';
 import type { FilterRequest, FilterResult } from '../pipeline/contracts.ts';
+import { type ForwardDeps, forwardedCopies, forwardTarget } from './forward.ts';
 import { type IncomingMessage, type ReceiveDeps, receiveText } from './receive.ts';
+import type { Recipient } from './recipients.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
 
 export type { IncomingMessage } from './receive.ts';
@@ -29,6 +32,8 @@ export type { IncomingMessage } from './receive.ts';
 export interface IngestDeps extends ReceiveDeps {
   readonly invoker: Invoker;
   readonly local: LocalStoreDeps;
+  /** The queue and SRS codec for forwarded copies; absent, the recipient policy accepts none. */
+  readonly forward?: ForwardDeps;
 }
 
 export interface IngestOutcome {
@@ -40,7 +45,7 @@ export interface IngestOutcome {
 /** Receives, filters and stores one message; resolves with the reply for the client. */
 export async function ingest(
   deps: IngestDeps,
-  msg: IncomingMessage & { readonly recipients: readonly LocalRecipient[] },
+  msg: IncomingMessage & { readonly recipients: readonly Recipient[] },
   text: Readable,
   log: Logger,
 ): Promise<IngestOutcome> {
@@ -77,8 +82,15 @@ export async function ingest(
   }
 
   const deliveries = deliveriesFor(msg.recipients, msg.mailFrom, verdict);
-  const target = localStoreTarget(deps.local, deliveries, log, verdict.summary);
-  const outcome = await commitToTargets(message, [target]);
+  const forwards = forwardedCopies(msg.recipients, msg.mailFrom, verdict, deps.forward, log);
+  if (deliveries.length === 0 && forwards.length === 0) {
+    discard(); // only forwarding recipients, and the filter called it spam: refused, never dropped after a 250
+    return { reply: REPLIES.spamNotForwarded, dataEnd };
+  }
+  const targets: DeliveryTarget[] = [];
+  if (deliveries.length > 0) targets.push(localStoreTarget(deps.local, deliveries, log, verdict.summary));
+  if (forwards.length > 0 && deps.forward) targets.push(forwardTarget(deps.forward, forwards, verdict, msg, log));
+  const outcome = await commitToTargets(message, targets);
   timing.storeMs = Date.now() - phase;
   // the blob may already back some copies: it is kept whatever happens from here
   if (outcome.kind === 'failed') return { reply: deliveryFailureReply(outcome.reason), dataEnd };
@@ -88,6 +100,7 @@ export async function ingest(
     size: message.blobSize,
     mailbox: verdict.mailbox,
     spam: verdict.spam.score,
+    forwarded: forwards.length,
     ...timing,
   });
   return { reply: acceptedReply(message.messageId), dataEnd };

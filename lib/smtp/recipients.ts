@@ -1,15 +1,25 @@
 /**
  * The recipient policy of RCPT TO: route the address (cached briefly), refuse relaying (554 5.7.1), unknown
  * users (550 5.1.1), accounts at or over quota (452 4.2.2) and non-ASCII addresses without SMTPUTF8
- * (553 5.6.7). An accepted recipient comes back with the accounts it delivers to.
+ * (553 5.6.7). An accepted recipient comes back with the accounts it delivers to and the remote copies it
+ * forwards (alias targets outside our domains). An SRS address of ours (lib/delivery/srs.ts: a bounce to a
+ * copy we forwarded) stands for the address it was made from, when its hash and age check out; else it is
+ * refused 550 5.1.1, whatever a catch-all would say.
  */
 import type { Invoker, MailStore } from '../core/ports.ts';
+import { isSrsLocalPart, type SrsCodec } from '../delivery/srs.ts';
 import { type LocalRecipient, type RemoteRecipient, remoteRecipient } from '../delivery/types.ts';
 import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { REPLIES, type Reply } from './replies.ts';
 
-/** One accepted local recipient of a transaction. */
-export type Recipient = LocalRecipient;
+/** One accepted recipient of the MX: its local accounts and what it forwards through the queue. */
+export interface Recipient extends LocalRecipient {
+  /** Alias targets outside our domains, or the sender an SRS address of ours stands for. */
+  readonly forward: readonly RemoteRecipient[];
+}
+
+/** SRS addresses standing for SRS addresses of ours followed at most this deep (SRS1 -> SRS0 -> sender). */
+const MAX_SRS_HOPS = 2;
 
 export const isAscii = (s: string): boolean => /^[\x00-\x7f]*$/.test(s);
 
@@ -41,6 +51,8 @@ export interface RecipientPolicyDeps {
   readonly mail: MailStore;
   readonly hostname: string;
   readonly routeCacheMs: number;
+  /** Forwarding is on (remote alias targets, SRS bounces) when there is a codec; else refused as before. */
+  readonly srs?: SrsCodec;
 }
 
 export class RecipientPolicy {
@@ -58,15 +70,19 @@ export class RecipientPolicy {
   /**
    * For an authenticated client (submission): an address in a domain we do not serve is a remote recipient
    * for the outbound queue, when it is a plain mailbox address (no literals, no quoted local part needing quotes).
+   * Forwarding stays an MX feature: a recipient that would forward is refused here as before.
    */
-  checkForRelay(address: string, smtpUtf8: boolean): Promise<Recipient | RemoteRecipient | Reply> {
-    return this.resolve(address, smtpUtf8, remoteOrRefusal);
+  async checkForRelay(address: string, smtpUtf8: boolean): Promise<Recipient | RemoteRecipient | Reply> {
+    const outcome = await this.resolve(address, smtpUtf8, remoteOrRefusal);
+    if (!isReply(outcome) && !isRemote(outcome) && outcome.forward.length > 0) return REPLIES.forwardingUnsupported;
+    return outcome;
   }
 
   private async resolve<T>(
     address: string,
     smtpUtf8: boolean,
     notLocal: (address: string) => T | Reply,
+    srsHops = 0,
   ): Promise<Recipient | T | Reply> {
     if (!isAscii(address) && !smtpUtf8) return REPLIES.utf8Required;
     const result = await this.route(address);
@@ -75,16 +91,34 @@ export class RecipientPolicy {
         return REPLIES.badRecipientSyntax;
       case 'not-local':
         return notLocal(address);
-      case 'unknown-user':
-        return REPLIES.unknownUser;
     }
-    if (result.remote.length > 0) return REPLIES.forwardingUnsupported;
+    if (this.deps.srs && isSrsLocalPart(address.slice(0, address.lastIndexOf('@')))) {
+      return this.reverseSrs(this.deps.srs, address, smtpUtf8, srsHops);
+    }
+    if (result.kind === 'unknown-user') return REPLIES.unknownUser;
+    if (result.remote.length > 0 && !this.deps.srs) return REPLIES.forwardingUnsupported;
     for (const account of result.accounts) {
       if (account.quotaBytes <= 0) continue;
       const usage = await this.deps.mail.getUsage(account.accountId);
       if (usage.bytes >= account.quotaBytes) return REPLIES.mailboxFull;
     }
-    return { address, accounts: result.accounts };
+    const forward = result.remote.map(remoteOrRefusal).filter((r): r is RemoteRecipient => !isReply(r));
+    return { address, accounts: result.accounts, forward };
+  }
+
+  /** An SRS address in a domain of ours: what it stands for, local or remote, or 550 5.1.1 when forged or old. */
+  private async reverseSrs(
+    srs: SrsCodec,
+    address: string,
+    smtpUtf8: boolean,
+    hops: number,
+  ): Promise<Recipient | Reply> {
+    const reversal = srs.reverse(address);
+    if (!reversal?.ok || hops >= MAX_SRS_HOPS) return REPLIES.badSrsAddress;
+    const original = await this.resolve(reversal.address, smtpUtf8, remoteOrRefusal, hops + 1);
+    if (isReply(original)) return original;
+    if (isRemote(original)) return { address, accounts: [], forward: [original] };
+    return { address, accounts: original.accounts, forward: original.forward };
   }
 
   private async route(address: string): Promise<RouteResult> {

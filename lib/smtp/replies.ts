@@ -18,6 +18,7 @@ export const REPLIES = {
   badRecipientSyntax: r(501, '5.1.3', 'Bad recipient address syntax'),
   mailboxFull: r(452, '4.2.2', 'Mailbox full, try again later'),
   tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
+  badSrsAddress: r(550, '5.1.1', 'No such user here (invalid or expired SRS address)'),
   forwardingUnsupported: r(550, '5.3.0', 'Forwarding to remote recipients is not supported yet'),
   utf8Required: r(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8 (RFC 6531)'),
   // DATA
@@ -33,6 +34,7 @@ export const REPLIES = {
   dmarcReject: r(550, '5.7.1', 'Message rejected by the DMARC policy of the author domain'),
   virus: r(554, '5.7.1', 'Message rejected: virus found'),
   spam: r(550, '5.7.1', 'Message rejected as spam'),
+  spamNotForwarded: r(550, '5.7.1', 'Message looks like spam: not forwarded'),
   // submission (587, 465)
   authRequired: r(530, '5.7.0', 'Authentication required'),
   encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),

@@ -22,11 +22,14 @@ import type { Logger } from '../core/log.ts';
 import type { OutboundQueue } from '../core/outbound.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
+import { SrsCodec } from '../delivery/srs.ts';
 import { StoreBatcher } from '../delivery/storeBatcher.ts';
+import { systemMailSenderOver } from '../delivery/systemMail.ts';
 import { createTcpListener } from '../net/tcpListener.ts';
 import type { Listener, ListenerContext } from '../net/types.ts';
 import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
 import { PosternSmtpServer } from './connection.ts';
+import type { ForwardDeps } from './forward.ts';
 import { createInboundHandlers } from './inbound.ts';
 import type { ReceiveDeps } from './receive.ts';
 import { RecipientPolicy } from './recipients.ts';
@@ -60,12 +63,26 @@ interface SharedParts {
   readonly receive: ReceiveDeps;
   readonly local: LocalStoreDeps;
   readonly recipients: RecipientPolicy;
+  /** Set when forwarding is configured (POSTERN_SRS_SECRET). */
+  readonly srs?: SrsCodec;
+}
+
+/** What the MX forwards with (the queue and the SRS codec), when forwarding is configured. */
+function forwardDeps(deps: SmtpDeps, shared: SharedParts): ForwardDeps | undefined {
+  if (!shared.srs) return undefined;
+  const queue = deps.queue ?? deps.storage.queue;
+  return { queue, srs: shared.srs, hostname: deps.config.hostname, onEnqueued: deps.kickQueue };
 }
 
 function sharedParts(deps: SmtpDeps): SharedParts {
   const { config, storage, invoker } = deps;
   const tuning = config.smtp;
+  const { srsSecret, srsPreviousSecrets, srsMaxAgeDays } = config.forwarding;
+  const srs = srsSecret
+    ? new SrsCodec({ secret: srsSecret, previousSecrets: srsPreviousSecrets, maxAgeDays: srsMaxAgeDays })
+    : undefined;
   return {
+    srs,
     receive: {
       hostname: config.hostname,
       smtp: tuning,
@@ -86,6 +103,7 @@ function sharedParts(deps: SmtpDeps): SharedParts {
       mail: storage.mail,
       hostname: config.hostname,
       routeCacheMs: tuning.routeCacheMs,
+      srs,
     }),
   };
 }
@@ -155,7 +173,7 @@ function createMxListener(deps: SmtpDeps, shared: SharedParts): Listener {
   const log = deps.log.child({ listener: 'smtp' });
   const handlers = createInboundHandlers({
     recipients: shared.recipients,
-    ingest: { ...shared.receive, invoker: deps.invoker, local: shared.local },
+    ingest: { ...shared.receive, invoker: deps.invoker, local: shared.local, forward: forwardDeps(deps, shared) },
     log,
   });
   return smtpListener(
@@ -178,6 +196,7 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
   const log = deps.log.child({ listener: 'submission' });
   const route = (recipient: string) =>
     invoker.invoke<RouteRequest, RouteResult>('route', { recipient, hostname: config.hostname });
+  const queue = deps.queue ?? storage.queue;
   const handlers = createSubmissionHandlers({
     hostname: config.hostname,
     limits: config.submission,
@@ -187,8 +206,9 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     rate: new HourlyTokens(config.submission.maxMessagesPerHour, 100_000),
     receive: shared.receive,
     local: shared.local,
-    queue: deps.queue ?? deps.storage.queue,
+    queue,
     onEnqueued: deps.kickQueue,
+    systemMail: systemMailSenderOver(invoker, { blobs: storage.blobs, queue, onEnqueued: deps.kickQueue, log }),
     log,
   });
   const options = (secure: boolean): SMTPServerOptions => ({

@@ -12,12 +12,13 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { HourlyTokens } from '../auth/hourlyTokens.ts';
 import type { SubmissionConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
-import type { DsnNotify, OutboundQueue } from '../core/outbound.ts';
+import type { DsnNotify, OutboundQueue, SystemMailSender } from '../core/outbound.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import type { RemoteRecipient } from '../delivery/types.ts';
 import { type InboundHandlers, incomingMessage } from './inbound.ts';
+import type { NotifiableLocalRecipient } from './localSuccessDsn.ts';
 import type { ReceiveDeps } from './receive.ts';
-import { isAscii, isRemote, isReply, type Recipient, type RecipientPolicy } from './recipients.ts';
+import { isAscii, isRemote, isReply, type RecipientPolicy } from './recipients.ts';
 import { REPLIES, type Reply, SmtpReplyError } from './replies.ts';
 import { mayUseAddress, type SenderIdentityDeps, type SubmitterAccount } from './senderIdentity.ts';
 import { submitMessage } from './submit.ts';
@@ -46,12 +47,14 @@ export interface SubmissionDeps {
   readonly queue?: OutboundQueue;
   /** Called after a message was enqueued (not for a duplicate): starts the queue's deliver step. */
   readonly onEnqueued?: () => void;
+  /** Sends the "delivered" DSNs of local recipients (NOTIFY=SUCCESS); absent: none is sent. */
+  readonly systemMail?: SystemMailSender;
   readonly log: Logger;
 }
 
 /** The transaction's recipients: local ones for the store, remote ones for the queue. */
 interface Transaction {
-  readonly local: Recipient[];
+  readonly local: NotifiableLocalRecipient[];
   readonly remote: RemoteRecipient[];
 }
 
@@ -120,7 +123,7 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
           return fail(callback, outcome);
         }
         if (!isRemote(outcome)) {
-          tx.local.push(outcome);
+          tx.local.push({ ...outcome, ...recipientDsn(address) });
           return callback();
         }
         if (!deps.queue) return fail(callback, REPLIES.remoteUnavailable);
@@ -153,7 +156,6 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
         remote: tx.remote,
         ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : undefined,
         envId: dsn?.envid || undefined,
-        eightBit: session.envelope.bodyType === '8bitmime',
       },
       stream as Readable,
       log,

@@ -6,7 +6,8 @@
  *    local copy and queue entry alike; the Message-ID is made from the idempotency key, so a retry of the
  *    same text gets the same one;
  * 4. the local store target (local recipients) and the queue target (remote ones) commit; only when both
- *    have, 250. Either failing answers 451, and the retry completes the other without doubling it.
+ *    have, 250. Either failing answers 451, and the retry completes the other without doubling it;
+ * 5. local recipients that asked for NOTIFY=SUCCESS get their sender a "delivered" DSN (localSuccessDsn.ts).
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
@@ -15,10 +16,11 @@ import { deliveriesFor } from '../delivery/copies.ts';
 import { localStoreTarget } from '../delivery/localTarget.ts';
 import { queueTarget } from '../delivery/queueTarget.ts';
 import { commitToTargets } from '../delivery/targets.ts';
-import type { AcceptedMessage, DeliveryTarget, LocalRecipient, RemoteRecipient } from '../delivery/types.ts';
+import type { AcceptedMessage, DeliveryTarget, RemoteRecipient } from '../delivery/types.ts';
 import { type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
-import { type IncomingMessage, receiveText } from './receive.ts';
+import { type NotifiableLocalRecipient, reportLocalSuccess } from './localSuccessDsn.ts';
+import { bodyTypeOf, type IncomingMessage, receiveText } from './receive.ts';
 import { rfc5322Date } from './received.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
 import { mayUseAddress, type SubmitterAccount } from './senderIdentity.ts';
@@ -26,10 +28,8 @@ import type { SubmissionDeps } from './submission.ts';
 
 export interface Submission extends MessageDsn {
   readonly msg: IncomingMessage;
-  readonly local: readonly LocalRecipient[];
+  readonly local: readonly NotifiableLocalRecipient[];
   readonly remote: readonly RemoteRecipient[];
-  /** BODY=8BITMIME was given (RFC 6152); SMTPUTF8 is msg.smtpUtf8. */
-  readonly eightBit?: boolean;
 }
 
 export async function submitMessage(
@@ -59,6 +59,15 @@ export async function submitMessage(
   const outcome = await commitToTargets(message, targetsFor(deps, submission, added.text, copySummary, log));
   if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
   if (!outcome.blobUsed) discard();
+  const { envId } = submission;
+  await reportLocalSuccess(
+    deps.systemMail,
+    deps.hostname,
+    message,
+    submission.local,
+    { envId, headerBlock: header.block },
+    log,
+  );
   log.info('submitted', {
     id: message.messageId,
     size: message.blobSize,
@@ -129,10 +138,7 @@ function targetsFor(
   }
   if (submission.remote.length > 0 && deps.queue) {
     const { envId, ret } = submission;
-    const smtpUtf8 = submission.msg.smtpUtf8;
-    // UTF-8 header fields are 8-bit octets too: never relayed without BODY=8BITMIME (RFC 6531 §3.4)
-    const eightBit = submission.eightBit === true || smtpUtf8;
-    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret, eightBit, smtpUtf8 };
+    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret, ...bodyTypeOf(submission.msg) };
     targets.push(queueTarget(deps.queue, submission.remote, options, log, deps.onEnqueued));
   }
   return targets;

@@ -60,6 +60,37 @@ test('a streamed 12 MB body is uploaded as it is read (multipart) and comes back
   assert.equal(back, hash.digest('hex'));
 });
 
+test('part boundaries: bodies of 5 MiB, 5 MiB + 1, 15 MiB + 3 in odd chunks and one 11 MiB Buffer come back intact', async () => {
+  const MiB = 1024 * 1024;
+  for (const length of [5 * MiB, 5 * MiB + 1, 15 * MiB + 3, 11 * MiB]) {
+    const body = Buffer.alloc(length);
+    for (let i = 0; i < length; i += 4096) body[i] = (i / 4096) & 0xff;
+    body[length - 1] = 0x7f;
+    const chunked = length === 11 * MiB ? body : Readable.from(chunksOf(body, 65_537));
+    const { size } = await storage.blobs.put(`messages/edge-${length}`, chunked);
+    assert.equal(size, length);
+    const back = await collect(await storage.blobs.get(`messages/edge-${length}`));
+    assert.ok(back.equals(body), `${length} octets differ`);
+  }
+});
+
+test('a stream that fails after 7 MiB: put throws, and no object is left under the key', async () => {
+  let sent = 0;
+  const failing = new Readable({
+    read() {
+      if (sent >= 7 * 1024 * 1024) return this.destroy(new Error('client went away'));
+      sent += 1024 * 1024;
+      this.push(Buffer.alloc(1024 * 1024, 0x61));
+    },
+  });
+  await assert.rejects(storage.blobs.put('messages/failed', failing), /blob upload failed: client went away/);
+  assert.equal(await storage.blobs.head('messages/failed'), undefined);
+});
+
+function* chunksOf(body: Buffer, size: number): Generator<Buffer> {
+  for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
+}
+
 test('missing objects: get throws NotFoundError, head is undefined, delete is idempotent', async () => {
   await assert.rejects(storage.blobs.get('messages/none'), NotFoundError);
   assert.equal(await storage.blobs.head('messages/none'), undefined);

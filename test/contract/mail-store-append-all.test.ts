@@ -79,6 +79,19 @@ describe('appendAll', () => {
     await assert.rejects(f.mail.appendAll([...inputs(1), { ...inputs(1)[0], mailboxId: 'other' }]), InvalidInputError);
   });
 
+  test('forgetIdempotencyKey: the next append with the key makes new copies; other mailboxes keep theirs', async () => {
+    const { a, inbox, inputs } = await fresh();
+    await f.mail.appendAll(inputs(1), { idempotencyKey: 'f1', idempotencyTtlSeconds: 60 });
+    const other = ref(await f.mail.createMailbox(a, 'Other'));
+    await f.mail.appendAll([{ ...inputs(1)[0], ...other }], { idempotencyKey: 'f1', idempotencyTtlSeconds: 60 });
+    await f.mail.forgetIdempotencyKey(inbox, 'f1');
+    await f.mail.forgetIdempotencyKey(inbox, 'never-used');
+    const next = await f.mail.appendAll(inputs(1), { idempotencyKey: 'f1', idempotencyTtlSeconds: 60 });
+    assert.deepEqual([next[0].uid, next[0].duplicate], [2, false]);
+    const kept = await f.mail.appendAll([{ ...inputs(1)[0], ...other }], { idempotencyKey: 'f1' });
+    assert.deepEqual([kept[0].uid, kept[0].duplicate], [1, true]);
+  });
+
   test('the group key: a retry gets the first results and stores nothing; past its life it appends again', async () => {
     const { a, inbox, inputs } = await fresh();
     const first = await f.mail.appendAll(inputs(2), { idempotencyKey: 'g1', idempotencyTtlSeconds: 60 });

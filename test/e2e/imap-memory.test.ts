@@ -139,7 +139,7 @@ describe('IMAP memory bounds (issue #8)', () => {
     socket.destroy();
   });
 
-  it('a 50 MB APPEND streams in under 64 MB of RSS above idle, stored byte for byte', async (t) => {
+  it('a 50 MB APPEND streams in under 64 MB of RSS above idle, stored byte for byte', async () => {
     const size = 50 * MB;
     let text = '';
     const socket = await raw((chunk) => {
@@ -171,7 +171,8 @@ describe('IMAP memory bounds (issue #8)', () => {
     await send(Buffer.alloc(size - sent, 0x2e));
     socket.write('\r\n');
     await lineSeen(() => text, /b2 (OK|NO|BAD) [^\r\n]*\r\n$/, socket);
-    const { baseline, peak } = await ask<Measured>('peak');
+    const { baseline, peak, atPeak } = await ask<Measured>('peak');
+    if (process.env.POSTERN_CHILD_DETAIL) console.log(`# at peak ${JSON.stringify(atPeak)}`);
     assert.match(text, /b2 OK \[APPENDUID \d+ 2\] APPEND completed\r\n$/);
     const [, meta] = await storage.mail.listMessages((await storage.mail.getMailbox(account.accountId, 'INBOX'))!);
     assert.equal(meta.size, size);
@@ -180,9 +181,9 @@ describe('IMAP memory bounds (issue #8)', () => {
     assert.equal(stored.digest('hex'), hash.digest('hex'));
     const growth = (peak - baseline) / MB;
     console.log(`# 50 MB APPEND: server RSS grew ${growth.toFixed(1)} MB`);
-    // Measured 76-85 MB on a fresh child (the 64 MB target of issue #8 is missed, still open): reported as
-    // TODO rather than failing, once the bytes and the answer above have been checked.
-    if (growth >= 64) t.todo(`server RSS grew by ${growth.toFixed(1)} MB, over the 64 MB target`);
+    // Issue #8: under 64 MB. Measured 30-36 MB on a child that ran nothing else, 7 MB after the FETCH test
+    // (lib/storage/aws/partUpload.ts reuses its part buffers; lib-storage's Upload gave 76-105 MB).
+    assert.ok(growth < 64, `server RSS grew by ${growth.toFixed(1)} MB, over the 64 MB target`);
     socket.destroy();
   });
 });

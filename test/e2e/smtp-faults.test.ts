@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TemporaryError } from '../../lib/core/errors.ts';
-import type { AppendInput, FunctionName, Invoker, Storage } from '../../lib/core/ports.ts';
+import type { AppendInput, InvokedFunction, Invoker, Storage } from '../../lib/core/ports.ts';
 import { LOCAL_CREDENTIALS } from '../../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { startS3Server } from '../../local/s3/server.ts';
@@ -31,9 +31,9 @@ after(() => storage.close());
 /** Faults the test arms before a transaction. */
 const plan = {
   /** Function → invocations to fail before the function runs. */
-  before: new Map<FunctionName, number>(),
+  before: new Map<InvokedFunction, number>(),
   /** Function → invocations whose response is lost after the function ran. */
-  after: new Map<FunctionName, number>(),
+  after: new Map<InvokedFunction, number>(),
   /** Account → appends to fail (the index write of that recipient). */
   append: new Map<string, number>(),
   /** Directory reads to fail (the route function's DynamoDB reads). */
@@ -56,7 +56,7 @@ const take = (m: Map<string, number>, key: string): boolean => {
 
 function faultyInvoker(inner: Invoker): Invoker {
   return {
-    async invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res> {
+    async invoke<Req, Res>(fn: InvokedFunction, payload: Req): Promise<Res> {
       if (take(plan.before, fn)) throw new TemporaryError(`injected: ${fn} failed`);
       const result = await inner.invoke<Req, Res>(fn, payload);
       if (take(plan.after, fn)) throw new TemporaryError(`injected: ${fn} response lost`);

@@ -5,10 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadAwsConfig, loadConfig, loadOutboundConfig } from '../../lib/core/config.ts';
-import { type Json, synth } from './synth.ts';
+import { loadAwsConfig, loadConfig, loadDkimConfig, loadOutboundConfig } from '../../lib/core/config.ts';
+import { BUCKET_ENV, DKIM_SECRET_PREFIX, TABLE_ENV } from '../../lib/core/schema.ts';
+import {
+  type ComponentAccess,
+  DELIVER_ACCESS,
+  FILTER_ACCESS,
+  ROUTE_ACCESS,
+  SES_FEEDBACK_ACCESS,
+  STORE_ACCESS,
+  tablesOf,
+} from '../../lib/infra/access.ts';
+import { type Json, logicalIdOf, synth } from './synth.ts';
 
-const { template } = synth({ hostname: 'mail.example.com' });
+const { stack, template } = synth({ hostname: 'mail.example.com' });
 const resources = template.toJSON().Resources as Record<string, Json>;
 const ofType = (type: string) => Object.values(resources).filter((r: Json) => r.Type === type);
 
@@ -40,13 +50,46 @@ describe('the stack and the configuration agree', () => {
     }
   });
 
-  it('the deliver function environment passes the outbound settings and sends through SES', () => {
-    const deliver = ofType('AWS::Lambda::Function').filter(
-      (fn) => fn.Properties.Environment?.Variables?.POSTERN_TABLE_QUEUE,
-    );
-    assert.equal(deliver.length, 1, 'only deliver gets the queue table');
-    const vars = deliver[0].Properties.Environment.Variables;
-    const env = environment(Object.entries(vars).map(([Name, Value]) => ({ Name, Value })));
-    assert.equal(loadOutboundConfig(env).transport, 'ses');
+  /** A function's environment as its process sees it. */
+  const envOf = (fn: Parameters<typeof logicalIdOf>[1]) => {
+    const vars = resources[logicalIdOf(stack, fn)].Properties.Environment.Variables;
+    return environment(Object.entries(vars).map(([Name, Value]) => ({ Name, Value })));
+  };
+  const functions: readonly [string, Parameters<typeof logicalIdOf>[1], ComponentAccess][] = [
+    ['route', stack.functions.route, ROUTE_ACCESS],
+    ['filter', stack.functions.filter, FILTER_ACCESS],
+    ['store', stack.functions.store, STORE_ACCESS],
+    ['deliver', stack.functions.deliver, DELIVER_ACCESS],
+    ['sesFeedback', stack.functions.sesFeedback, SES_FEEDBACK_ACCESS],
+  ];
+
+  it('every function gets the name of each table and bucket it is granted (the code would fall back to a default name)', () => {
+    for (const [name, fn, access] of functions) {
+      const env = envOf(fn);
+      for (const table of tablesOf(access)) assert.ok(env[TABLE_ENV[table]], `${name}: ${TABLE_ENV[table]}`);
+      assert.equal(BUCKET_ENV in env, access.messageObjects.length > 0, `${name}: ${BUCKET_ENV}`);
+    }
+  });
+
+  it('every POSTERN_* setting a function gets is one the code reads (loadConfig refuses unknown ones)', () => {
+    for (const [name, fn] of functions) {
+      assert.doesNotThrow(() => loadConfig({ ...envOf(fn), POSTERN_INVOKER: 'local' }), name);
+    }
+  });
+
+  it("deliver: our host name, DKIM keys from Secrets Manager, SES with the stack's configuration set", () => {
+    const env = envOf(stack.functions.deliver);
+    const outbound = loadOutboundConfig(env);
+    assert.equal(outbound.hostname, 'mail.example.com');
+    assert.equal(outbound.transport, 'ses');
+    assert.equal(outbound.sesConfigurationSet, 'resolved-POSTERN_SES_CONFIGURATION_SET');
+    const dkim = loadDkimConfig(env);
+    assert.equal(dkim.store, 'secrets-manager');
+    // The key secrets it reads are the ones it is granted (lib/infra/functions.ts).
+    assert.equal(dkim.secretPrefix, DKIM_SECRET_PREFIX);
+  });
+
+  it('sesFeedback: its DSNs name our host (Reporting-MTA, MAILER-DAEMON@)', () => {
+    assert.equal(loadOutboundConfig(envOf(stack.functions.sesFeedback)).hostname, 'mail.example.com');
   });
 });

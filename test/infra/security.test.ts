@@ -19,9 +19,13 @@ const roles = {
   filter: stack.functions.filter.role!,
   store: stack.functions.store.role!,
   deliver: stack.functions.deliver.role!,
+  sesFeedback: stack.functions.sesFeedback.role!,
 };
 
 /** Listener port -> container (target) port: the standard ports outside, unprivileged ones inside. */
+/** How grants name the SES configuration set (synth.ts names resources by what they are). */
+const configurationSet = 'ses-configuration-set';
+
 const PORT_MAP: Record<number, number> = {
   25: 2525,
   465: 2465,
@@ -126,6 +130,8 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     assert.deepEqual(unconditionalAccess(grantsOfRole(roles.deliver)), {
       [account('secretsmanager', 'secret:postern/dkim/*')]: ['secretsmanager:GetSecretValue'],
       [account('ses', 'identity/*')]: ['ses:SendEmail', 'ses:SendRawEmail'],
+      // SendEmail with ConfigurationSetName is authorized on the configuration set too.
+      [account('ses', `configuration-set/${configurationSet}`)]: ['ses:SendEmail', 'ses:SendRawEmail'],
       bucket: ['s3:ListBucket'],
       'bucket/messages/*': ['s3:GetObject', 's3:PutObject'],
       'table:changes': ['dynamodb:PutItem'],
@@ -144,11 +150,30 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     );
   });
 
-  it('only deliver reads DKIM secrets or sends through SES', () => {
+  it('sesFeedback: writes the SES suppression list and sends DSNs as deliver does, nothing else', () => {
+    assert.deepEqual(unconditionalAccess(grantsOfRole(roles.sesFeedback)), {
+      // PutSuppressedDestination has no resource type: '*', for that one action only.
+      '*': ['ses:PutSuppressedDestination'],
+      'bucket/messages/*': ['s3:GetObject', 's3:PutObject'],
+      'queue:ses-feedback-failed': ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      'table:changes': ['dynamodb:PutItem'],
+      'table:directory': ['dynamodb:GetItem'],
+      'table:mailboxes': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'table:messages': ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      'table:queue': ['dynamodb:PutItem'],
+    });
+    assert.deepEqual(
+      grantsOfRole(roles.sesFeedback).filter((g) => g.condition !== undefined),
+      [],
+    );
+  });
+
+  it('only deliver reads DKIM secrets or sends through SES; only sesFeedback writes the suppression list', () => {
     for (const [name, role] of Object.entries(roles)) {
       if (name === 'deliver') continue;
       const actions = grantsOfRole(role).flatMap((g) => g.actions);
-      assert.ok(!actions.some((a) => a.startsWith('ses:')), `${name} may send`);
+      const allowed = name === 'sesFeedback' ? ['ses:PutSuppressedDestination'] : [];
+      assert.ok(!actions.some((a) => a.startsWith('ses:') && !allowed.includes(a)), `${name} may send`);
       const secrets = grantsOfRole(role).filter((g) => g.actions.includes('secretsmanager:GetSecretValue'));
       assert.ok(
         secrets.every((g) => g.on === 'secret'),
@@ -186,7 +211,7 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     }
   });
 
-  it('only these five roles touch the tables or the bucket, and none has a managed policy that could', () => {
+  it('only these six roles touch the tables or the bucket, and none has a managed policy that could', () => {
     const allowed = new Set(Object.values(roles).map((role) => logicalIdOf(stack, role)));
     for (const policy of Object.values(resourcesOf('AWS::IAM::Policy'))) {
       const statements: Json[] = policy.Properties.PolicyDocument.Statement;

@@ -76,9 +76,9 @@ describe('PosternStack', () => {
     );
   });
 
-  it('has exactly four Lambda functions, all arm64 on Node 24', () => {
+  it('has exactly five Lambda functions, all arm64 on Node 24', () => {
     const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
-    assert.equal(functions.length, 4);
+    assert.equal(functions.length, 5);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
@@ -216,7 +216,12 @@ describe('PosternStack', () => {
   it('uses an existing TLS secret when given its ARN instead of creating a placeholder', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:postern/tls-AbCdEf';
     const { template: withSecret } = synth({ tlsSecretArn: arn, hostname: 'mx.example.org' });
-    withSecret.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // only the SRS key is made; no TLS placeholder
+    const secrets = Object.values(withSecret.findResources('AWS::SecretsManager::Secret'));
+    assert.deepEqual(
+      secrets.map((r) => r.Properties.Description),
+      ['Postern: key of the Sender Rewriting Scheme for forwarded mail'],
+    );
     const [task] = Object.values(withSecret.findResources('AWS::ECS::TaskDefinition'));
     const env = new Map(task.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value]));
     assert.equal(env.get('POSTERN_TLS_SECRET_ARN'), arn);
@@ -233,8 +238,21 @@ describe('PosternStack', () => {
     });
   });
 
+  it('gives the gateway a generated SRS key as a container secret, kept when the stack goes (forwarding, RFC 7208 §11)', () => {
+    const [task] = Object.values(resourcesOf('AWS::ECS::TaskDefinition'));
+    const [secret] = task.Properties.ContainerDefinitions[0].Secrets;
+    assert.equal(secret.Name, 'POSTERN_SRS_SECRET');
+    const srs = Object.entries(resourcesOf('AWS::SecretsManager::Secret')).find(([, r]) =>
+      String(r.Properties.Description).includes('Sender Rewriting Scheme'),
+    );
+    assert.ok(srs);
+    assert.equal(srs[1].DeletionPolicy, 'Retain');
+    assert.ok(srs[1].Properties.GenerateSecretString.PasswordLength >= 16, 'the gateway refuses a shorter key');
+    assert.deepEqual(secret.ValueFrom, { Ref: srs[0] });
+  });
+
   it('runs deliver every minute from an EventBridge rule, with a timeout shorter than its claims', () => {
-    const rules = Object.values(resourcesOf('AWS::Events::Rule'));
+    const rules = Object.values(resourcesOf('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression);
     assert.equal(rules.length, 1);
     const [rule] = rules;
     assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
@@ -255,6 +273,49 @@ describe('PosternStack', () => {
     // The runner's claim is 15 minutes (DEFAULT_RUNNER_LIMITS): a run cut off at its timeout never overlaps it.
     assert.ok(fn.Properties.Timeout * 1000 < 15 * 60_000);
     assert.equal(fn.Properties.Environment.Variables.POSTERN_OUTBOUND_TRANSPORT, 'ses');
+  });
+
+  it('SES feedback: deliver sends with a configuration set whose bounces and complaints reach sesFeedback through EventBridge, retries bounded', () => {
+    const configurationSet = logicalId(stack.sesFeedback.configurationSet);
+    const deliver = resourcesOf('AWS::Lambda::Function')[logicalId(stack.functions.deliver)];
+    assert.deepEqual(deliver.Properties.Environment.Variables.POSTERN_SES_CONFIGURATION_SET, { Ref: configurationSet });
+    const [destination, ...more] = Object.values(resourcesOf('AWS::SES::ConfigurationSetEventDestination'));
+    assert.equal(more.length, 0);
+    assert.deepEqual(destination.Properties.ConfigurationSetName, { Ref: configurationSet });
+    assert.deepEqual([...destination.Properties.EventDestination.MatchingEventTypes].sort(), ['bounce', 'complaint']);
+    const bus = JSON.stringify(destination.Properties.EventDestination.EventBridgeDestination.EventBusArn);
+    assert.match(bus, /:event-bus\/default"/, 'SES publishes to the default bus only');
+
+    const rule = resourcesOf('AWS::Events::Rule')[logicalId(stack.sesFeedback.rule)];
+    assert.deepEqual(rule.Properties.EventPattern, {
+      source: ['aws.ses'],
+      'detail-type': ['Email Bounced', 'Email Complaint Received'],
+      detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: configurationSet }] } } },
+    });
+    const failed = logicalId(stack.sesFeedback.failed);
+    assert.deepEqual(rule.Properties.Targets, [
+      {
+        Arn: { 'Fn::GetAtt': [logicalId(stack.functions.sesFeedback), 'Arn'] },
+        Id: 'Target0',
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failed, 'Arn'] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 },
+      },
+    ]);
+    const [invokeConfig, ...others] = Object.values(resourcesOf('AWS::Lambda::EventInvokeConfig'));
+    assert.equal(others.length, 0);
+    assert.deepEqual(invokeConfig.Properties.FunctionName, { Ref: logicalId(stack.functions.sesFeedback) });
+    assert.equal(invokeConfig.Properties.MaximumRetryAttempts, 2);
+    assert.equal(invokeConfig.Properties.MaximumEventAgeInSeconds, 6 * 3600);
+    assert.deepEqual(invokeConfig.Properties.DestinationConfig.OnFailure.Destination, {
+      'Fn::GetAtt': [failed, 'Arn'],
+    });
+    assert.ok(
+      Object.values(resourcesOf('AWS::Lambda::Permission')).some(
+        (p) =>
+          p.Properties.Principal === 'events.amazonaws.com' &&
+          p.Properties.FunctionName['Fn::GetAtt'][0] === logicalId(stack.functions.sesFeedback),
+      ),
+    );
   });
 
   it('stays environment-agnostic (no lookups at synth)', () => {

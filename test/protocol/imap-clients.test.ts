@@ -2,7 +2,7 @@
  * IMAP against clients nobody here wrote: Python's imaplib (plain, STARTTLS, implicit TLS) and imapflow,
  * over real TCP to a whole in-process gateway, with messages appended through the storage layer as
  * delivery does (header prefix + blob, the per-copy summary). Login, LIST, SELECT, byte-exact FETCH,
- * flags, SEARCH and EXPUNGE.
+ * flags, SEARCH and EXPUNGE; an APPEND whose answer imaplib never read, retried (issue #8: no second copy).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { Account } from '../../lib/core/ports.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { bytes, type Delivered, data, deliverTo, imapflow, imaplib, type Py, typ } from './imap-support.ts';
-import { makeMessage } from './pop3-support.ts';
+import { makeMessage, run } from './pop3-support.ts';
 
 /** imapflow answers `false` for nothing. */
 const got = <T>(v: T | false): T | undefined => v || undefined;
@@ -183,5 +183,54 @@ describe('IMAP with imapflow', () => {
     } finally {
       await client.logout();
     }
+  });
+});
+
+/**
+ * imaplib sends an APPEND and drops the connection before it reads the answer, then does what a client that
+ * cannot tell does: logs in again and APPENDs the same message. Then two APPENDs of it on one connection.
+ */
+const RETRY_DRIVER = `
+import sys, json, imaplib, time
+cfg = json.loads(sys.argv[1])
+msg = cfg['message'].encode()
+def login():
+    c = imaplib.IMAP4('127.0.0.1', cfg['port'], timeout=30)
+    c.login(cfg['user'], cfg['pass'])
+    return c
+def count(c):
+    return int(c.status('INBOX', '(MESSAGES)')[1][0].split(b'MESSAGES ')[1].rstrip(b')'))
+out = {}
+lost = login()
+lost.send(b'x1 APPEND INBOX (\\\\Seen) {%d}\\r\\n' % len(msg))
+out['continuation'] = lost.readline().decode()
+lost.send(msg + b'\\r\\n')
+lost.shutdown()
+c = login()
+for _ in range(100):
+    if count(c) == 1: break
+    time.sleep(0.05)
+out['retry'] = c.append('INBOX', '(\\\\Seen)', None, msg)[1][0].decode()
+out['afterRetry'] = count(c)
+out['again'] = [c.append('INBOX', None, None, msg)[1][0].decode() for _ in range(2)]
+out['afterAgain'] = count(c)
+c.logout()
+print(json.dumps(out))
+`;
+
+describe('IMAP APPEND retried by Python imaplib after a lost answer (issue #8)', () => {
+  it('the retry answers the first APPENDUID and stores nothing; deliberate APPENDs store copies (RFC 4315 §3)', async () => {
+    const { user, pass } = await newAccount();
+    const message = 'From: a@example.org\r\nSubject: sent once\r\nMessage-ID: <once@example.org>\r\n\r\nhello\r\n';
+    const cfg = { port: tg.port('imap'), user, pass, message };
+    const r = await run('python3', ['-c', RETRY_DRIVER, JSON.stringify(cfg)]);
+    assert.equal(r.code, 0, r.stderr.toString());
+    const out = JSON.parse(r.stdout.toString());
+    assert.match(out.continuation, /^\+ /);
+    assert.match(out.retry, /^\[APPENDUID \d+ 1\] /);
+    assert.equal(out.afterRetry, 1);
+    assert.match(out.again[0], /^\[APPENDUID \d+ 2\] /);
+    assert.match(out.again[1], /^\[APPENDUID \d+ 3\] /);
+    assert.equal(out.afterAgain, 3);
   });
 });

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Invoker } from '../../lib/core/ports.ts';
+import { parseWithPython } from '../support/dsnCheck.ts';
 import { dotStuff, RawSmtp, type SmtpReply } from './smtp-helpers.ts';
 import { BOB, CAROL, message, python, startSubmissionGateway } from './submission-support.ts';
 
@@ -169,6 +170,37 @@ m.logout()
     const [entry] = entriesOf('mixed1@');
     assert.equal(copy.meta.blobKey, entry.blobKey);
     assert.equal(entry.headerPrefix, '');
+  });
+});
+
+describe('delivered reports for local recipients (RFC 3461 §4.1, §6.2)', () => {
+  test('NOTIFY=SUCCESS for a local recipient: the sender gets one "delivered" DSN, also when the client resends', async () => {
+    const text = message({ to: CAROL.address, subject: 'notify-local-1', date: true, messageId: 'nl.1@ours.test' });
+    const send = () =>
+      submit({
+        mailParams: ' ENVID=local+2Dreport',
+        to: [`<${CAROL.address}> NOTIFY=SUCCESS ORCPT=rfc822;${CAROL.address}`],
+        text,
+      });
+    assert.equal((await send()).code, 250);
+    assert.equal((await send()).code, 250, 'the same text again: one copy, one report');
+    assert.equal((await copiesOf(CAROL.address, 'notify-local-1')).length, 1);
+    const reports = (await tg.messages(BOB.address)).filter((m) => m.bytes.includes('nl.1@ours.test'));
+    assert.equal(reports.length, 1);
+    const view = parseWithPython(reports[0].bytes);
+    assert.equal(view.status[0]['Original-Envelope-Id'], 'local-report');
+    assert.deepEqual(
+      view.status.slice(1).map((b) => [b['Final-Recipient'], b['Original-Recipient'], b.Action, b.Status]),
+      [[`rfc822;${CAROL.address}`, `rfc822;${CAROL.address}`, 'delivered', '2.0.0']],
+    );
+    assert.equal(reports[0].meta.headerPrefix.startsWith('Return-Path: <>'), true, 'sent with the null sender');
+  });
+
+  test('without NOTIFY=SUCCESS (the default is FAILURE,DELAY) no report is sent', async () => {
+    const text = message({ to: CAROL.address, subject: 'notify-local-2', date: true, messageId: 'nl.2@ours.test' });
+    assert.equal((await submit({ to: [`<${CAROL.address}> NOTIFY=FAILURE`], text })).code, 250);
+    assert.equal((await copiesOf(CAROL.address, 'notify-local-2')).length, 1);
+    assert.equal((await tg.messages(BOB.address)).filter((m) => m.bytes.includes('nl.2@ours.test')).length, 0);
   });
 });
 

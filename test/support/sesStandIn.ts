@@ -1,7 +1,7 @@
 /**
  * A stand-in for the part of Amazon SES API v2 the SES transport uses: `POST /v2/email/outbound-emails`
  * (SendEmail) and `PUT /v2/email/suppression/addresses` (PutSuppressedDestination) in SES's REST-JSON protocol, answering a MessageId and recording each request; errors are
- * scripted per call in-process (`failNext`), as SES sends them: the status, `x-amzn-ErrorType` and a JSON
+ * scripted per call of either in-process (`failNext`), as SES sends them: the status, `x-amzn-ErrorType` and a JSON
  * body with `message`. Requests must be SigV4-signed for the `ses` service.
  */
 import { createServer, type IncomingMessage } from 'node:http';
@@ -66,6 +66,8 @@ export async function startSesStandIn(): Promise<SesStandIn> {
       return reply(403, { message: 'Missing or malformed SigV4 signature' }, 'UnrecognizedClientException');
     }
     if (req.method === 'PUT' && req.url === '/v2/email/suppression/addresses' && body) {
+      const failure = scripted.shift();
+      if (failure) return reply(failure.status, { message: failure.message }, failure.type);
       const item = JSON.parse(body.toString('utf8')) as { EmailAddress?: string; Reason?: string };
       if (!item.EmailAddress || !['BOUNCE', 'COMPLAINT'].includes(item.Reason ?? '')) {
         return reply(400, { message: 'EmailAddress and Reason are required' }, 'BadRequestException');

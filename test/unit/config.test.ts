@@ -99,4 +99,22 @@ describe('loadConfig', () => {
       functionNames: { route: 'r', filter: 'f', store: 's', deliver: 'd' },
     });
   });
+
+  it('forwarding is off without POSTERN_SRS_SECRET; a short secret or a bad age fails at start', () => {
+    assert.deepEqual(loadConfig(local).forwarding, { srsSecret: undefined, srsPreviousSecrets: [], srsMaxAgeDays: 21 });
+    const on = loadConfig({
+      ...local,
+      POSTERN_SRS_SECRET: '0123456789abcdef',
+      POSTERN_SRS_PREVIOUS_SECRETS: 'older secret number 1, older secret number 2',
+      POSTERN_SRS_MAX_AGE_DAYS: '30',
+    });
+    assert.deepEqual(on.forwarding, {
+      srsSecret: '0123456789abcdef',
+      srsPreviousSecrets: ['older secret number 1', 'older secret number 2'],
+      srsMaxAgeDays: 30,
+    });
+    assert.throws(() => loadConfig({ ...local, POSTERN_SRS_PREVIOUS_SECRETS: 'a,b' }), /POSTERN_SRS_PREVIOUS/);
+    assert.throws(() => loadConfig({ ...local, POSTERN_SRS_SECRET: 'short' }), /POSTERN_SRS_SECRET/);
+    assert.throws(() => loadConfig({ ...local, POSTERN_SRS_MAX_AGE_DAYS: '0' }), /POSTERN_SRS_MAX_AGE_DAYS/);
+  });
 });

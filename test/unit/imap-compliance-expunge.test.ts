@@ -42,6 +42,14 @@ async function twoSessions(name: string, n: number): Promise<{ a: ImapClient; b:
   return { a, b, uids };
 }
 
+/** Two sessions where A expunged message 2, which B still shows (no EXPUNGE may reach it during FETCH etc.). */
+async function secondGone(name: string, n: number): Promise<{ a: ImapClient; b: ImapClient; uids: number[] }> {
+  const sessions = await twoSessions(name, n);
+  await sessions.a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  await sessions.a.cmd('EXPUNGE');
+  return sessions;
+}
+
 const noExpunge = (lines: readonly string[]) => assert.ok(!lines.some((l) => / EXPUNGE$/.test(l)), lines.join('\n'));
 
 describe('IMAP compliance: EXPUNGE told only where allowed (RFC 9051 §7.5.1)', () => {
@@ -117,12 +125,8 @@ describe('IMAP compliance: EXPUNGE told only where allowed (RFC 9051 §7.5.1)', 
 });
 
 describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)', () => {
-  it('FETCH gives its data (RFC 2180 §4.1.1) or, without it, NO [EXPUNGEISSUED] (§4.1.2, RFC 5530), never a silent OK', {
-    todo: 'fetch.ts (fetch) leaves the expunged message out and answers a plain OK, the behaviour RFC 2180 discussion calls a bug',
-  }, async () => {
-    const { a, b, uids } = await twoSessions('Gone1', 3);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+  it('FETCH gives its data (RFC 2180 §4.1.1) or, without it, NO [EXPUNGEISSUED] (§4.1.2, RFC 5530), never a silent OK', async () => {
+    const { a, b, uids } = await secondGone('Gone1', 3);
     const f = await b.cmd('FETCH 1:3 (UID ENVELOPE)');
     noExpunge(f.untagged);
     assert.match(f.untagged[0], new RegExp(`^\\* 1 FETCH \\(UID ${uids[0]} ENVELOPE `));
@@ -135,10 +139,19 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     b.destroy();
   });
 
+  it('SEARCH leaves it out (RFC 2180 §4.3), by flags or by index keys, numbering the others as the client does', async () => {
+    const { a, b } = await secondGone('Gone6', 3);
+    assert.deepEqual((await b.cmd('SEARCH ALL')).untagged, ['* SEARCH 1 3']);
+    assert.deepEqual((await b.cmd('SEARCH NOT SUBJECT zzz')).untagged, ['* SEARCH 1 3']);
+    assert.deepEqual((await b.cmd('SEARCH 2')).untagged, ['* SEARCH']);
+    assert.deepEqual((await b.cmd('NOOP')).untagged, ['* 2 EXPUNGE']);
+    assert.deepEqual((await b.cmd('SEARCH ALL')).untagged, ['* SEARCH 1 2']);
+    a.destroy();
+    b.destroy();
+  });
+
   it('FETCH of FLAGS and UID alone still answers from the session view, with no EXPUNGE', async () => {
-    const { a, b, uids } = await twoSessions('Gone2', 2);
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
+    const { a, b, uids } = await secondGone('Gone2', 2);
     const f = await b.cmd('FETCH 2 (UID FLAGS)');
     noExpunge(f.untagged);
     assert.match(f.untagged.at(-1) ?? '', new RegExp(`^\\* 2 FETCH \\(UID ${uids[1]} FLAGS \\(`));
@@ -146,11 +159,82 @@ describe('IMAP compliance: a message expunged by another session (RFC 2180 §4)'
     b.destroy();
   });
 
+  it('FETCH of its body: the others are sent, then NO [EXPUNGEISSUED] (RFC 2180 §4.1.2); UID FETCH tells the EXPUNGE first', async () => {
+    const { a, b, uids } = await secondGone('Gone1b', 3);
+    const f = await b.cmd('FETCH 1:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    noExpunge(f.untagged);
+    assert.deepEqual(
+      f.untagged.filter((l) => / FETCH /.test(l)).map((l) => l.split(' ')[1]),
+      ['1', '3'],
+    );
+    assert.match(f.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const u = await b.cmd('UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    assert.equal(u.untagged[0], '* 2 EXPUNGE');
+    assert.match(u.status, /^a\d+ OK /);
+    assert.deepEqual(await uidsOf(b), [uids[0], uids[2]]);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('an index item whose blob is gone: the others are sent, then NO [SERVERBUG], never NONEXISTENT (that code is for mailboxes, RFC 5530)', async () => {
+    const { b, a, uids } = await twoSessions('Dangling', 3);
+    const ref = {
+      accountId: env.account.accountId,
+      mailboxId: (await env.storage.mail.getMailbox(env.account.accountId, 'Dangling'))!.mailboxId,
+    };
+    const [meta] = await env.storage.mail.getMessages(ref, [uids[1]]);
+    await env.storage.blobs.delete(meta.blobKey);
+    const f = await b.cmd('FETCH 1:3 (UID BODY.PEEK[])');
+    assert.deepEqual(
+      f.untagged.filter((l) => / FETCH /.test(l)).map((l) => l.split(' ')[1]),
+      ['1', '3'],
+    );
+    assert.match(f.status, /^a\d+ NO \[SERVERBUG\] /);
+    // nothing of the broken message went out: the connection still parses
+    assert.match((await b.cmd('NOOP')).status, /^a\d+ OK /);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('STORE on it: .SILENT is OK (RFC 2180 §4.2.1), otherwise the others are stored and told and the answer is NO [EXPUNGEISSUED] (§4.2.2, §4.2.3)', async () => {
+    const { a, b } = await secondGone('Gone4', 3);
+    const only = await b.cmd('STORE 2 +FLAGS (\\Flagged)');
+    assert.deepEqual(only.untagged, []);
+    assert.match(only.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const mixed = await b.cmd('STORE 1:3 +FLAGS (\\Flagged)');
+    noExpunge(mixed.untagged);
+    assert.deepEqual(mixed.untagged, ['* 1 FETCH (FLAGS (\\Flagged))', '* 3 FETCH (FLAGS (\\Flagged))']);
+    assert.match(mixed.status, /^a\d+ NO \[EXPUNGEISSUED\] /);
+    const silent = await b.cmd('STORE 1:3 +FLAGS.SILENT (\\Seen)');
+    assert.deepEqual(silent.untagged, []);
+    assert.match(silent.status, /^a\d+ OK /);
+    const flags = (await a.cmd('FETCH 1:2 (FLAGS)')).untagged.slice(-2);
+    assert.deepEqual(flags, ['* 1 FETCH (FLAGS (\\Flagged \\Seen))', '* 2 FETCH (FLAGS (\\Flagged \\Seen))']);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('COPY and MOVE naming it copy nothing: NO [EXPUNGEISSUED] (RFC 2180 §4.4, RFC 3501 §6.4.7 all or nothing)', async () => {
+    const { a, b, uids } = await secondGone('Gone5', 3);
+    await env.storage.mail.createMailbox(env.account.accountId, 'Gone5Dst');
+    for (const cmd of ['COPY 1:3 Gone5Dst', 'MOVE 1:3 Gone5Dst', 'COPY 2 Gone5Dst']) {
+      const r = await b.cmd(cmd);
+      noExpunge(r.untagged);
+      assert.match(r.status, /^a\d+ NO \[EXPUNGEISSUED\] /, cmd);
+    }
+    assert.deepEqual((await b.cmd('STATUS Gone5Dst (MESSAGES)')).untagged, [
+      '* 2 EXPUNGE',
+      '* STATUS Gone5Dst (MESSAGES 0)',
+    ]);
+    const copy = await b.cmd('COPY 1:2 Gone5Dst');
+    assert.match(copy.status, new RegExp(`^a\\d+ OK \\[COPYUID \\d+ ${uids[0]},${uids[2]} `));
+    a.destroy();
+    b.destroy();
+  });
+
   it('STORE on it changes nothing and tells no EXPUNGE; COPY copies the others or refuses, never fails the server', async () => {
-    const { a, b, uids } = await twoSessions('Gone3', 3);
+    const { a, b, uids } = await secondGone('Gone3', 3);
     await env.storage.mail.createMailbox(env.account.accountId, 'Gone3Dst');
-    await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
-    await a.cmd('EXPUNGE');
     const st = await b.cmd('STORE 2 +FLAGS (\\Flagged)');
     noExpunge(st.untagged);
     assert.match(st.status, /^a\d+ (OK|NO) /);

@@ -99,9 +99,7 @@ describe('IMAP compliance: STORE (RFC 9051 §6.4.6)', () => {
     a.destroy();
   });
 
-  it("another session's new keyword is announced in * FLAGS before its FETCH (RFC 3501 §7.2.6)", {
-    todo: 'selected.ts sync (qresync) takes the new keyword list silently: no * FLAGS before the FETCH with $Other',
-  }, async () => {
+  it("another session's new keyword is announced in * FLAGS and PERMANENTFLAGS before its FETCH (RFC 3501 §7.2.6)", async () => {
     await env.mailboxWith('NewKw2', ['Subject: n\r\n\r\nn\r\n']);
     const a = await env.login();
     const b = await env.login();
@@ -109,10 +107,24 @@ describe('IMAP compliance: STORE (RFC 9051 §6.4.6)', () => {
     await b.cmd('SELECT NewKw2');
     await a.cmd('STORE 1 +FLAGS.SILENT ($Other)');
     const noop = await b.cmd('NOOP');
-    assert.equal(noop.untagged[0], `* FLAGS (${SYSTEM} $Other)`);
-    assert.equal(noop.untagged.at(-1), '* 1 FETCH (FLAGS ($Other))');
+    assert.deepEqual(noop.untagged, [
+      `* FLAGS (${SYSTEM} $Other)`,
+      `* OK [PERMANENTFLAGS (${SYSTEM} $Other \\*)] flags kept`,
+      '* 1 FETCH (FLAGS ($Other))',
+    ]);
+    // told once: a second change with the same keyword brings only its FETCH; EXAMINE gets FLAGS alone
+    const e = await env.login();
+    await e.cmd('EXAMINE NewKw2');
+    await a.cmd('STORE 1 -FLAGS.SILENT ($Other)');
+    assert.deepEqual((await b.cmd('NOOP')).untagged, ['* 1 FETCH (FLAGS ())']);
+    await a.cmd('STORE 1 +FLAGS.SILENT ($Third)');
+    assert.deepEqual((await e.cmd('NOOP')).untagged, [
+      `* FLAGS (${SYSTEM} $Other $Third)`,
+      '* 1 FETCH (FLAGS ($Third))',
+    ]);
     a.destroy();
     b.destroy();
+    e.destroy();
   });
 
   it('IMAP4rev1 SELECT tells the first unseen message as OK [UNSEEN n] (RFC 3501 §6.3.1)', async () => {

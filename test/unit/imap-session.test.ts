@@ -179,7 +179,8 @@ describe('IMAP session: mailboxes', () => {
       '* LIST (\\HasNoChildren \\Subscribed \\Junk) "/" Junk',
       '* LIST (\\HasNoChildren \\Subscribed \\Sent) "/" Sent',
       '* LIST (\\HasNoChildren \\Subscribed \\Trash) "/" Trash',
-      '* LIST (\\NonExistent \\Noselect \\HasChildren) "/" Work',
+      // RFC 3501 §6.3.3: CREATE made the superior too
+      '* LIST (\\HasChildren) "/" Work',
       '* LIST (\\HasNoChildren) "/" Work/Projects',
     ]);
     const top = await c.cmd('LIST "" "%"');

@@ -273,6 +273,7 @@ describe('sendRunnerReport (the queue runner’s own decision)', () => {
       entry: after,
       at: CREATED + 5 * HOUR,
       failed: [gaveUp],
+      expired: [gaveUp.address],
       delayed: [slow],
       delivered: [ok],
       idempotencyKey: 'dsn:01JENTRY:30',
@@ -294,7 +295,15 @@ describe('sendRunnerReport (the queue runner’s own decision)', () => {
 
   it('sends nothing for an empty report or the null sender', async () => {
     const sender = recordingSender();
-    const empty = { entry: after, at: CREATED, failed: [], delayed: [], delivered: [], idempotencyKey: 'k1' };
+    const empty = {
+      entry: after,
+      at: CREATED,
+      failed: [],
+      expired: [],
+      delayed: [],
+      delivered: [],
+      idempotencyKey: 'k1',
+    };
     await sendRunnerReport(empty, deps(sender));
     await sendRunnerReport(
       { ...empty, entry: { ...after, mailFrom: '' }, failed: [gaveUp], idempotencyKey: 'k2' },

@@ -97,6 +97,23 @@ describe('route', () => {
     }
   });
 
+  test('forwarded (remote) targets count toward the 8-level and 1000-address limits like local ones', async () => {
+    const d = storage.directory;
+    // fwd0 -> fwd1 -> ... -> fwd8 -> far@elsewhere.test: the remote target is 8 levels below fwd1, 9 below fwd0
+    for (let i = 0; i < MAX_ALIAS_DEPTH; i++) await d.addAlias(`fwd${i}@ours.test`, [`fwd${i + 1}@ours.test`]);
+    await d.addAlias(`fwd${MAX_ALIAS_DEPTH}@ours.test`, ['far@elsewhere.test']);
+    const within = await r('fwd1@ours.test');
+    assert.deepEqual(within.kind === 'local' && within.remote, ['far@elsewhere.test']);
+    assert.equal((await r('fwd0@ours.test')).kind, 'unknown-user');
+    await d.addAlias(
+      'crowd@ours.test',
+      Array.from({ length: 1200 }, (_, i) => `p${i}@elsewhere.test`),
+    );
+    const crowd = await r('crowd@ours.test');
+    // the recipient itself is the first of the 1000 addresses one recipient may reach
+    assert.equal(crowd.kind === 'local' && crowd.remote.length, 999);
+  });
+
   test('never an open relay: domains we do not serve and relay tricks', async () => {
     for (const a of [
       'user@elsewhere.test',

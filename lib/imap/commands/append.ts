@@ -3,14 +3,17 @@
  * session's AppendUpload); here it joins the mailbox's index with its flags and date, and the answer
  * carries APPENDUID (RFC 4315 §3). Several messages (RFC 3502 MULTIAPPEND) commit together in one
  * transaction or not at all; a failure deletes every blob of the command. A literal8 message (RFC 3516
- * §4.4) is stored as sent: the store keeps any octets, NUL included.
+ * §4.4) is stored as sent: the store keeps any octets, NUL included. The same APPEND retried after the
+ * client lost the answer makes no second copy (appendRetry.ts).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { LimitExceededError, QuotaExceededError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
 import type { AppendInput } from '../../core/ports.ts';
 import { MESSAGE_PREFIX } from '../../core/schema.ts';
 import { boundSummary, summarizeBuffer } from '../../mime/summary.ts';
+import { APPEND_RETRY_TTL_SECONDS, appendRetryKey } from '../appendRetry.ts';
 import type { StoredUpload } from '../appendUpload.ts';
 import { type AppendMessage, tagged } from '../codec/index.ts';
 import { HeaderEightBitScan } from '../headerScan.ts';
@@ -21,7 +24,8 @@ import { AUTHENTICATED, command } from './types.ts';
 async function inlineUpload(session: ImapSession, bytes: Buffer): Promise<StoredUpload> {
   const blobKey = `${MESSAGE_PREFIX}imap-${randomId(16)}`;
   const { size } = await session.backend.putBlob(blobKey, Readable.from([bytes]));
-  return { blobKey, size, summary: boundSummary(summarizeBuffer(bytes)) };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { blobKey, size, summary: boundSummary(summarizeBuffer(bytes)), sha256 };
 }
 
 /**
@@ -89,24 +93,37 @@ export default command({
       discard();
       return session.refuse(cmd.tag, 'storage is unavailable, try again later', { code: 'UNAVAILABLE' });
     }
+    const now = Date.now();
+    const sent = stored.map((s, i) => ({
+      sha256: s.sha256,
+      flags: cmd.messages[i].flags.filter((f) => f.toLowerCase() !== '\\recent'),
+      internalDate: cmd.messages[i].internalDate?.date.getTime(),
+    }));
     const inputs: AppendInput[] = stored.map((s, i) => ({
       accountId: account.accountId,
       mailboxId: box.mailboxId,
       blobKey: s.blobKey,
       blobSize: s.size,
-      flags: cmd.messages[i].flags.filter((f) => f.toLowerCase() !== '\\recent'),
-      internalDate: cmd.messages[i].internalDate?.date.getTime() ?? Date.now(),
+      flags: sent[i].flags,
+      internalDate: sent[i].internalDate ?? now,
       summary: s.summary,
       quotaBytes: account.quotaBytes,
     }));
+    // appendRetry.ts: the same APPEND again after a lost answer returns the first copy's UIDs
+    const idempotencyKey = appendRetryKey(sent);
     try {
-      const results =
-        inputs.length === 1
-          ? [await session.backend.mail.append(inputs[0])]
-          : await session.backend.mail.appendAll(inputs);
+      const results = await session.backend.mail.appendAll(inputs, {
+        idempotencyKey,
+        idempotencyTtlSeconds: APPEND_RETRY_TTL_SECONDS,
+      });
+      if (results[0].duplicate) {
+        session.log.info('imap append retried: the first copy stands', { uid: results[0].uid });
+        discard();
+      }
       const uids = results.map((r) => r.uid);
       const uidValidity = results[0].uidValidity;
       session.send(tagged(cmd.tag, 'OK', 'APPEND completed', { code: 'APPENDUID', uidValidity, uids }));
+      session.appendReceipts.answeredAppend({ accountId: account.accountId, mailboxId: box.mailboxId }, idempotencyKey);
     } catch (e) {
       discard();
       if (e instanceof QuotaExceededError) return session.refuse(cmd.tag, 'over quota', { code: 'OVERQUOTA' });

@@ -2,7 +2,8 @@
  * COPY, MOVE and their UID forms (RFC 9051 §6.4.7, §6.4.8, RFC 6851). The answer carries COPYUID (RFC 4315
  * §3); MOVE sends, per committed chunk, `* OK [COPYUID ...]` and the EXPUNGE responses of the moved
  * messages (one VANISHED once QRESYNC is on, RFC 7162 §3.2.10.2), so a failure of a later chunk still
- * leaves the client knowing what moved (RFC 6851 §3.3).
+ * leaves the client knowing what moved (RFC 6851 §3.3). A set naming a message another session expunged
+ * (still shown: no EXPUNGE may be told before a COPY by number) is NO [EXPUNGEISSUED], nothing copied.
  */
 import { QuotaExceededError } from '../../core/errors.ts';
 import type { UidMap } from '../../core/ports.ts';
@@ -23,6 +24,11 @@ export default command({
       return session.fail(cmd.tag, 'NO', 'mailbox is read-only', { code: 'READ-ONLY' });
     const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
     if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    // RFC 2180 §4.4: a COPY naming a message another session expunged fails whole (as Dovecot's does);
+    // RFC 3501 §6.4.7 lets a COPY only succeed or leave the destination as it was.
+    if (uids.some((u) => box.expungedElsewhere(u))) {
+      return session.refuse(cmd.tag, 'some of the messages were expunged', { code: 'EXPUNGEISSUED' });
+    }
     const account = session.account!;
     const target = await session.backend.mail.getMailbox(account.accountId, cmd.mailbox);
     // RFC 9051 §6.4.7: TRYCREATE tells the client that creating the mailbox would help.

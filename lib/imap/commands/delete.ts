@@ -1,5 +1,9 @@
-/** DELETE (RFC 9051 §6.3.5): INBOX cannot be deleted; inferior names stay. */
-import { tagged } from '../codec/index.ts';
+/**
+ * DELETE (RFC 9051 §6.3.5): INBOX cannot be deleted; inferior names stay. Under IMAP4rev2 a name given in
+ * another form than the stored one is told as `\NonExistent` with OLDNAME.
+ */
+import { listResponse, tagged } from '../codec/index.ts';
+import { oldNameEntry } from '../mailboxes.ts';
 import { AUTHENTICATED, command } from './types.ts';
 
 export default command({
@@ -15,6 +19,8 @@ export default command({
       session.state = 'authenticated';
     }
     await session.backend.mail.deleteMailbox(accountId, cmd.mailbox);
+    const renamed = session.imap4rev2 ? oldNameEntry(cmd.mailbox, ['\\NonExistent']) : undefined;
+    if (renamed) session.send(listResponse(renamed, session.writeOptions));
     session.send(tagged(cmd.tag, 'OK', 'DELETE completed'));
   },
 });

@@ -6,6 +6,7 @@
  * mailbox first, and the response then carries the new FLAGS.
  */
 import type { MessageMeta } from '../../core/ports.ts';
+import { MessageGoneError } from '../backend.ts';
 import { binaryPart, decodedSize, decodePart, UnknownCteError } from '../binary.ts';
 import type { FetchItem, FetchResponseItem, PartialRange, Section } from '../codec/index.ts';
 import { fetchResponse, tagged, vanished } from '../codec/index.ts';
@@ -96,6 +97,17 @@ async function binaryData(
   }
   const source = { meta, range: part.range, decoded: { part, skip: start } };
   return { data: { length, source }, literal8: decoded.nul };
+}
+
+/** Writes a response; false when the message's octets turned out to be gone (nothing of it was written). */
+async function writeUnlessGone(session: ImapSession, response: PreparedResponse): Promise<boolean> {
+  try {
+    await writeResponse(session, response);
+    return true;
+  } catch (e) {
+    if (e instanceof MessageGoneError) return false;
+    throw e;
+  }
 }
 
 async function readRange(session: ImapSession, meta: MessageMeta, range: OctetRange): Promise<Buffer> {
@@ -193,6 +205,62 @@ async function markSeen(session: ImapSession, uids: readonly number[]): Promise<
   return new Set(result.updated.map((u) => u.uid));
 }
 
+/** Messages the session shows that FETCH could not answer: index items gone, and UIDs whose blob was gone. */
+interface Missing {
+  items: number;
+  readonly octets: number[];
+}
+
+/**
+ * Writes every message's response in order, each prepared up to LOOKAHEAD ahead of the one being written
+ * (fetchStream.ts). A message another session expunged meanwhile is left out and counted.
+ */
+async function streamAll(
+  session: ImapSession,
+  uids: readonly number[],
+  withMeta: boolean,
+  prepare: (uid: number, meta: MessageMeta | undefined) => Promise<PreparedResponse>,
+): Promise<Missing> {
+  const box = session.selected!;
+  const missing: Missing = { items: 0, octets: [] };
+  const ahead: { uid: number; response: Promise<PreparedResponse | undefined> }[] = [];
+  const writeNext = async () => {
+    const { uid, response } = ahead.shift()!;
+    const next = await response;
+    if (!next || !(await writeUnlessGone(session, next))) missing.octets.push(uid);
+  };
+  try {
+    for (let i = 0; i < uids.length; i += BATCH) {
+      const chunk = uids.slice(i, i + BATCH);
+      const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
+      const byUid = new Map(metas.map((m) => [m.uid, m] as const));
+      for (const uid of chunk) {
+        const meta = byUid.get(uid);
+        if (withMeta && !meta) {
+          missing.items++;
+          continue;
+        }
+        const response = prepare(uid, meta).catch((e: unknown) => {
+          if (e instanceof MessageGoneError) return undefined;
+          throw e;
+        });
+        response.catch(() => {}); // answered when its turn comes
+        ahead.push({ uid, response });
+        if (ahead.length > LOOKAHEAD) await writeNext();
+      }
+    }
+    while (ahead.length > 0) await writeNext();
+  } catch (e) {
+    for (const later of ahead)
+      void later.response.then(
+        (r) => r && dropResponse(r),
+        () => {},
+      );
+    throw e;
+  }
+  return missing;
+}
+
 export default command({
   names: ['FETCH'],
   states: SELECTED,
@@ -221,33 +289,26 @@ export default command({
     const withMeta = requested.some(needsMeta);
     const flagsAsked = requested.some((it) => it.type === 'FLAGS');
     const opts = session.writeOptions;
-    // Responses are prepared up to LOOKAHEAD ahead of the one being written (fetchStream.ts).
-    const ahead: Promise<PreparedResponse>[] = [];
     const prepare = async (uid: number, meta: MessageMeta | undefined) => {
       const list = await items(session, requested, uid, meta, cmd.uid, seen.has(uid) && !flagsAsked);
       return prepareResponse(session, fetchResponse(box.seqOf(uid), list, opts));
     };
+    let missing: Missing;
     try {
-      for (let i = 0; i < uids.length; i += BATCH) {
-        const chunk = uids.slice(i, i + BATCH);
-        const metas = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
-        const byUid = new Map(metas.map((m) => [m.uid, m] as const));
-        for (const uid of chunk) {
-          const meta = byUid.get(uid);
-          // Expunged by another session since this one last heard: nothing to say about it (RFC 9051 §7.5.1).
-          if (withMeta && !meta) continue;
-          const next = prepare(uid, meta);
-          next.catch(() => {}); // answered when its turn comes
-          ahead.push(next);
-          if (ahead.length > LOOKAHEAD) await writeResponse(session, await ahead.shift()!);
-        }
-      }
-      while (ahead.length > 0) await writeResponse(session, await ahead.shift()!);
+      missing = await streamAll(session, uids, withMeta, prepare);
     } catch (e) {
-      for (const later of ahead) void later.then(dropResponse, () => {});
       if (!(e instanceof UnknownCteError)) throw e;
       return session.fail(cmd.tag, 'NO', e.message, { code: 'UNKNOWN-CTE' });
     }
+    if (missing.octets.length > 0 && (await session.backend.mail.getMessages(box.ref, missing.octets)).length > 0) {
+      // an index item whose blob is gone: the store broke its own rule (never a dangling index item)
+      session.log.error('imap fetch: message octets missing', { uids: missing.octets });
+      return session.refuse(cmd.tag, 'message data is missing', { code: 'SERVERBUG' });
+    }
+    // RFC 2180 §4.1.2: the others' data and a tagged NO; no EXPUNGE may be sent now (RFC 9051 §7.5.1), so
+    // RFC 5530 EXPUNGEISSUED says why. Not the client's fault: not counted as an error.
+    const gone = missing.items + missing.octets.length;
+    if (gone > 0) return session.refuse(cmd.tag, `${gone} of the messages were expunged`, { code: 'EXPUNGEISSUED' });
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`));
   },
 });

@@ -7,8 +7,8 @@
  * under IMAP4rev2 (RFC 9051 §7.3.4: no `* SEARCH` there). RETURN (SAVE) keeps the result for `$` (RFC 5182
  * §2.1, the reduction of §2.4); a SAVE search answered NO leaves it empty.
  */
-import { NotFoundError } from '../../core/errors.ts';
 import type { MessageMeta } from '../../core/ports.ts';
+import { MessageGoneError } from '../backend.ts';
 import {
   type CommandEvent,
   esearchResponse,
@@ -78,20 +78,19 @@ async function findMatches(session: ImapSession, cmd: SearchCommand): Promise<Fo
     const chunk = uids.slice(i, i + BATCH);
     const metas: MessageMeta[] = withMeta ? await session.backend.mail.getMessages(box.ref, chunk) : [];
     const byUid = new Map(metas.map((m) => [m.uid, m] as const));
-    const subjects: SearchSubject[] = chunk.map((uid, j) => ({
-      seq: i + j + 1,
-      uid,
-      flags: box.flagsOf(uid),
-      modseq: box.modseqOf(uid),
-      meta: byUid.get(uid),
-    }));
+    const subjects: SearchSubject[] = chunk.flatMap((uid, j) => {
+      const meta = byUid.get(uid);
+      // RFC 2180 §4.3: a message another session expunged (still shown) is not found, as in Dovecot
+      if (box.expungedElsewhere(uid) || (withMeta && !meta)) return [];
+      return [{ seq: i + j + 1, uid, flags: box.flagsOf(uid), modseq: box.modseqOf(uid), meta }];
+    });
     const verdicts = subjects.map((s) => matchesAll(cmd.criteria, s, ctx));
     const open = subjects.flatMap((s, j) => (verdicts[j] === undefined && s.meta ? [j] : []));
     await eachLimited(open, BODY_CONCURRENCY, async (j) => {
       const s = subjects[j];
       const text = await searchText(session.backend, s.meta!, texts).catch((e: unknown) => {
         // octets gone (the message expunged and its blob deleted meanwhile): it matches nothing
-        if (!(e instanceof NotFoundError)) throw e;
+        if (!(e instanceof MessageGoneError)) throw e;
         session.log.warn('imap search: message octets missing', { uid: s.uid });
         return undefined;
       });

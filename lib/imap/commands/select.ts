@@ -7,7 +7,6 @@
  */
 import {
   exists,
-  flags,
   listResponse,
   type NumberRange,
   type QresyncParams,
@@ -87,7 +86,7 @@ export default command({
     const readOnly = cmd.type === 'EXAMINE';
     const box = await SelectedMailbox.open(mail, state, readOnly);
     const opts = session.writeOptions;
-    session.send(flags(box.flagNames, opts));
+    session.send(box.flagsLine(opts));
     session.send(exists(box.count));
     if (session.imap4rev2) {
       // RFC 9051 Appendix E items 10-12: a LIST response; no RECENT (\Recent is gone) and no UNSEEN.
@@ -103,12 +102,7 @@ export default command({
     // RFC 8474 §4.2: the mailbox's id, stable across RENAME.
     session.send(untagged('OK', 'mailbox id', { code: 'MAILBOXID', id: state.mailboxId }));
     if (cmd.condstore) session.condstore = true;
-    session.send(
-      untagged('OK', readOnly ? 'no permanent flags' : 'flags kept', {
-        code: 'PERMANENTFLAGS',
-        flags: readOnly ? [] : [...box.flagNames, '\\*'],
-      }),
-    );
+    session.send(box.permanentFlagsLine());
     session.selected = box;
     session.state = 'selected';
     if (qresync) await resync(session, box, qresync);

@@ -1,9 +1,10 @@
 /**
  * STORE and UID STORE (RFC 9051 §6.4.6): FLAGS, +FLAGS, -FLAGS, .SILENT. The store changes only what
- * really changes (ports.ts updateFlags); every named message then gets its FLAGS unless .SILENT.
+ * really changes (ports.ts updateFlags); every named message then gets its FLAGS unless .SILENT. A message
+ * another session expunged is skipped, and without .SILENT the answer is NO [EXPUNGEISSUED] (RFC 2180 §4.2).
  */
 import type { FlagOperation } from '../../core/ports.ts';
-import { flags as flagsResponse, tagged, untagged } from '../codec/index.ts';
+import { tagged } from '../codec/index.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import type { ImapSession } from '../session.ts';
 import { command, SELECTED } from './types.ts';
@@ -26,10 +27,7 @@ function spelled(flags: readonly string[], known: readonly string[]): string[] {
 function announceKeywords(session: ImapSession, box: SelectedMailbox, set: readonly string[]): void {
   const fresh = set.filter((f) => !f.startsWith('\\') && !box.keywords.includes(f));
   if (fresh.length === 0) return;
-  box.keywords = [...box.keywords, ...fresh].sort();
-  const opts = session.writeOptions;
-  session.send(flagsResponse(box.flagNames, opts));
-  session.send(untagged('OK', 'flags kept', { code: 'PERMANENTFLAGS', flags: [...box.flagNames, '\\*'] }));
+  for (const line of box.keywordLines([...box.keywords, ...fresh].sort(), session.writeOptions)) session.send(line);
 }
 
 export default command({
@@ -43,8 +41,11 @@ export default command({
       cmd.flags.filter((f) => f.toLowerCase() !== '\\recent'),
       box.keywords,
     );
-    const { uids, outOfRange } = box.resolve(cmd.set, cmd.uid);
-    if (outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    const resolved = box.resolve(cmd.set, cmd.uid);
+    if (resolved.outOfRange) return session.fail(cmd.tag, 'BAD', 'no such message');
+    // RFC 2180 §4.2: messages another session expunged are left out (their FLAGS cannot be told).
+    const uids = resolved.uids.filter((u) => !box.expungedElsewhere(u));
+    const gone = resolved.uids.length - uids.length;
     const since = cmd.unchangedSince;
     if (since !== undefined) session.condstore = true;
     const updated = new Set<number>();
@@ -69,6 +70,11 @@ export default command({
     if (modified.length > 0) {
       const set = cmd.uid ? modified : modified.map((u) => box.seqOf(u));
       return session.send(tagged(cmd.tag, 'OK', 'conditional STORE failed for some', { code: 'MODIFIED', set }));
+    }
+    // RFC 2180 §4.2.1: .SILENT that stored every other message is OK; §4.2.2/4.2.3: otherwise a tagged NO
+    // (the others stored and told), RFC 5530 EXPUNGEISSUED saying why.
+    if (gone > 0 && !cmd.silent) {
+      return session.refuse(cmd.tag, `${gone} of the messages were expunged`, { code: 'EXPUNGEISSUED' });
     }
     session.send(tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID STORE' : 'STORE'} completed`));
   },

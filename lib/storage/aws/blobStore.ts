@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -8,11 +8,11 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, TemporaryError } from '../../core/errors.ts';
 import type { BlobCandidate, BlobStore, ByteRange } from '../../core/ports.ts';
+import { uploadStream } from './partUpload.ts';
 
-/** Multipart part size: the upload holds at most queueSize parts in memory (S3's minimum part is 5 MiB). */
+/** Multipart part size (S3's minimum part is 5 MiB): partUpload.ts holds queueSize + 1 of them at most. */
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 /** Keys per listing page: S3's most. */
@@ -40,22 +40,13 @@ export class S3BlobStore implements BlobStore {
   ) {}
 
   async put(key: string, body: Buffer | Readable, contentType = 'message/rfc822'): Promise<{ size: number }> {
-    let size = 0;
-    if (Buffer.isBuffer(body)) size = body.length;
-    else body.on('data', (chunk: Buffer) => (size += chunk.length));
     try {
-      const upload = new Upload({
-        client: this.s3,
-        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-        partSize: PART_SIZE,
-        queueSize: QUEUE_SIZE,
-        leavePartsOnError: false,
-      });
-      await upload.done();
+      const target = { s3: this.s3, bucket: this.bucket, key, contentType, partSize: PART_SIZE, queueSize: QUEUE_SIZE };
+      const size = await uploadStream(target, Buffer.isBuffer(body) ? Readable.from([body]) : body);
+      return { size };
     } catch (err) {
       throw new TemporaryError(`blob upload failed: ${(err as Error).message}`, err);
     }
-    return { size };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

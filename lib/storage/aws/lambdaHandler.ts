@@ -4,15 +4,21 @@ import type { FunctionName, Storage } from '../../core/ports.ts';
 import { createHandlers, type HandlerOptions } from '../../pipeline/handlers.ts';
 import type { Handler } from '../../pipeline/invoker.ts';
 import { outboundParts } from './queueWiring.ts';
+import { sesFeedbackParts } from './sesFeedbackWiring.ts';
 import { createAwsStorage } from './storage.ts';
 
-/** The deliver Lambda alone gets the outbound parts (transport, DKIM signer, DSNs): only it holds the keys. */
+/**
+ * The deliver Lambda alone gets the outbound parts (transport, DKIM signer, DSNs): only it holds the keys.
+ * The sesFeedback Lambda gets the suppression list and the DSN path.
+ */
 function optionsFor(name: FunctionName, storage: Storage): HandlerOptions {
-  if (name !== 'deliver') return {};
-  const log = createLogger({ fields: { component: 'deliver' } });
+  if (name !== 'deliver' && name !== 'sesFeedback') return {};
+  const log = createLogger({ fields: { component: name } });
   const endpoints = loadAwsConfig(process.env).endpoints;
+  const outbound = loadOutboundConfig(process.env);
+  if (name === 'sesFeedback') return { sesFeedback: sesFeedbackParts(storage, outbound, { endpoints, log }) };
   const dkim = loadDkimConfig(process.env);
-  return { outbound: outboundParts(storage, loadOutboundConfig(process.env), { endpoints, dkim, log }) };
+  return { outbound: outboundParts(storage, outbound, { endpoints, dkim, log }) };
 }
 
 /**

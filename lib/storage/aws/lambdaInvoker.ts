@@ -1,19 +1,19 @@
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { TemporaryError } from '../../core/errors.ts';
-import type { FunctionName, Invoker } from '../../core/ports.ts';
+import type { InvokedFunction, Invoker } from '../../core/ports.ts';
 
 /** Invokes the deployed functions; a function error or a transport failure is a TemporaryError (answer 4xx). */
 export class LambdaInvoker implements Invoker {
   constructor(
     private readonly lambda: LambdaClient,
-    private readonly functionNames: Readonly<Record<FunctionName, string>>,
+    private readonly functionNames: Readonly<Record<InvokedFunction, string>>,
   ) {}
 
-  static create(functionNames: Readonly<Record<FunctionName, string>>): LambdaInvoker {
+  static create(functionNames: Readonly<Record<InvokedFunction, string>>): LambdaInvoker {
     return new LambdaInvoker(new LambdaClient({}), functionNames);
   }
 
-  async invoke<Req, Res>(fn: FunctionName, payload: Req): Promise<Res> {
+  async invoke<Req, Res>(fn: InvokedFunction, payload: Req): Promise<Res> {
     let out: InvokeCommandOutput;
     try {
       out = await this.lambda.send(
@@ -28,7 +28,7 @@ export class LambdaInvoker implements Invoker {
   }
 
   /** InvocationType Event: Lambda queues the invocation and answers 202 at once. */
-  async invokeEvent<Req>(fn: FunctionName, payload: Req): Promise<void> {
+  async invokeEvent<Req>(fn: InvokedFunction, payload: Req): Promise<void> {
     try {
       await this.lambda.send(
         new InvokeCommand({

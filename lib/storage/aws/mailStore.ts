@@ -25,7 +25,7 @@ import type {
   Usage,
 } from '../../core/ports.ts';
 import type { StorageNames } from '../../core/schema.ts';
-import { appendAll, appendMany } from './mail/append.ts';
+import { appendAll, appendMany, forgetIdempotencyKey } from './mail/append.ts';
 import { sweepBlobs } from './mail/blobs.ts';
 import { MailContext, type MailStoreOptions } from './mail/context.ts';
 import { expunge } from './mail/expunge.ts';
@@ -93,6 +93,9 @@ export class DynamoMailStore implements MailStore {
   }
   appendAll(inputs: readonly AppendInput[], opts?: AtomicAppendOptions) {
     return appendAll(this.ctx, inputs, opts);
+  }
+  forgetIdempotencyKey(ref: MailboxRef, key: string) {
+    return forgetIdempotencyKey(this.ctx, ref, key);
   }
   getMessage(ref: MailboxRef, uid: number) {
     return reads.getMessage(this.ctx, ref, uid);

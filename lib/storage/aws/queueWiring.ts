@@ -12,7 +12,7 @@ import type { Storage } from '../../core/ports.ts';
 import { systemMailSenderOver } from '../../delivery/systemMail.ts';
 import type { OutboundParts } from '../../outbound/deliver.ts';
 import { openEntry } from '../../outbound/deliverMessage.ts';
-import { sendRunnerReport } from '../../outbound/dsnReport.ts';
+import { type ReportDeps, sendRunnerReport } from '../../outbound/dsnReport.ts';
 import type { ReportOutcome } from '../../outbound/runnerReport.ts';
 import { createTransport } from '../../outbound/transports/index.ts';
 import { systemResolver } from '../../pipeline/dns.ts';
@@ -39,29 +39,36 @@ const transportOf = (config: OutboundConfig, ctx: OutboundContext) =>
     heloName: config.hostname,
     dataDir: config.dataDir,
     resolver: systemResolver(),
-    ses: () => createSesTransport(ctx.endpoints, { log: ctx.log }),
+    ses: () => createSesTransport(ctx.endpoints, { log: ctx.log, configurationSet: config.sesConfigurationSet }),
     log: ctx.log,
   });
 
 /**
- * DSNs go out as mail of ours: route and store run in this process over the same storage (the deliver
- * function is allowed what the store function is), remote senders' reports are enqueued.
+ * What sending a DSN takes besides the message it is about: DSNs go out as mail of ours, route and store run
+ * in this process over the same storage (the function is allowed what the store function is), remote
+ * senders' reports are enqueued. Shared by the deliver step and the SES feedback step.
  */
-function dsnHook(storage: Storage, config: OutboundConfig, ctx: OutboundContext): ReportOutcome {
+export function dsnReportDeps(storage: Storage, config: OutboundConfig, log: Logger): Omit<ReportDeps, 'openMessage'> {
   const sender = systemMailSenderOver(new LocalInvoker(createHandlers(storage)), {
     blobs: storage.blobs,
     queue: storage.queue,
-    log: ctx.log,
+    log,
   });
-  return (report) =>
-    sendRunnerReport(report, {
-      hostname: config.hostname,
-      sender,
-      openMessage: (entry) => openEntry(storage.blobs, entry)(),
-      policy: { delayWarningMs: config.delayWarningMs, lifetimeMs: config.queueLifetimeMs },
-      newId: ulid,
-      log: ctx.log,
-    });
+  return {
+    hostname: config.hostname,
+    sender,
+    policy: { delayWarningMs: config.delayWarningMs, lifetimeMs: config.queueLifetimeMs },
+    newId: ulid,
+    log,
+  };
+}
+
+function dsnHook(storage: Storage, config: OutboundConfig, ctx: OutboundContext): ReportOutcome {
+  const deps: ReportDeps = {
+    ...dsnReportDeps(storage, config, ctx.log),
+    openMessage: (entry) => openEntry(storage.blobs, entry)(),
+  };
+  return (report) => sendRunnerReport(report, deps);
 }
 
 /** The parts built into this program. */

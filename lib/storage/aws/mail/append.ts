@@ -4,7 +4,7 @@
  * new MODSEQ and one change record, the account's usage under the quota, the blob counts, and per message
  * its index item and idempotency record.
  */
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { InvalidInputError, LimitExceededError, QuotaExceededError, TemporaryError } from '../../../core/errors.ts';
 import {
   type AppendInput,
@@ -336,4 +336,13 @@ export async function appendAll(
     return groupResults(base, inputs.length);
   }
   throw new TemporaryError('append: too much contention');
+}
+
+/** Removes a key's record (MailStore.forgetIdempotencyKey). */
+export async function forgetIdempotencyKey(ctx: MailContext, ref: MailboxRef, key: string): Promise<void> {
+  try {
+    await ctx.db.send(new DeleteItemCommand({ TableName: ctx.t.mailboxes, Key: toAttr(idempotencyKey(ref, key)) }));
+  } catch (err) {
+    throw temporary('idempotency record delete failed', err);
+  }
 }

@@ -1,0 +1,54 @@
+/**
+ * The "delivered" DSN for local recipients of submitted mail that asked for NOTIFY=SUCCESS (RFC 3461 §4.1,
+ * §6.2: a server that advertises DSN and delivers to a mailbox reports the delivery). Remote recipients get
+ * theirs from the queue runner. Sent after the message is committed, through the same ingestion path as any
+ * DSN, under a key derived from the message's, so a client's retry of the same text reports once. A failure
+ * to send it is logged and does not undo the delivery.
+ */
+import { ulid } from '../core/ids.ts';
+import type { Logger } from '../core/log.ts';
+import type { MessageDsn, RecipientDsn, SystemMailSender } from '../core/outbound.ts';
+import type { AcceptedMessage, LocalRecipient } from '../delivery/types.ts';
+import { buildDsn } from '../outbound/dsn.ts';
+import { RETURNED_LIMIT } from '../outbound/dsnReturned.ts';
+
+export type NotifiableLocalRecipient = LocalRecipient & RecipientDsn;
+
+export async function reportLocalSuccess(
+  sender: SystemMailSender | undefined,
+  hostname: string,
+  message: AcceptedMessage,
+  recipients: readonly NotifiableLocalRecipient[],
+  original: MessageDsn & { readonly headerBlock: Buffer },
+  log: Logger,
+): Promise<void> {
+  const asked = recipients.filter((r) => r.notify?.includes('SUCCESS'));
+  if (!sender || asked.length === 0 || message.mailFrom === '') return;
+  const now = Date.now();
+  const text = buildDsn({
+    hostname,
+    to: message.mailFrom,
+    envId: original.envId,
+    arrivalDate: message.internalDate,
+    recipients: asked.map((r) => ({
+      address: r.address,
+      action: 'delivered' as const,
+      orcpt: r.orcpt,
+      reply: '250 2.0.0 Delivered to the mailbox',
+      lastAttemptAt: now,
+    })),
+    returned: {
+      kind: 'headers',
+      bytes: original.headerBlock.subarray(0, RETURNED_LIMIT),
+      truncated: original.headerBlock.length > RETURNED_LIMIT,
+      limit: RETURNED_LIMIT,
+    },
+    id: ulid(),
+    date: now,
+  });
+  try {
+    await sender.send({ recipient: message.mailFrom, text, idempotencyKey: `dsn:delivered:${message.idempotencyKey}` });
+  } catch (err) {
+    log.warn('delivery report not sent', { err, id: message.messageId });
+  }
+}
