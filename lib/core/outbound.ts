@@ -72,6 +72,12 @@ export interface QueueEntryInput extends MessageDsn {
   readonly reportTo?: string;
   /** A forwarded copy: add an ARC set (RFC 8617) with these results when it is sent (forwarding only). */
   readonly arcSeal?: ArcSealInput;
+  /**
+   * The message came as 8-bit (BODY=8BITMIME, RFC 6152) or with SMTPUTF8 (RFC 6531): the next hop is asked for
+   * the same, so 8-bit octets never go out undeclared. Absent: 7-bit.
+   */
+  readonly eightBit?: boolean;
+  readonly smtpUtf8?: boolean;
 }
 
 /** What the MX's filter found, for the ARC set of a copy we forward (RFC 8617 §4.1). */

@@ -74,6 +74,8 @@ export function queueEntries(
         ...(options.ret ? { ret: options.ret } : {}),
         ...(options.accountId ? { accountId: options.accountId } : {}),
         ...(options.arcSeal ? { arcSeal: options.arcSeal } : {}),
+        ...(options.eightBit ? { eightBit: true } : {}),
+        ...(options.smtpUtf8 ? { smtpUtf8: true } : {}),
         // a rewritten (SRS) sender: our own reports about this copy go to the sender it stands for
         ...(mailFrom && message.mailFrom && mailFrom !== message.mailFrom ? { reportTo: message.mailFrom } : {}),
       });

@@ -61,6 +61,9 @@ export interface OutboundOptions extends MessageDsn {
   readonly accountId?: string;
   /** Forwarded copies: the ARC set the deliver step adds (RFC 8617). */
   readonly arcSeal?: ArcSealInput;
+  /** BODY=8BITMIME / SMTPUTF8 of the transaction, kept in each queue entry for the next hop. */
+  readonly eightBit?: boolean;
+  readonly smtpUtf8?: boolean;
 }
 
 /** The remote recipient for an address outside our domains: the domain normalised, the local part as written. */

@@ -22,6 +22,8 @@ function envelopeOf(entry: QueueEntry): OutboundEnvelope {
     mailFrom: entry.mailFrom,
     domain: entry.domain,
     recipients: pending.map((r) => r.address),
+    eightBit: entry.eightBit === true,
+    smtpUtf8: entry.smtpUtf8 === true,
     dsn: { envId: entry.envId, ret: entry.ret, recipients: dsnRecipients },
   };
 }

@@ -15,6 +15,7 @@ import { queueTarget } from '../delivery/queueTarget.ts';
 import type { SrsCodec } from '../delivery/srs.ts';
 import type { DeliveryTarget, RemoteRecipient } from '../delivery/types.ts';
 import type { FilterResult } from '../pipeline/contracts.ts';
+import { bodyTypeOf, type IncomingMessage } from './receive.ts';
 import type { Recipient } from './recipients.ts';
 
 export interface ForwardDeps {
@@ -56,8 +57,9 @@ export function forwardTarget(
   deps: ForwardDeps,
   copies: readonly RemoteRecipient[],
   verdict: Pick<FilterResult, 'arc'>,
+  msg: IncomingMessage,
   log: Logger,
 ): DeliveryTarget {
-  const options = { headerPrefix: '', ...(verdict.arc ? { arcSeal: verdict.arc } : {}) };
+  const options = { headerPrefix: '', ...bodyTypeOf(msg), ...(verdict.arc ? { arcSeal: verdict.arc } : {}) };
   return queueTarget(deps.queue, copies, options, log, deps.onEnqueued);
 }

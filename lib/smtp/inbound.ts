@@ -112,6 +112,7 @@ export function incomingMessage<R extends { readonly address: string }>(
     helo: session.hostNameAppearsAs || '',
     clientIp: session.remoteAddress,
     smtpUtf8,
+    eightBit: envelope.bodyType === '8bitmime',
     protocol: smtpUtf8 ? `UTF8SMTP${session.secure ? 'S' : ''}` : session.transmissionType || 'ESMTP',
     tls: tls ? { version: tls.version, cipher: tls.name } : undefined,
   };

@@ -89,7 +89,7 @@ export async function ingest(
   }
   const targets: DeliveryTarget[] = [];
   if (deliveries.length > 0) targets.push(localStoreTarget(deps.local, deliveries, log, verdict.summary));
-  if (forwards.length > 0 && deps.forward) targets.push(forwardTarget(deps.forward, forwards, verdict, log));
+  if (forwards.length > 0 && deps.forward) targets.push(forwardTarget(deps.forward, forwards, verdict, msg, log));
   const outcome = await commitToTargets(message, targets);
   timing.storeMs = Date.now() - phase;
   // the blob may already back some copies: it is kept whatever happens from here

@@ -23,9 +23,19 @@ export interface IncomingMessage {
   readonly helo: string;
   readonly clientIp: string;
   readonly smtpUtf8: boolean;
+  /** BODY=8BITMIME was given (RFC 6152). */
+  readonly eightBit?: boolean;
   /** WITH protocol of the Received field (RFC 3848): ESMTP, ESMTPS, ESMTPSA, UTF8SMTPS ... */
   readonly protocol: string;
   readonly tls?: { readonly version: string; readonly cipher: string };
+}
+
+/**
+ * What the queue keeps of the transaction's body type for the next hop. UTF-8 header fields are 8-bit octets
+ * too, so an SMTPUTF8 message is never relayed without BODY=8BITMIME (RFC 6531 §3.4).
+ */
+export function bodyTypeOf(msg: IncomingMessage): { eightBit: boolean; smtpUtf8: boolean } {
+  return { eightBit: msg.eightBit === true || msg.smtpUtf8, smtpUtf8: msg.smtpUtf8 };
 }
 
 export interface ReceiveDeps {

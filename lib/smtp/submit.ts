@@ -20,7 +20,7 @@ import type { AcceptedMessage, DeliveryTarget, RemoteRecipient } from '../delive
 import { type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
 import { type NotifiableLocalRecipient, reportLocalSuccess } from './localSuccessDsn.ts';
-import { type IncomingMessage, receiveText } from './receive.ts';
+import { bodyTypeOf, type IncomingMessage, receiveText } from './receive.ts';
 import { rfc5322Date } from './received.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
 import { mayUseAddress, type SubmitterAccount } from './senderIdentity.ts';
@@ -140,7 +140,7 @@ function targetsFor(
   }
   if (submission.remote.length > 0 && deps.queue) {
     const { envId, ret } = submission;
-    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret };
+    const options = { headerPrefix, accountId: deps.account.accountId, envId, ret, ...bodyTypeOf(submission.msg) };
     targets.push(queueTarget(deps.queue, submission.remote, options, log, deps.onEnqueued));
   }
   return targets;

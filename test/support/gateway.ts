@@ -12,6 +12,7 @@ import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
 import type { OutboundQueue } from '../../lib/core/outbound.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import type { Account, Invoker, Storage } from '../../lib/core/ports.ts';
+import { createInvoker, startDeliverKicker } from '../../lib/gateway/deliverWiring.ts';
 import { type Gateway, startGateway } from '../../lib/gateway/gateway.ts';
 import type { TlsMaterial } from '../../lib/net/types.ts';
 import { createHandlers } from '../../lib/pipeline/handlers.ts';
@@ -49,21 +50,35 @@ export async function startTestGateway(
     log?: Logger;
     /** The outbound queue submission enqueues into (an in-memory fake in protocol tests). */
     queue?: OutboundQueue;
+    /**
+     * Work the queue as the gateway process does (lib/gateway/deliverWiring.ts): `deliver` with the transport,
+     * DKIM signer and DSN hook that `env` configures, kicked after each enqueue and every POSTERN_QUEUE_POLL_MS.
+     */
+    deliver?: boolean;
   } = {},
 ): Promise<TestGateway> {
+  // Registered before freshStorage's hook, so that the queue stops being worked before its storage closes.
+  let stopDelivering = async () => {};
+  after(() => stopDelivering());
   const storage = opts.storage ?? (await freshStorage());
   // every setting of this gateway comes from `env`: nothing is shared with other gateways through process.env
   const config = testConfig({ POSTERN_HOSTNAME: 'mx.test.example', POSTERN_ALLOW_PLAINTEXT_AUTH: '1', ...opts.env });
   const tls = await testTls();
-  const invoker = opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
+  const working = opts.deliver ? createInvoker(config, storage, log) : undefined;
+  const invoker = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
+  const kicker = working && startDeliverKicker(config, invoker, working.delivers, log);
+  const kickQueue = kicker && (() => kicker.kick());
+  if (kicker) stopDelivering = () => kicker.stop();
   const authenticator = createAuthenticator(storage.directory, config.auth);
-  const gateway = await startGateway({ config, storage, invoker, authenticator, tls, log, queue: opts.queue });
+  const deps = { config, storage, invoker, authenticator, tls, log, queue: opts.queue, kickQueue };
+  const gateway = await startGateway(deps);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await gateway.close(0);
+    await kicker?.stop();
   };
   after(close);
   return {

@@ -42,6 +42,11 @@ export interface SinkOptions {
   readonly idleCloseMs?: number;
   /** Answer every RCPT with 451 (a host that defers everything). */
   readonly deferAll?: boolean;
+  /**
+   * Answers RCPT before the local-part rules: a reply (code and text) or undefined for those rules. Tests that
+   * change a host's mind between attempts (450, then accepted) use it.
+   */
+  readonly rcptReply?: (address: string) => { readonly code: number; readonly message: string } | undefined;
   /** Listen on this loopback address and port (several MX hosts on one port); default 127.0.0.1 and any port. */
   readonly host?: string;
   readonly port?: number;
@@ -137,6 +142,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     onRcptTo(address, _session, callback) {
       sink.rcptAttempts.push(address.address);
       if (options.deferAll) return callback(smtpError(451, '4.3.0 Everything deferred here'));
+      const chosen = options.rcptReply?.(address.address);
+      if (chosen) return callback(smtpError(chosen.code, chosen.message));
       callback(recipientReply(address.address) ?? null);
     },
     onData(stream, session, callback) {

@@ -9,6 +9,7 @@ import { silentLogger } from '../../lib/core/log.ts';
 import { queueEntries, queueTarget } from '../../lib/delivery/queueTarget.ts';
 import { commitToTargets } from '../../lib/delivery/targets.ts';
 import type { AcceptedMessage, DeliveryTarget, TargetOutcome } from '../../lib/delivery/types.ts';
+import { bodyTypeOf, type IncomingMessage } from '../../lib/smtp/receive.ts';
 import { MemoryQueue } from '../support/memoryQueue.ts';
 
 const message: AcceptedMessage = {
@@ -70,6 +71,17 @@ describe('queueTarget', () => {
       ],
     );
     assert.notEqual(entries[0].id, entries[1].id);
+  });
+
+  test('the body type goes into every entry (RFC 6152 BODY=8BITMIME, RFC 6531 SMTPUTF8); 7-bit leaves none', () => {
+    const to = [{ address: 'a@x.example', domain: 'x.example' }];
+    const utf8 = bodyTypeOf({ smtpUtf8: true } as IncomingMessage);
+    assert.deepEqual(utf8, { eightBit: true, smtpUtf8: true }, 'UTF-8 headers are 8-bit octets too');
+    const [e] = queueEntries(message, to, { headerPrefix: '', ...utf8 });
+    assert.deepEqual([e.eightBit, e.smtpUtf8], [true, true]);
+    const plain = bodyTypeOf({ smtpUtf8: false, eightBit: false } as IncomingMessage);
+    const [p] = queueEntries(message, to, { headerPrefix: '', ...plain });
+    assert.ok(!('eightBit' in p) && !('smtpUtf8' in p));
   });
 
   test('a failed enqueue is a temporary failure; a duplicate does not use the blob and is not kicked', async () => {
