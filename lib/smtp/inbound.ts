@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../core/log.ts';
+import { messageDsn, recipientDsn } from './dsnParameters.ts';
 import { type IngestDeps, ingest } from './ingest.ts';
 import type { IncomingMessage } from './receive.ts';
 import { isAscii, isReply, type Recipient, type RecipientPolicy } from './recipients.ts';
@@ -62,7 +63,7 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
           callback(new SmtpReplyError(REPLIES.tooManyRecipients));
           return;
         }
-        list.push(outcome);
+        list.push({ ...outcome, ...recipientDsn(address) });
         accepted.set(session.envelope, list);
         callback(null);
       },
@@ -76,7 +77,7 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
   const onData: InboundHandlers['onData'] = (stream, session, callback) => {
     const log = sessionLog(session);
     const started = Date.now();
-    const message = incomingMessage(session, accepted.get(session.envelope) ?? []);
+    const message = { ...incomingMessage(session, accepted.get(session.envelope) ?? []), ...messageDsn(session) };
     ingest(deps.ingest, message, stream as Readable, log).then(
       ({ reply, dataEnd }) => {
         const ms = Date.now() - dataEnd;

@@ -5,7 +5,8 @@
  * 3. the local store target (lib/delivery) appends one copy per recipient account, each with its own header
  *    prefix, retried with the same idempotency key; the forward target (forward.ts) enqueues the remote copies
  *    of aliases and SRS bounces in the same commit, under the same key;
- * 4. only then 250. Any failure of S3, the index, the queue or a function answers 451.
+ * 4. only then 250. Any failure of S3, the index, the queue or a function answers 451; recipients stored that
+ *    asked for NOTIFY=SUCCESS get their sender a "delivered" DSN (localSuccessDsn.ts).
  *
  * Exactly once: the store's idempotency key is the SHA-256 of the envelope sender and the message text as
  * the client sent it. The store step is retried with the same key; and when the transaction still fails, the
@@ -16,13 +17,16 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
+import type { MessageDsn, RecipientDsn, SystemMailSender } from '../core/outbound.ts';
 import type { Invoker } from '../core/ports.ts';
 import { deliveriesFor } from '../delivery/copies.ts';
 import { type LocalStoreDeps, localStoreTarget } from '../delivery/localTarget.ts';
 import { commitToTargets } from '../delivery/targets.ts';
 import type { DeliveryTarget } from '../delivery/types.ts';
+import { readReturned } from '../outbound/dsnReturned.ts';
 import type { FilterRequest, FilterResult } from '../pipeline/contracts.ts';
 import { type ForwardDeps, forwardedCopies, forwardTarget } from './forward.ts';
+import { reportLocalSuccess } from './localSuccessDsn.ts';
 import { type IncomingMessage, type ReceiveDeps, receiveText } from './receive.ts';
 import type { Recipient } from './recipients.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
@@ -34,6 +38,8 @@ export interface IngestDeps extends ReceiveDeps {
   readonly local: LocalStoreDeps;
   /** The queue and SRS codec for forwarded copies; absent, the recipient policy accepts none. */
   readonly forward?: ForwardDeps;
+  /** Sends the "delivered" DSNs of NOTIFY=SUCCESS recipients; absent: none is sent. */
+  readonly systemMail?: SystemMailSender;
 }
 
 export interface IngestOutcome {
@@ -45,7 +51,8 @@ export interface IngestOutcome {
 /** Receives, filters and stores one message; resolves with the reply for the client. */
 export async function ingest(
   deps: IngestDeps,
-  msg: IncomingMessage & { readonly recipients: readonly Recipient[] },
+  msg: Omit<IncomingMessage, 'recipients'> &
+    MessageDsn & { readonly recipients: readonly (Recipient & RecipientDsn)[] },
   text: Readable,
   log: Logger,
 ): Promise<IngestOutcome> {
@@ -95,6 +102,9 @@ export async function ingest(
   // the blob may already back some copies: it is kept whatever happens from here
   if (outcome.kind === 'failed') return { reply: deliveryFailureReply(outcome.reason), dataEnd };
   if (!outcome.blobUsed) discard(); // every copy already existed, served from an earlier transaction's object
+  const stored = msg.recipients.filter((r) => r.accounts.length > 0);
+  const returned = () => readReturned(() => deps.blobs.get(message.blobKey), 'headers');
+  await reportLocalSuccess(deps.systemMail, deps.hostname, message, stored, { envId: msg.envId, returned }, log);
   log.info('delivered', {
     id: message.messageId,
     size: message.blobSize,

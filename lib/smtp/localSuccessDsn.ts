@@ -1,7 +1,7 @@
 /**
- * The "delivered" DSN for local recipients of submitted mail that asked for NOTIFY=SUCCESS (RFC 3461 §4.1,
- * §6.2: a server that advertises DSN and delivers to a mailbox reports the delivery). Remote recipients get
- * theirs from the queue runner. Sent after the message is committed, through the same ingestion path as any
+ * The "delivered" DSN for local recipients that asked for NOTIFY=SUCCESS (RFC 3461 §4.1, §5.2.2: a server that
+ * advertises DSN and delivers to a mailbox reports the delivery), on the MX and on submission alike. Remote
+ * recipients get theirs from the queue runner. Sent after the message is committed, through the same ingestion path as any
  * DSN, under a key derived from the message's, so a client's retry of the same text reports once. A failure
  * to send it is logged and does not undo the delivery.
  */
@@ -9,7 +9,7 @@ import { ulid } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { MessageDsn, RecipientDsn, SystemMailSender } from '../core/outbound.ts';
 import type { AcceptedMessage, LocalRecipient } from '../delivery/types.ts';
-import { buildDsn } from '../outbound/dsn.ts';
+import { buildDsn, type ReturnedContent } from '../outbound/dsn.ts';
 import { RETURNED_LIMIT } from '../outbound/dsnReturned.ts';
 
 export type NotifiableLocalRecipient = LocalRecipient & RecipientDsn;
@@ -19,12 +19,18 @@ export async function reportLocalSuccess(
   hostname: string,
   message: AcceptedMessage,
   recipients: readonly NotifiableLocalRecipient[],
-  original: MessageDsn & { readonly headerBlock: Buffer },
+  original: MessageDsn & { readonly returned: () => Promise<ReturnedContent> },
   log: Logger,
 ): Promise<void> {
   const asked = recipients.filter((r) => r.notify?.includes('SUCCESS'));
   if (!sender || asked.length === 0 || message.mailFrom === '') return;
   const now = Date.now();
+  let returned: ReturnedContent | undefined;
+  try {
+    returned = await original.returned();
+  } catch (err) {
+    log.warn('delivery report without the header section', { err, id: message.messageId });
+  }
   const text = buildDsn({
     hostname,
     to: message.mailFrom,
@@ -37,12 +43,7 @@ export async function reportLocalSuccess(
       reply: '250 2.0.0 Delivered to the mailbox',
       lastAttemptAt: now,
     })),
-    returned: {
-      kind: 'headers',
-      bytes: original.headerBlock.subarray(0, RETURNED_LIMIT),
-      truncated: original.headerBlock.length > RETURNED_LIMIT,
-      limit: RETURNED_LIMIT,
-    },
+    returned,
     id: ulid(),
     date: now,
   });
@@ -51,4 +52,14 @@ export async function reportLocalSuccess(
   } catch (err) {
     log.warn('delivery report not sent', { err, id: message.messageId });
   }
+}
+
+/** A header section already in hand (submission collects it as the text streams), as what a report returns. */
+export function headerReturned(block: Buffer): ReturnedContent {
+  return {
+    kind: 'headers',
+    bytes: block.subarray(0, RETURNED_LIMIT),
+    truncated: block.length > RETURNED_LIMIT,
+    limit: RETURNED_LIMIT,
+  };
 }

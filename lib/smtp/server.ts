@@ -2,9 +2,9 @@
  * The gateway's SMTP listeners.
  *
  * - smtp (port 25 in AWS, POSTERN_SMTP_PORT locally): the MX. smtp-server with PIPELINING, SIZE (the
- *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and STARTTLS; no AUTH (an MX never takes
- *   credentials; relaying is refused to everyone) and no DSN (local delivery sends no DSN, so the extension
- *   is not offered, RFC 3461 §4). See inbound.ts for the transaction.
+ *   configured limit), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS and DSN (a NOTIFY=SUCCESS recipient
+ *   stored here gets its sender a "delivered" report, localSuccessDsn.ts); no AUTH (an MX never takes
+ *   credentials; relaying is refused to everyone). See inbound.ts for the transaction.
  * - submission (587, STARTTLS) and submissions (465, implicit TLS; RFC 8314): AUTH PLAIN and LOGIN, only
  *   inside TLS unless plaintext is allowed (the emulator), and DSN, whose parameters go into the queue
  *   entries. See submission.ts.
@@ -19,7 +19,7 @@ import { HourlyTokens } from '../auth/hourlyTokens.ts';
 import { ByteBudget } from '../core/byteBudget.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
-import type { OutboundQueue } from '../core/outbound.ts';
+import type { OutboundQueue, SystemMailSender } from '../core/outbound.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import { SrsCodec } from '../delivery/srs.ts';
@@ -168,12 +168,24 @@ function smtpListener(
   });
 }
 
+/** DSNs this listener sends (delivered reports): into a local sender's mailbox, through the queue otherwise. */
+function systemMailOf(deps: SmtpDeps, log: Logger): SystemMailSender {
+  const queue = deps.queue ?? deps.storage.queue;
+  return systemMailSenderOver(deps.invoker, { blobs: deps.storage.blobs, queue, onEnqueued: deps.kickQueue, log });
+}
+
 function createMxListener(deps: SmtpDeps, shared: SharedParts): Listener {
   const { config } = deps;
   const log = deps.log.child({ listener: 'smtp' });
   const handlers = createInboundHandlers({
     recipients: shared.recipients,
-    ingest: { ...shared.receive, invoker: deps.invoker, local: shared.local, forward: forwardDeps(deps, shared) },
+    ingest: {
+      ...shared.receive,
+      invoker: deps.invoker,
+      local: shared.local,
+      forward: forwardDeps(deps, shared),
+      systemMail: systemMailOf(deps, log),
+    },
     log,
   });
   return smtpListener(
@@ -183,7 +195,7 @@ function createMxListener(deps: SmtpDeps, shared: SharedParts): Listener {
       ...baseOptions(deps),
       maxRecipients: config.smtp.maxRecipients,
       disabledCommands: ['AUTH'],
-      hideDSN: true,
+      hideDSN: false,
       onMailFrom: handlers.onMailFrom,
       onRcptTo: handlers.onRcptTo,
       onData: handlers.onData,
@@ -208,7 +220,7 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     local: shared.local,
     queue,
     onEnqueued: deps.kickQueue,
-    systemMail: systemMailSenderOver(invoker, { blobs: storage.blobs, queue, onEnqueued: deps.kickQueue, log }),
+    systemMail: systemMailOf(deps, log),
     log,
   });
   const options = (secure: boolean): SMTPServerOptions => ({

@@ -7,14 +7,15 @@
  * spam filter (the sender is known), and with Date and Message-ID added in front when missing.
  */
 import type { Readable } from 'node:stream';
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { HourlyTokens } from '../auth/hourlyTokens.ts';
 import type { SubmissionConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
-import type { DsnNotify, OutboundQueue, SystemMailSender } from '../core/outbound.ts';
+import type { OutboundQueue, SystemMailSender } from '../core/outbound.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import type { RemoteRecipient } from '../delivery/types.ts';
+import { messageDsn, recipientDsn } from './dsnParameters.ts';
 import { type InboundHandlers, incomingMessage } from './inbound.ts';
 import type { NotifiableLocalRecipient } from './localSuccessDsn.ts';
 import type { ReceiveDeps } from './receive.ts';
@@ -147,16 +148,9 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
       return;
     }
     const msg = incomingMessage(session, [...tx.local, ...tx.remote]);
-    const dsn = session.envelope.dsn;
     submitMessage(
       { ...deps, account: user },
-      {
-        msg,
-        local: tx.local,
-        remote: tx.remote,
-        ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : undefined,
-        envId: dsn?.envid || undefined,
-      },
+      { msg, local: tx.local, remote: tx.remote, ...messageDsn(session) },
       stream as Readable,
       log,
     ).then(
@@ -177,12 +171,4 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
 
 function userOf(session: SMTPServerSession): SubmitterAccount | undefined {
   return session.user as SubmitterAccount | undefined;
-}
-
-/** NOTIFY and ORCPT of RCPT TO (RFC 3461 §4), as smtp-server parsed them; NOTIFY=NEVER is the empty list. */
-function recipientDsn(address: SMTPServerAddress): { notify?: DsnNotify[]; orcpt?: string } {
-  const dsn = (address as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
-  if (!dsn) return {};
-  const notify = dsn.notify?.filter((n): n is DsnNotify => n === 'SUCCESS' || n === 'FAILURE' || n === 'DELAY');
-  return { ...(dsn.notify ? { notify } : {}), ...(dsn.orcpt ? { orcpt: dsn.orcpt } : {}) };
 }

@@ -19,7 +19,7 @@ import { commitToTargets } from '../delivery/targets.ts';
 import type { AcceptedMessage, DeliveryTarget, RemoteRecipient } from '../delivery/types.ts';
 import { type MessageSummary, SummaryBuilder } from '../mime/summary.ts';
 import { HeaderBlockCollector, type HeaderFacts, readHeaderFacts } from './headerBlock.ts';
-import { type NotifiableLocalRecipient, reportLocalSuccess } from './localSuccessDsn.ts';
+import { headerReturned, type NotifiableLocalRecipient, reportLocalSuccess } from './localSuccessDsn.ts';
 import { bodyTypeOf, type IncomingMessage, receiveText } from './receive.ts';
 import { rfc5322Date } from './received.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
@@ -61,15 +61,8 @@ export async function submitMessage(
   const outcome = await commitToTargets(message, targetsFor(deps, submission, added.text, copySummary, log));
   if (outcome.kind === 'failed') return deliveryFailureReply(outcome.reason); // the blob may back a copy: kept
   if (!outcome.blobUsed) discard();
-  const { envId } = submission;
-  await reportLocalSuccess(
-    deps.systemMail,
-    deps.hostname,
-    message,
-    submission.local,
-    { envId, headerBlock: header.block },
-    log,
-  );
+  const report = { envId: submission.envId, returned: async () => headerReturned(header.block) };
+  await reportLocalSuccess(deps.systemMail, deps.hostname, message, submission.local, report, log);
   log.info('submitted', {
     id: message.messageId,
     size: message.blobSize,

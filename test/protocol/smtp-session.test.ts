@@ -46,18 +46,25 @@ async function inTransaction(from = 'alice@sender.test', params = ''): Promise<R
 }
 
 describe('greeting and capabilities (RFC 5321 §4.2, §4.1.1.1)', () => {
-  test('greets with the configured host name and advertises the MX extensions, no AUTH, no DSN', async () => {
+  test('greets with the configured host name and advertises the MX extensions, DSN among them, no AUTH', async () => {
     const { c, greeting } = await RawSmtp.greet(port);
     assert.equal(greeting.code, 220);
     assert.match(greeting.text, /^mx\.test\.example ESMTP/);
     const ehlo = await c.cmd('EHLO client.example');
     assert.equal(ehlo.code, 250);
     const caps = ehlo.lines.slice(1).map((l) => l.slice(4));
-    for (const cap of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'STARTTLS', 'SIZE 41943040']) {
+    // DSN is honoured here: a NOTIFY=SUCCESS recipient's sender gets a "delivered" report (RFC 3461 §5.2.2)
+    for (const cap of [
+      'PIPELINING',
+      '8BITMIME',
+      'SMTPUTF8',
+      'ENHANCEDSTATUSCODES',
+      'STARTTLS',
+      'SIZE 41943040',
+      'DSN',
+    ]) {
       assert.ok(caps.includes(cap), `${cap} in ${caps}`);
     }
-    // RFC 3461 §4: no DSN is ever sent for local delivery, so the MX does not offer the extension
-    assert.ok(!caps.includes('DSN'), 'no DSN on the MX port');
     assert.ok(!caps.some((cap) => cap.startsWith('AUTH')), 'no AUTH on the MX port');
     const auth = await c.cmd('AUTH PLAIN AGJvYgBwdw==');
     assert.equal(auth.code, 500);
@@ -453,13 +460,36 @@ describe('DATA', () => {
     assert.equal((copy.meta.summary as { headers: { subject: string } }).headers.subject, 'Grüße aus Köln ☕');
   });
 
-  test('DSN is not offered on the MX (RFC 3461 §4): a client sending its parameters anyway is not refused', async () => {
-    const c = await inTransaction('alice@sender.test', ' RET=HDRS ENVID=abc123');
-    assert.equal((await c.cmd('RCPT TO:<bob@ours.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@ours.test')).code, 250);
-    assert.equal((await c.cmd('DATA')).code, 354);
-    c.write('From: alice@sender.test\r\nSubject: dsn ignored\r\n\r\nbody\r\n.\r\n');
-    assert.equal((await c.reply()).code, 250);
-    c.close();
+  test('NOTIFY=SUCCESS for a mailbox of ours: the remote sender gets one "delivered" DSN through the queue (RFC 3461 §5.2.2)', async () => {
+    const send = async () => {
+      const c = await inTransaction('receipt@sender.test', ' RET=HDRS ENVID=abc123');
+      assert.equal(
+        (await c.cmd('RCPT TO:<bob@ours.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@ours.test')).code,
+        250,
+      );
+      assert.equal((await c.cmd('RCPT TO:<carol@ours.test> NOTIFY=NEVER')).code, 250);
+      assert.equal((await c.cmd('DATA')).code, 354);
+      c.write(
+        'From: receipt@sender.test\r\nSubject: dsn receipt\r\nMessage-ID: <receipt.1@sender.test>\r\n\r\nbody\r\n.\r\n',
+      );
+      assert.equal((await c.reply()).code, 250);
+      c.close();
+    };
+    await send();
+    await send(); // the client's retry of the same text: one copy each, one report
+    const reports = [];
+    for await (const e of tg.storage.queue.list()) {
+      if (e.mailFrom === '' && e.recipients.some((r) => r.address === 'receipt@sender.test')) reports.push(e);
+    }
+    assert.equal(reports.length, 1, 'one report, to the envelope sender, from the null sender');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await tg.storage.blobs.get(reports[0].blobKey)) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('latin1');
+    assert.match(text, /Content-Type: multipart\/report; report-type=delivery-status/);
+    assert.match(text, /Original-Envelope-Id: abc123/);
+    assert.match(text, /Final-Recipient: rfc822;bob@ours\.test\r\nAction: delivered\r\nStatus: 2\.0\.0/);
+    assert.doesNotMatch(text, /Final-Recipient: rfc822;carol@ours\.test/, 'NOTIFY=NEVER: nothing about carol');
+    assert.match(text, /Message-ID: <receipt\.1@sender\.test>/, 'the header section comes back (RET=HDRS)');
   });
 
   test('STARTTLS (RFC 3207): the session starts over inside TLS, the Received header says ESMTPS', async () => {
