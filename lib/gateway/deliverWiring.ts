@@ -11,14 +11,22 @@ import { DeliverKicker } from '../outbound/deliverKicker.ts';
 import { createHandlers } from '../pipeline/handlers.ts';
 import { LocalInvoker } from '../pipeline/invoker.ts';
 import { LambdaInvoker } from '../storage/aws/lambdaInvoker.ts';
-import { outboundParts } from '../storage/aws/queueWiring.ts';
 
-/** The invoker, and whether `deliver` can run (in AWS the Lambda has its own parts; locally they must be built in). */
-export function createInvoker(config: Config, storage: Storage, log: Logger): { invoker: Invoker; delivers: boolean } {
+/**
+ * The invoker, and whether `deliver` can run (in AWS the Lambda has its own parts; locally they must be built in).
+ * The outbound parts (transports, DKIM, SES client) are loaded only here, for the emulator: a gateway in AWS
+ * never holds them, and its heap stays the smaller for it.
+ */
+export async function createInvoker(
+  config: Config,
+  storage: Storage,
+  log: Logger,
+): Promise<{ invoker: Invoker; delivers: boolean }> {
   // Locally the mail-logic functions run in this process; in AWS they are Lambdas.
   if (config.invoker.kind === 'lambda') {
     return { invoker: LambdaInvoker.create(config.invoker.functionNames), delivers: true };
   }
+  const { outboundParts } = await import('../storage/aws/queueWiring.ts');
   const outbound = outboundParts(storage, config.outbound, {
     endpoints: config.aws.endpoints,
     dkim: config.dkim,

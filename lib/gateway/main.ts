@@ -16,7 +16,7 @@ async function main(log: Logger, config: Config): Promise<void> {
   const notifier = new InProcessChangeNotifier((err) => log.warn('change listener failed', { err }));
   const storage = createAwsStorage(config.aws, { notifier });
   const tls = await loadTls(config.tls);
-  const { invoker, delivers } = createInvoker(config, storage, log);
+  const { invoker, delivers } = await createInvoker(config, storage, log);
   const kicker = startDeliverKicker(config, invoker, delivers, log);
   const gateway = await startGateway({
     config,

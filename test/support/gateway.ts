@@ -65,7 +65,7 @@ export async function startTestGateway(
   const config = testConfig({ POSTERN_HOSTNAME: 'mx.test.example', POSTERN_ALLOW_PLAINTEXT_AUTH: '1', ...opts.env });
   const tls = await testTls();
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
-  const working = opts.deliver ? createInvoker(config, storage, log) : undefined;
+  const working = opts.deliver ? await createInvoker(config, storage, log) : undefined;
   const invoker = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const kicker = working && startDeliverKicker(config, invoker, working.delivers, log);
   const kickQueue = kicker && (() => kicker.kick());
