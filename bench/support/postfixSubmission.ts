@@ -13,7 +13,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../../local/ports.ts';
-import { masterCf } from '../../test/support/postfix.ts';
+import { instanceMainCf, masterCf } from '../../test/support/postfix.ts';
 
 const POSTFIX = '/usr/sbin/postfix';
 const SASLPASSWD = '/usr/sbin/saslpasswd2';
@@ -55,19 +55,7 @@ smtpd_recipient_restrictions = permit_sasl_authenticated, reject
 }
 
 function mainCf(dir: string, mode: PostfixAuthMode, opts: PostfixSubmissionOptions): string {
-  return `compatibility_level = 3.6
-queue_directory = ${dir}/queue
-data_directory = ${dir}/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = submission.bench.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-maillog_file_prefixes = ${dir}
-maillog_file = ${dir}/maillog
-relayhost = [${opts.relay.host}]:${opts.relay.port}
+  return `${instanceMainCf(dir, 'submission.bench.test')}relayhost = [${opts.relay.host}]:${opts.relay.port}
 smtp_tls_security_level = none
 smtpd_tls_security_level = ${mode === 'sasl' ? 'encrypt' : 'may'}
 smtpd_tls_cert_file = ${dir}/etc/cert.pem

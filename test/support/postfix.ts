@@ -34,20 +34,25 @@ export interface Postfix {
 const POSTFIX = '/usr/sbin/postfix';
 const MAILBOXES = ['ok', 'ok1', 'ok2', 'soft'];
 
-function mainCf(dir: string): string {
+/** The main.cf lines every private Postfix instance here has: its own directories, loopback, a log file. */
+export function instanceMainCf(dir: string, hostname: string): string {
   return `compatibility_level = 3.6
 queue_directory = ${dir}/queue
 data_directory = ${dir}/data
 mail_owner = postfix
 setgid_group = postdrop
-myhostname = sink.remote.test
-mydomain = remote.test
+myhostname = ${hostname}
 mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 maillog_file_prefixes = ${dir}
 maillog_file = ${dir}/maillog
+`;
+}
+
+function mainCf(dir: string): string {
+  return `${instanceMainCf(dir, 'sink.remote.test')}mydomain = remote.test
 virtual_mailbox_domains = remote.test
 virtual_mailbox_base = ${dir}/mail
 virtual_mailbox_maps = inline:{${MAILBOXES.map((m) => `${m}@remote.test=${m}/`).join(', ')}}
