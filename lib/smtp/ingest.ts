@@ -102,7 +102,8 @@ export async function ingest(
   // the blob may already back some copies: it is kept whatever happens from here
   if (outcome.kind === 'failed') return { reply: deliveryFailureReply(outcome.reason), dataEnd };
   if (!outcome.blobUsed) discard(); // every copy already existed, served from an earlier transaction's object
-  const stored = msg.recipients.filter((r) => r.accounts.length > 0);
+  // No report for mail filed as junk: a forged sender would otherwise get our delivery reports (backscatter).
+  const stored = verdict.mailbox === 'Junk' ? [] : msg.recipients.filter((r) => r.accounts.length > 0);
   const returned = () => readReturned(() => deps.blobs.get(message.blobKey), 'headers');
   await reportLocalSuccess(deps.systemMail, deps.hostname, message, stored, { envId: msg.envId, returned }, log);
   log.info('delivered', {

@@ -492,6 +492,21 @@ describe('DATA', () => {
     assert.match(text, /Message-ID: <receipt\.1@sender\.test>/, 'the header section comes back (RET=HDRS)');
   });
 
+  test('no "delivered" report for mail filed as junk: a forged sender gets no backscatter', async () => {
+    const c = await inTransaction('q@quarantine.test');
+    assert.equal((await c.cmd('RCPT TO:<bob@ours.test> NOTIFY=SUCCESS')).code, 250);
+    assert.equal((await c.cmd('DATA')).code, 354);
+    c.write(dotStuff(simpleMessage({ from: 'q@quarantine.test', subject: 'junk receipt' })));
+    c.write('.\r\n');
+    assert.equal((await c.reply()).code, 250);
+    c.close();
+    const junk = (await tg.messages('bob@ours.test', 'Junk')).filter((m) => m.bytes.includes('Subject: junk receipt'));
+    assert.equal(junk.length, 1, 'filed as junk');
+    for await (const e of tg.storage.queue.list()) {
+      assert.ok(!e.recipients.some((r) => r.address === 'q@quarantine.test'), 'no report to the (forged) sender');
+    }
+  });
+
   test('STARTTLS (RFC 3207): the session starts over inside TLS, the Received header says ESMTPS', async () => {
     const { c } = await RawSmtp.greet(port);
     await c.cmd('EHLO client.example');
