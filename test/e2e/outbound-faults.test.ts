@@ -92,8 +92,13 @@ describe('outbound end to end: retries and faults', () => {
   it('a host that answers 450 and then accepts gets the message once; no report', async () => {
     assert.deepEqual(await send(CAROL, CAROL.address, 'later@remote.test', 'later'), {});
     await waitFor('the first 450', async () => attemptsAt('later@remote.test') >= 1);
-    const deferred = (await queueEntries(tg)).find((e) => e.recipients.some((r) => r.address === 'later@remote.test'));
-    assert.equal(deferred && statusOf(deferred, 'later@remote.test'), 'deferred');
+    // the sink has answered; the queue records the attempt just after
+    const recorded = async () => {
+      const entry = (await queueEntries(tg)).find((e) => e.recipients.some((r) => r.address === 'later@remote.test'));
+      return entry && statusOf(entry, 'later@remote.test') !== 'scheduled' && entry;
+    };
+    const deferred = await waitFor('the 450 recorded', recorded);
+    assert.equal(statusOf(deferred, 'later@remote.test'), 'deferred');
     acceptLater = true;
     const entry = await settledEntry(tg, 'later@remote.test');
     assert.equal(statusOf(entry, 'later@remote.test'), 'delivered');
