@@ -102,16 +102,28 @@ async function attemptEntry(deps: RunnerDeps, id: string): Promise<EntryResult> 
   }
   log.info('attempt', { ...result, nextAttemptAt: count('deferred') ? attempt.nextAttemptAt : undefined });
   // reading the entry back costs a request: only when this attempt can call for a report
-  if (mayReport(entry, outcomes, at, deps.policy.delayWarningMs)) await report(deps, entry, at, gaveUp, log);
+  if (mayReport(entry, outcomes, at, deps.policy.delayWarningMs)) {
+    const reportsOnward = new Set(outcomes.filter((o) => o.handedTo === 'dsn-relay').map((o) => o.address));
+    await report(deps, entry, at, gaveUp, reportsOnward, log);
+  }
   return { ...result, unrecorded: 0 };
 }
 
-async function report(deps: RunnerDeps, before: QueueEntry, at: number, gaveUp: Set<string>, log: Logger) {
+/** `reportsOnward`: delivered to a next hop that took the DSN parameters, which reports success itself. */
+async function report(
+  deps: RunnerDeps,
+  before: QueueEntry,
+  at: number,
+  gaveUp: Set<string>,
+  reportsOnward: ReadonlySet<string>,
+  log: Logger,
+) {
   if (!deps.reportOutcome) return;
   try {
     const after = await deps.queue.get(before.id);
     const r = after && outcomeReport(before, after, at, deps.policy.delayWarningMs, gaveUp);
-    if (r) await deps.reportOutcome(r);
+    const ours = r && { ...r, delivered: r.delivered.filter((d) => !reportsOnward.has(d.address)) };
+    if (ours && ours.failed.length + ours.delayed.length + ours.delivered.length > 0) await deps.reportOutcome(ours);
   } catch (err) {
     log.error('delivery status notification not sent', { err });
   }

@@ -35,6 +35,8 @@ export class RecordingTransport implements Transport {
   inFlight = 0;
   maxInFlight = 0;
   delayMs = 0;
+  /** Addresses whose next hop takes the DSN parameters (it reports success itself, RFC 3461 §6.2.6.1). */
+  readonly dsnCapable = new Set<string>();
   private readonly tries = new Map<string, number>();
 
   async deliver(envelope: OutboundEnvelope, open: () => Promise<Readable>, size: number): Promise<RecipientOutcome[]> {
@@ -54,7 +56,14 @@ export class RecordingTransport implements Transport {
         const answer = this.answers.get(address) ?? 'delivered';
         const result = typeof answer === 'function' ? answer(n) : answer;
         const reply = { delivered: '250 2.0.0 ok', deferred: '451 4.7.1 try later', failed: '550 5.1.1 no such user' };
-        return { address, result, reply: reply[result], remoteMta: 'mx.test' };
+        const handedOn = result === 'delivered' && this.dsnCapable.has(address);
+        return {
+          address,
+          result,
+          reply: reply[result],
+          remoteMta: 'mx.test',
+          ...(handedOn ? { handedTo: 'dsn-relay' as const } : {}),
+        };
       });
     } finally {
       this.inFlight--;

@@ -123,6 +123,29 @@ test('NOTIFY: SUCCESS is reported, NEVER silences failures, and the null sender 
   assert.deepEqual(h.reports[0].failed, []);
 });
 
+test('NOTIFY=SUCCESS handed to a next hop that takes DSN: it reports, we do not (RFC 3461 §6.2.6.1)', async () => {
+  const f = await queueFixture();
+  const h = runnerHarness(f);
+  h.transport.dsnCapable.add('onward@d.example');
+  await h.enqueue('d.example', [], {
+    recipients: [
+      { address: 'onward@d.example', notify: ['SUCCESS'] },
+      { address: 'here@d.example', notify: ['SUCCESS'] },
+    ],
+  });
+  await runPass(h.deps());
+  assert.equal(h.reports.length, 1);
+  assert.deepEqual(
+    h.reports[0].delivered.map((r) => r.address),
+    ['here@d.example'],
+    'only the recipient whose next hop has no DSN gets our "relayed" report',
+  );
+  h.transport.dsnCapable.add('alone@d.example');
+  await h.enqueue('d.example', [], { recipients: [{ address: 'alone@d.example', notify: ['SUCCESS'] }] });
+  await runPass(h.deps());
+  assert.equal(h.reports.length, 1, 'nothing to say: no report at all');
+});
+
 test('a signer puts its fields in front of the message; open gives the whole message each time', async () => {
   const f = await queueFixture();
   const domains: string[] = [];

@@ -290,6 +290,18 @@ describe('smarthost: parameters', () => {
     assert.equal(rcpt('ok1@remote.test').args.ORCPT, 'rfc822;first@ours.test');
     assert.equal(rcpt('ok2@remote.test').args.NOTIFY, 'NEVER');
     assert.equal(rcpt('ok3@remote.test').args.NOTIFY, undefined);
+    // the relay took the DSN parameters: it reports from here on, so no "relayed" report of ours (RFC 3461 §6.2.6.1)
+    assert.deepEqual(
+      outcomes.map((o) => o.handedTo),
+      ['dsn-relay', 'dsn-relay', 'dsn-relay'],
+    );
+    const plain = await sink();
+    const [noDsn] = await smarthost(plain.port).deliver(
+      envelope(['ok1@remote.test'], { dsn: { recipients: { 'ok1@remote.test': { notify: ['SUCCESS'] } } } }),
+      openMessage,
+      MESSAGE.length,
+    );
+    assert.equal(noDsn.handedTo, undefined, 'a relay without DSN: ours to report');
   });
 
   it('BODY=8BITMIME for an 8-bit message; a relay without 8BITMIME gets nothing (RFC 6152 §3)', async () => {

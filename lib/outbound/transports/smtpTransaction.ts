@@ -122,7 +122,12 @@ async function sendGroup(
       (done) => session.connection.send(smtpEnvelope, message, (err, sent) => done(err, sent as SendInfo | undefined)),
     );
     const refused = new Map((info.rejectedErrors ?? []).map((e) => [e.recipient, e.response ?? '']));
-    return group.recipients.map((r) => outcome(r, refused.get(r) || info.response, label));
+    // RFC 3461 §6.2.6.1: a next hop that took the DSN parameters reports success itself; we then do not
+    const handedOn = group.dsn !== undefined && session.extensions.has('DSN');
+    return group.recipients.map((r) => {
+      const o = outcome(r, refused.get(r) || info.response, label);
+      return handedOn && o.result === 'delivered' ? { ...o, handedTo: 'dsn-relay' as const } : o;
+    });
   } catch (err) {
     message.destroy();
     const outcomes = outcomesOfError(session, group.recipients, err as SendError);
