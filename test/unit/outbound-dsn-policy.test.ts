@@ -17,31 +17,16 @@ import { crossesDelayWarning, DEFAULT_DELAY_WARNING_MS, planReports } from '../.
 import { type ReportDeps, reportOutcome, sendRunnerReport } from '../../lib/outbound/dsnReport.ts';
 import { readReturned } from '../../lib/outbound/dsnReturned.ts';
 import { parseWithPython, recordingSender } from '../support/dsnCheck.ts';
+import { ENTRY_CREATED, queuedRecipient, queueEntry } from '../support/queueEntries.ts';
 
 const HOUR = 3_600_000;
-const CREATED = Date.UTC(2026, 11, 2, 8, 0, 0);
+const CREATED = ENTRY_CREATED;
 const POLICY = { delayWarningMs: DEFAULT_DELAY_WARNING_MS, lifetimeMs: 5 * 24 * HOUR };
 const MESSAGE = 'From: alice@example.org\r\nTo: bob@remote.test\r\nSubject: Report\r\n\r\nBody line\r\n';
 
-function recipient(address: string, over: Partial<QueuedRecipient> = {}): QueuedRecipient {
-  return { address, status: 'scheduled', attempts: 0, ...over };
-}
-
-function entry(recipients: QueuedRecipient[], over: Partial<QueueEntry> = {}): QueueEntry {
-  return {
-    id: '01JENTRY',
-    domain: 'remote.test',
-    mailFrom: 'alice@example.org',
-    blobKey: 'messages/01JENTRY',
-    headerPrefix: '',
-    size: MESSAGE.length,
-    createdAt: CREATED,
-    nextAttemptAt: CREATED,
-    attempts: 0,
-    recipients,
-    ...over,
-  };
-}
+const recipient = queuedRecipient;
+const entry = (recipients: QueuedRecipient[], over: Partial<QueueEntry> = {}) =>
+  queueEntry(recipients, { size: MESSAGE.length, ...over });
 
 const failedOutcome = (address: string): RecipientOutcome => ({
   address,

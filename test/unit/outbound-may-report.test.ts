@@ -7,26 +7,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QueuedRecipient, QueueEntry, RecipientOutcome } from '../../lib/core/outbound.ts';
 import { mayReport, outcomeReport } from '../../lib/outbound/runnerReport.ts';
+import { ENTRY_CREATED, queueEntry } from '../support/queueEntries.ts';
 
 const HOUR = 3_600_000;
-const CREATED = Date.UTC(2026, 11, 2, 8, 0, 0);
+const CREATED = ENTRY_CREATED;
 const WARN = 4 * HOUR;
 
-function entry(recipients: QueuedRecipient[], over: Partial<QueueEntry> = {}): QueueEntry {
-  return {
-    id: '01JENTRY',
-    domain: 'remote.test',
-    mailFrom: 'alice@example.org',
-    blobKey: 'messages/01JENTRY',
-    headerPrefix: '',
-    size: 100,
-    createdAt: CREATED,
-    nextAttemptAt: CREATED,
-    attempts: 0,
-    recipients,
-    ...over,
-  };
-}
+const entry = queueEntry;
 
 const rcpt = (address: string, over: Partial<QueuedRecipient> = {}): QueuedRecipient => ({
   address,
