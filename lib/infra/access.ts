@@ -1,5 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { MESSAGE_PREFIX, QUEUE_STATE_INDEX, TABLES, type TableId } from '../core/schema.ts';
+import { acknowledgeMessageObjectGrant } from './nagAcknowledgements.ts';
 import type { Storage } from './storage.ts';
 
 /**
@@ -199,6 +200,7 @@ export function grantAccess(grantee: iam.IGrantable, storage: Storage, access: C
         resources: [storage.bucket.arnForObjects(`${MESSAGE_PREFIX}*`)],
       }),
     );
+    acknowledgeMessageObjectGrant(grantee, storage, MESSAGE_PREFIX);
   }
   if (access.listBucket) {
     add(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [storage.bucket.bucketArn] }));

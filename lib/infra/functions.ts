@@ -1,11 +1,10 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUCKET_ENV, DKIM_SECRET_PREFIX, TABLE_ENV } from '../core/schema.ts';
 import {
@@ -18,14 +17,16 @@ import {
   STORE_ACCESS,
   tablesOf,
 } from './access.ts';
+import { acknowledgeDeliverGrants } from './nagAcknowledgements.ts';
 import { REPO_ROOT } from './paths.ts';
+import { ownedLogGroup, type Protection } from './protection.ts';
 import type { Storage } from './storage.ts';
 
 export interface FunctionsProps {
   readonly storage: Storage;
   /** The gateway's public host name (authserv-id, Received lines). */
   readonly hostname: string;
-  readonly logRetention: logs.RetentionDays;
+  readonly protection: Protection;
 }
 
 /** How esbuild bundles each function (test/infra/bundle.test.ts loads the bundles it makes with these). */
@@ -78,10 +79,14 @@ export class Functions extends Construct {
       for (const tableId of tablesOf(spec.access)) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
       if (spec.access.messageObjects.length > 0) environment[BUCKET_ENV] = bucket.bucketName;
 
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
-        retention: props.logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
+      const logGroup = ownedLogGroup(this, `${name}Logs`, props.protection);
+      // Its own role instead of the default one, whose managed AWSLambdaBasicExecutionRole may write to every
+      // log group of the account: this one writes to its function's group only.
+      const role = new iam.Role(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Postern ${name} function`,
       });
+      logGroup.grants.write(role);
       const fn = new nodejs.NodejsFunction(this, name, {
         entry: path.join(REPO_ROOT, 'functions', name.toLowerCase(), 'index.ts'),
         handler: 'handler',
@@ -93,6 +98,7 @@ export class Functions extends Construct {
         memorySize: spec.memorySize,
         timeout: spec.timeout,
         logGroup,
+        role,
         environment,
         bundling: LAMBDA_BUNDLING,
       });
@@ -164,4 +170,5 @@ function grantDeliverSecretsAndSes(fn: nodejs.NodejsFunction): void {
       resources: [arn('ses', 'identity/*')],
     }),
   );
+  acknowledgeDeliverGrants(fn, DKIM_SECRET_PREFIX);
 }

@@ -1,8 +1,8 @@
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Duration, SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { BUCKET_ENV, TABLE_ENV } from '../core/schema.ts';
@@ -10,6 +10,7 @@ import { GATEWAY_ACCESS, grantAccess, tablesOf } from './access.ts';
 import type { Functions } from './functions.ts';
 import { REPO_ROOT } from './paths.ts';
 import { GATEWAY_PORTS } from './ports.ts';
+import { ownedLogGroup, type Protection } from './protection.ts';
 import type { Storage } from './storage.ts';
 
 export interface GatewayServiceProps {
@@ -22,7 +23,9 @@ export interface GatewayServiceProps {
   readonly desiredCount: number;
   readonly cpu: number;
   readonly memoryLimitMiB: number;
-  readonly logRetention: logs.RetentionDays;
+  /** CloudWatch Container Insights on the cluster (per-task CPU, memory and network metrics; billed per metric). */
+  readonly containerInsights: boolean;
+  readonly protection: Protection;
 }
 
 /** A complete secret ARN ends in the 6-character suffix Secrets Manager appends to the name. */
@@ -57,10 +60,15 @@ export class GatewayService extends Construct {
       this.tlsSecret = new secretsmanager.Secret(this, 'TlsSecret', {
         description: `TLS for ${props.hostname}: JSON {"cert": "<PEM chain>", "key": "<PEM private key>"}`,
         secretObjectValue: { cert: SecretValue.unsafePlainText(''), key: SecretValue.unsafePlainText('') },
+        // Once filled in it holds the certificate's private key: kept with the data.
+        removalPolicy: props.protection.removalPolicy,
       });
     }
 
-    const cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: props.containerInsights ? ecs.ContainerInsights.ENABLED : ecs.ContainerInsights.DISABLED,
+    });
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu,
@@ -92,10 +100,10 @@ export class GatewayService extends Construct {
     this.srsSecret = new secretsmanager.Secret(this, 'SrsSecret', {
       description: 'Postern: key of the Sender Rewriting Scheme for forwarded mail',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: props.protection.removalPolicy,
     });
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    const logGroup = ownedLogGroup(this, 'Logs', props.protection);
 
     this.container = taskDefinition.addContainer('gateway', {
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 }),
@@ -118,7 +126,13 @@ export class GatewayService extends Construct {
 
     const role = taskDefinition.taskRole;
     grantAccess(role, storage, GATEWAY_ACCESS);
-    for (const fn of functions.invokedByGateway) fn.grantInvoke(role);
+    // The gateway invokes each function by its unqualified name: no version or alias (`:*`) grant.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: functions.invokedByGateway.map((fn) => fn.functionArn),
+      }),
+    );
     this.tlsSecret.grantRead(role);
 
     // No ingress here: tasks trust the PROXY v2 header for the client address, so only the NLB may reach them

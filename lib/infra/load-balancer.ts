@@ -4,10 +4,12 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { GatewayService } from './gateway-service.ts';
 import { GATEWAY_PORTS } from './ports.ts';
+import type { Protection } from './protection.ts';
 
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
   readonly gateway: GatewayService;
+  readonly protection: Protection;
 }
 
 /**
@@ -18,6 +20,9 @@ export interface LoadBalancerProps {
  * The NLB has its own security group: open to anyone on the listener ports (an MX must be), and the only source
  * the tasks' security group admits. Any other host, in the VPC or not, could otherwise send a PROXY header
  * claiming any client address.
+ *
+ * The Elastic IPs outlive the stack by default (Protection): they are the MX's and the PTR records' addresses,
+ * and other servers' reputation data is keyed on them. The NLB has deletion protection by default.
  */
 export class LoadBalancer extends Construct {
   readonly nlb: elbv2.NetworkLoadBalancer;
@@ -30,7 +35,11 @@ export class LoadBalancer extends Construct {
     const { vpc, gateway } = props;
     const subnets = vpc.publicSubnets;
 
-    this.elasticIps = subnets.map((_, i) => new ec2.CfnEIP(this, `Eip${i + 1}`, { domain: 'vpc' }));
+    this.elasticIps = subnets.map((_, i) => {
+      const eip = new ec2.CfnEIP(this, `Eip${i + 1}`, { domain: 'vpc' });
+      eip.applyRemovalPolicy(props.protection.removalPolicy);
+      return eip;
+    });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'NlbSecurityGroup', {
       vpc,
@@ -42,6 +51,7 @@ export class LoadBalancer extends Construct {
       vpc,
       internetFacing: true,
       crossZoneEnabled: true,
+      deletionProtection: props.protection.deletionProtection,
       securityGroups: [this.securityGroup],
       subnetMappings: subnets.map((subnet, i) => ({ subnet, allocationId: this.elasticIps[i].attrAllocationId })),
     });

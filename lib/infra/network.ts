@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { ownedLogGroup, type Protection } from './protection.ts';
 
 export interface NetworkProps {
   /**
@@ -7,16 +8,20 @@ export interface NetworkProps {
    * Fn::GetAZs); set it when the stack has an explicit account and region, so synth never needs an AZ lookup.
    */
   readonly availabilityZones?: string[];
+  /** A VPC flow log of all traffic (accepted and rejected) to CloudWatch Logs. */
+  readonly flowLogs: boolean;
+  readonly protection: Protection;
 }
 
 /**
  * The VPC: public subnets only and no NAT gateway (the monthly floor stays low). Tasks run in the public
- * subnets behind a security group; S3 and DynamoDB traffic goes through the free gateway endpoints.
+ * subnets behind a security group; S3 and DynamoDB traffic goes through the free gateway endpoints. The flow
+ * log (on by default) records who connected to what, for abuse reports and incident review.
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
 
-  constructor(scope: Construct, id: string, props: NetworkProps = {}) {
+  constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: 2 }),
@@ -27,5 +32,11 @@ export class Network extends Construct {
         DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
       },
     });
+    if (props.flowLogs) {
+      this.vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(ownedLogGroup(this, 'FlowLogs', props.protection)),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+    }
   }
 }

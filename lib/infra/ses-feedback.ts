@@ -7,6 +7,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeSuppressionListGrant } from './nagAcknowledgements.ts';
 
 export interface SesFeedbackProps {
   /** Sends with the configuration set (POSTERN_SES_CONFIGURATION_SET is added to its environment). */
@@ -89,4 +90,5 @@ export class SesFeedback extends Construct {
  */
 function grantSuppressionList(fn: nodejs.NodejsFunction): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:PutSuppressedDestination'], resources: ['*'] }));
+  acknowledgeSuppressionListGrant(fn);
 }

@@ -1,16 +1,17 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TABLE_IDS } from '../core/schema.ts';
 import { DnsRecords } from './dns.ts';
 import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
+import { acknowledgeNagFindings } from './nagAcknowledgements.ts';
 import { Network } from './network.ts';
+import { type ProtectionProps, protectionOf } from './protection.ts';
 import { SesFeedback } from './ses-feedback.ts';
 import { Storage } from './storage.ts';
 
-export interface PosternStackProps extends StackProps {
+export interface PosternStackProps extends StackProps, ProtectionProps {
   /** The gateway's public host name (SMTP banner, EHLO, MX target). Default 'mail.example.com'. */
   readonly hostname?: string;
   /** An existing Secrets Manager secret (TLS cert chain + key). Default: a placeholder secret is created. */
@@ -24,8 +25,12 @@ export interface PosternStackProps extends StackProps {
   readonly availabilityZones?: string[];
   /** Optional Route 53 zone for the A and MX records (no lookup: both id and name must be given). */
   readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
-  /** Log retention for the gateway and the functions. Default one month. */
-  readonly logRetention?: logs.RetentionDays;
+  /** A VPC flow log of all traffic to CloudWatch Logs. Default true. */
+  readonly flowLogs?: boolean;
+  /** CloudWatch Container Insights on the gateway's cluster. Default true. */
+  readonly containerInsights?: boolean;
+  // ProtectionProps (lib/infra/protection.ts): retainOnDelete, deletionProtection, logRetention (default one
+  // month, for every log group) and noncurrentVersionExpiration (default 30 days).
 }
 
 export const DEFAULT_HOSTNAME = 'mail.example.com';
@@ -45,11 +50,17 @@ export class PosternStack extends Stack {
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
     const hostname = props.hostname ?? DEFAULT_HOSTNAME;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const protection = protectionOf(props);
+    const flowLogs = props.flowLogs ?? true;
+    const containerInsights = props.containerInsights ?? true;
 
-    this.network = new Network(this, 'Network', { availabilityZones: props.availabilityZones });
-    this.storage = new Storage(this, 'Storage');
-    this.functions = new Functions(this, 'Functions', { storage: this.storage, hostname, logRetention });
+    this.network = new Network(this, 'Network', {
+      availabilityZones: props.availabilityZones,
+      flowLogs,
+      protection,
+    });
+    this.storage = new Storage(this, 'Storage', protection);
+    this.functions = new Functions(this, 'Functions', { storage: this.storage, hostname, protection });
     this.sesFeedback = new SesFeedback(this, 'SesFeedback', {
       deliver: this.functions.deliver,
       sesFeedback: this.functions.sesFeedback,
@@ -63,9 +74,14 @@ export class PosternStack extends Stack {
       desiredCount: props.desiredCount ?? 1,
       cpu: props.cpu ?? 256,
       memoryLimitMiB: props.memoryLimitMiB ?? 512,
-      logRetention,
+      containerInsights,
+      protection,
     });
-    this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', { vpc: this.network.vpc, gateway: this.gateway });
+    this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
+      vpc: this.network.vpc,
+      gateway: this.gateway,
+      protection,
+    });
 
     if (props.hostedZone) {
       new DnsRecords(this, 'Dns', { ...props.hostedZone, hostname, elasticIps: this.loadBalancer.elasticIps });
@@ -96,5 +112,7 @@ export class PosternStack extends Stack {
       value: this.gateway.tlsSecret.secretArn,
       description: 'Secrets Manager secret holding {"cert","key"} PEM for the gateway',
     });
+
+    acknowledgeNagFindings(this, { flowLogs: !flowLogs, containerInsights: !containerInsights });
   }
 }

@@ -29,7 +29,7 @@ export function logicalIdOf(stack: PosternStack, construct: IConstruct): string 
 /** One Allow statement of a role's inline policies, with each resource named after what it is. */
 export interface Grant {
   readonly actions: readonly string[];
-  /** `table:directory`, `bucket`, `bucket/messages/*`, `function:route`, `function:route:*`, `secret`, `queue:...` */
+  /** `table:directory`, `bucket`, `bucket/messages/*`, `function:route`, `logs:route`, `secret`, `queue:...` */
   readonly on: string;
   readonly condition?: Json;
 }
@@ -47,6 +47,7 @@ function resourceNames(stack: PosternStack): Map<string, string> {
     sesFeedback: stack.functions.sesFeedback,
   })) {
     names.set(logicalIdOf(stack, fn), `function:${name}`);
+    names.set(logicalIdOf(stack, fn.logGroup), `logs:${name}`);
   }
   names.set(logicalIdOf(stack, stack.gateway.tlsSecret), 'secret');
   names.set(logicalIdOf(stack, stack.sesFeedback.failed), 'queue:ses-feedback-failed');
