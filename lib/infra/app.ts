@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { PosternStack } from './stack.ts';
 
 /**
@@ -11,6 +11,9 @@ import { PosternStack } from './stack.ts';
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
  *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
  *   stackName       default Postern
+ *   retainOnDelete, deletionProtection, flowLogs, containerInsights   true (default) or false: a throwaway test
+ *                   stack sets them false (see PosternStackProps and README "What the stack keeps when deleted")
+ *   noncurrentVersionDays   days a deleted or overwritten message object stays recoverable (default 30)
  */
 const app = new App();
 
@@ -18,6 +21,14 @@ function context(key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
   return String(value);
+}
+
+/** A true/false setting; anything else is refused rather than read as false. */
+function flag(key: string): boolean | undefined {
+  const value = context(key);
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`-c ${key}= takes true or false, not ${JSON.stringify(value)}`);
 }
 
 const account = context('account');
@@ -36,6 +47,7 @@ if (account && region) {
 const hostedZoneId = context('hostedZoneId');
 const hostedZoneName = context('hostedZoneName');
 const desiredCount = context('desiredCount');
+const noncurrentVersionDays = context('noncurrentVersionDays');
 
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
@@ -45,6 +57,12 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   desiredCount: desiredCount === undefined ? undefined : Number(desiredCount),
   availabilityZones,
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
+  retainOnDelete: flag('retainOnDelete'),
+  deletionProtection: flag('deletionProtection'),
+  flowLogs: flag('flowLogs'),
+  containerInsights: flag('containerInsights'),
+  noncurrentVersionExpiration:
+    noncurrentVersionDays === undefined ? undefined : Duration.days(Number(noncurrentVersionDays)),
 });
 
 app.synth();
