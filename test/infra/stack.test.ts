@@ -132,7 +132,7 @@ describe('PosternStack', () => {
   });
 
   it('encrypts the bucket, blocks all public access, retains it and denies non-TLS requests', () => {
-    const [bucket] = Object.values(resourcesOf('AWS::S3::Bucket'));
+    const bucket = resourcesOf('AWS::S3::Bucket')[logicalId(stack.storage.bucket)];
     assert.equal(bucket.DeletionPolicy, 'Retain');
     assert.deepEqual(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration, [
       { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
