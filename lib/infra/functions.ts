@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUCKET_ENV, DKIM_SECRET_PREFIX, TABLE_ENV } from '../core/schema.ts';
 import {
@@ -79,14 +80,7 @@ export class Functions extends Construct {
       for (const tableId of tablesOf(spec.access)) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
       if (spec.access.messageObjects.length > 0) environment[BUCKET_ENV] = bucket.bucketName;
 
-      const logGroup = ownedLogGroup(this, `${name}Logs`, props.protection);
-      // Its own role instead of the default one, whose managed AWSLambdaBasicExecutionRole may write to every
-      // log group of the account: this one writes to its function's group only.
-      const role = new iam.Role(this, `${name}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `Postern ${name} function`,
-      });
-      logGroup.grants.write(role);
+      const { logGroup, role } = functionLogsAndRole(this, name, props.protection);
       const fn = new nodejs.NodejsFunction(this, name, {
         entry: path.join(REPO_ROOT, 'functions', name.toLowerCase(), 'index.ts'),
         handler: 'handler',
@@ -147,6 +141,25 @@ export class Functions extends Construct {
   get invokedByGateway(): readonly nodejs.NodejsFunction[] {
     return [this.route, this.filter, this.store, this.deliver];
   }
+}
+
+/**
+ * A Lambda's own log group (the stack's retention, kept with the data) and its own role, which may write to that
+ * group only: the default role's managed AWSLambdaBasicExecutionRole may write to every log group of the account
+ * (cdk-nag IAM4). Pass both to any new function (`logGroup`, `role`).
+ */
+export function functionLogsAndRole(
+  scope: Construct,
+  name: string,
+  protection: Protection,
+): { logGroup: logs.LogGroup; role: iam.Role } {
+  const logGroup = ownedLogGroup(scope, `${name}Logs`, protection);
+  const role = new iam.Role(scope, `${name}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Postern ${name} function`,
+  });
+  logGroup.grants.write(role);
+  return { logGroup, role };
 }
 
 /**
