@@ -97,7 +97,7 @@ function scheduleLines(resources: Resources): CostLine[] {
         })),
       };
       lines.push({
-        item: `Schedule ${expression} → Lambda, idle runs (requests, ${IDLE_SWEEP.lambda[0].ms} ms, logs, Query)`,
+        item: `Schedule ${expression}: idle Lambda runs (${IDLE_SWEEP.lambda[0].ms} ms, 1 Query)`,
         quantity: `${runs}`,
         usd: priceOperation(idle).total * runs + (runs * LAMBDA_PLATFORM_LOG_BYTES * PRICES.logIngestionGb.usd) / 1e9,
       });

@@ -7,6 +7,11 @@ export interface NetworkProps {
    * Fn::GetAZs); set it when the stack has an explicit account and region, so synth never needs an AZ lookup.
    */
   readonly availabilityZones?: string[];
+  /**
+   * How many AZs an environment-agnostic stack spans (default 2). 1 is the cheapest shape: one Elastic IP less,
+   * but an outage of that AZ stops mail until it is back (senders retry for days; clients cannot connect).
+   */
+  readonly maxAzs?: number;
 }
 
 /**
@@ -19,7 +24,7 @@ export class Network extends Construct {
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: 2 }),
+      ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: props.maxAzs ?? 2 }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
       gatewayEndpoints: {

@@ -22,6 +22,8 @@ export interface PosternStackProps extends StackProps {
   readonly memoryLimitMiB?: number;
   /** Explicit AZs; needed only when the stack has a concrete account and region (avoids an AZ lookup). */
   readonly availabilityZones?: string[];
+  /** AZs of an environment-agnostic stack (default 2; 1 saves an Elastic IP, lib/infra/network.ts). */
+  readonly maxAzs?: number;
   /** Optional Route 53 zone for the A and MX records (no lookup: both id and name must be given). */
   readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
   /** Log retention for the gateway and the functions. Default one month. */
@@ -47,7 +49,10 @@ export class PosternStack extends Stack {
     const hostname = props.hostname ?? DEFAULT_HOSTNAME;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    this.network = new Network(this, 'Network', { availabilityZones: props.availabilityZones });
+    this.network = new Network(this, 'Network', {
+      availabilityZones: props.availabilityZones,
+      maxAzs: props.maxAzs,
+    });
     this.storage = new Storage(this, 'Storage');
     this.functions = new Functions(this, 'Functions', { storage: this.storage, hostname, logRetention });
     this.sesFeedback = new SesFeedback(this, 'SesFeedback', {
