@@ -70,5 +70,10 @@ export function report(props: PosternStackProps): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${report(parseSettings(process.argv.slice(2)))}\n`);
+  try {
+    process.stdout.write(`${report(parseSettings(process.argv.slice(2)))}\n`);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exitCode = 2;
+  }
 }
