@@ -60,9 +60,18 @@ function countingInvoker(inner: Invoker): Invoker {
   const count = (fn: string) => {
     invocations[fn] = (invocations[fn] ?? 0) + 1;
   };
+  const invokeEvent = inner.invokeEvent?.bind(inner);
   return {
-    invoke: (fn, payload) => (count(fn), inner.invoke(fn, payload)),
-    invokeEvent: inner.invokeEvent && ((fn, payload) => (count(fn), inner.invokeEvent!(fn, payload))),
+    invoke(fn, payload) {
+      count(fn);
+      return inner.invoke(fn, payload);
+    },
+    invokeEvent:
+      invokeEvent &&
+      ((fn, payload) => {
+        count(fn);
+        return invokeEvent(fn, payload);
+      }),
   };
 }
 let logBytes = 0;
