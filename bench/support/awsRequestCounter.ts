@@ -73,11 +73,19 @@ export function dynamoTables(body: string, prefix = ''): string[] {
   return [...found].map((t) => (t.startsWith(prefix) ? t.slice(prefix.length) : t)).sort();
 }
 
+/** Sees each DynamoDB request as counted (`GetItem directory`) with its JSON body (lib/cost's capacity check). */
+export type DynamoObserver = (op: string, body: string) => void;
+
 /**
  * A proxy to `target` (http://host:port) counting each request by operation; DynamoDB operations are
  * counted per table too (`GetItem directory`), `tablePrefix` left out of the names.
  */
-export async function countingProxy(service: AwsService, target: string, tablePrefix = ''): Promise<CountingProxy> {
+export async function countingProxy(
+  service: AwsService,
+  target: string,
+  tablePrefix = '',
+  observe?: DynamoObserver,
+): Promise<CountingProxy> {
   const to = new URL(target);
   let counts = new Map<string, number>();
   let millis = new Map<string, number>();
@@ -100,6 +108,7 @@ export async function countingProxy(service: AwsService, target: string, tablePr
       const body = Buffer.concat(chunks);
       upstream.end(body);
       op = `${op} ${dynamoTables(body.toString('utf8'), tablePrefix).join('+')}`;
+      observe?.(op, body.toString('utf8'));
     }
     counts.set(op, (counts.get(op) ?? 0) + 1);
     res.once('finish', () => millis.set(op, (millis.get(op) ?? 0) + performance.now() - started));

@@ -8,6 +8,8 @@ import { PosternStack } from './stack.ts';
  *   hostname        gateway host name (default mail.example.com)
  *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a placeholder is created)
  *   desiredCount    gateway tasks (default 1)
+ *   azs             AZs without an explicit environment (default 2; 1 is the cheapest, see README "What it costs")
+ *   cpu, memory     task size in CPU units and MiB (default 256 and 512, Fargate's smallest)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
  *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
  *   stackName       default Postern
@@ -48,6 +50,10 @@ const hostedZoneId = context('hostedZoneId');
 const hostedZoneName = context('hostedZoneName');
 const desiredCount = context('desiredCount');
 const noncurrentVersionDays = context('noncurrentVersionDays');
+const numberContext = (key: string) => {
+  const value = context(key);
+  return value === undefined ? undefined : Number(value);
+};
 
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
@@ -56,6 +62,9 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   tlsSecretArn: context('tlsSecretArn'),
   desiredCount: desiredCount === undefined ? undefined : Number(desiredCount),
   availabilityZones,
+  maxAzs: numberContext('azs'),
+  cpu: numberContext('cpu'),
+  memoryLimitMiB: numberContext('memory'),
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
   retainOnDelete: flag('retainOnDelete'),
   deletionProtection: flag('deletionProtection'),

@@ -11,6 +11,11 @@ export interface NetworkProps {
   /** A VPC flow log of all traffic (accepted and rejected) to CloudWatch Logs. */
   readonly flowLogs: boolean;
   readonly protection: Protection;
+  /**
+   * How many AZs an environment-agnostic stack spans (default 2). 1 is the cheapest shape: one Elastic IP less,
+   * but an outage of that AZ stops mail until it is back (senders retry for days; clients cannot connect).
+   */
+  readonly maxAzs?: number;
 }
 
 /**
@@ -24,7 +29,7 @@ export class Network extends Construct {
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: 2 }),
+      ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: props.maxAzs ?? 2 }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
       gatewayEndpoints: {

@@ -23,6 +23,8 @@ export interface PosternStackProps extends StackProps, ProtectionProps {
   readonly memoryLimitMiB?: number;
   /** Explicit AZs; needed only when the stack has a concrete account and region (avoids an AZ lookup). */
   readonly availabilityZones?: string[];
+  /** AZs of an environment-agnostic stack (default 2; 1 saves an Elastic IP, lib/infra/network.ts). */
+  readonly maxAzs?: number;
   /** Optional Route 53 zone for the A and MX records (no lookup: both id and name must be given). */
   readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
   /** A VPC flow log of all traffic to CloudWatch Logs. Default true. */
@@ -56,6 +58,7 @@ export class PosternStack extends Stack {
 
     this.network = new Network(this, 'Network', {
       availabilityZones: props.availabilityZones,
+      maxAzs: props.maxAzs,
       flowLogs,
       protection,
     });

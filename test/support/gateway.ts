@@ -55,6 +55,8 @@ export async function startTestGateway(
      * DKIM signer and DSN hook that `env` configures, kicked after each enqueue and every POSTERN_QUEUE_POLL_MS.
      */
     deliver?: boolean;
+    /** Wraps whichever invoker the gateway gets (lib/cost's test counts invocations through it). */
+    wrapInvoker?: (invoker: Invoker) => Invoker;
   } = {},
 ): Promise<TestGateway> {
   // Registered before freshStorage's hook, so that the queue stops being worked before its storage closes.
@@ -66,7 +68,8 @@ export async function startTestGateway(
   const tls = await testTls();
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
   const working = opts.deliver ? await createInvoker(config, storage, log) : undefined;
-  const invoker = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
+  const built = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
+  const invoker = opts.wrapInvoker?.(built) ?? built;
   const kicker = working && startDeliverKicker(config, invoker, working.delivers, log);
   const kickQueue = kicker && (() => kicker.kick());
   if (kicker) stopDelivering = () => kicker.stop();
