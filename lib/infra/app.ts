@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { PosternStack } from './stack.ts';
 
 /**
@@ -10,6 +10,8 @@ import { PosternStack } from './stack.ts';
  *   desiredCount    gateway tasks (default 1)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
  *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
+ *   alarmEmail      address mailed every alarm (SNS email subscription; confirm the first mail)
+ *   queueAgeAlarmHours  age of the oldest due outbound message that raises the QueueAge alarm (default 4)
  *   stackName       default Postern
  */
 const app = new App();
@@ -36,6 +38,7 @@ if (account && region) {
 const hostedZoneId = context('hostedZoneId');
 const hostedZoneName = context('hostedZoneName');
 const desiredCount = context('desiredCount');
+const queueAgeAlarmHours = context('queueAgeAlarmHours');
 
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
@@ -45,6 +48,8 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   desiredCount: desiredCount === undefined ? undefined : Number(desiredCount),
   availabilityZones,
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
+  alarmEmail: context('alarmEmail'),
+  queueAgeAlarm: queueAgeAlarmHours === undefined ? undefined : Duration.hours(Number(queueAgeAlarmHours)),
 });
 
 app.synth();

@@ -60,7 +60,8 @@ export class GatewayService extends Construct {
       });
     }
 
-    const cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+    // Container Insights: the running and desired task counts the GatewayTasksMissing alarm compares
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu,
