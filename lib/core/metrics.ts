@@ -8,6 +8,8 @@
  * listener writes one line per dimension set a minute, not one per event; a gauge reports its last value.
  */
 
+import type { ListenerFamily } from './config.ts';
+
 /** Namespace of every Postern metric. */
 export const METRICS_NAMESPACE = 'Postern';
 
@@ -26,8 +28,8 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** The protocol families a connection or login belongs to. */
-export type Protocol = 'smtp' | 'submission' | 'pop3' | 'imap';
+/** The protocol families a connection or login belongs to (the listener families). */
+export type Protocol = ListenerFamily;
 
 /** Which SMTP side took the message. */
 export type MessageListener = 'mx' | 'submission';

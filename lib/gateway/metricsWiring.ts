@@ -4,18 +4,9 @@
  * authenticator, so POP3, IMAP and submission still throttle together).
  */
 import type { Authenticator } from '../auth/authenticator.ts';
+import { LISTENER_FAMILY, type ListenerName } from '../core/config.ts';
 import type { Metrics, Protocol } from '../core/metrics.ts';
 import type { Listener } from '../net/types.ts';
-
-const PROTOCOL_OF_LISTENER: Record<string, Protocol> = {
-  smtp: 'smtp',
-  submission: 'submission',
-  submissions: 'submission',
-  pop3: 'pop3',
-  pop3s: 'pop3',
-  imap: 'imap',
-  imaps: 'imap',
-};
 
 /** Connections (gauge) and ConnectionsOpened (since the last flush) per protocol, sampled at each flush. */
 export function sampleConnections(metrics: Metrics, listeners: readonly Listener[]): void {
@@ -24,7 +15,7 @@ export function sampleConnections(metrics: Metrics, listeners: readonly Listener
     const open = new Map<Protocol, number>();
     const opened = new Map<Protocol, number>();
     for (const listener of listeners) {
-      const protocol = PROTOCOL_OF_LISTENER[listener.name];
+      const protocol = LISTENER_FAMILY[listener.name as ListenerName];
       if (!protocol) continue;
       open.set(protocol, (open.get(protocol) ?? 0) + listener.connections);
       opened.set(protocol, (opened.get(protocol) ?? 0) + listener.opened - (seen.get(listener) ?? 0));
