@@ -295,6 +295,8 @@ export interface Config {
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
+  /** How often the gateway writes its metrics (EMF lines on stdout); 0: not at all. */
+  readonly metricsFlushMs: number;
 }
 
 /**
@@ -567,6 +569,7 @@ export function loadConfig(env: Env): Config {
     forwarding: readForwarding(s),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    metricsFlushMs: s.int('POSTERN_METRICS_FLUSH_MS', 60_000),
   };
   const unknown = unknownSettings(env, s, OTHER_PROGRAMS_SETTINGS);
   if (unknown.length) throw new ConfigError(`unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);

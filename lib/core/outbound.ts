@@ -121,6 +121,8 @@ export interface OutboundQueue {
   /** Records an attempt and releases the claim; false when the claim was lost (nothing written). */
   complete(id: string, owner: string, attempt: AttemptRecord): Promise<boolean>;
   get(id: string): Promise<QueueEntry | undefined>;
+  /** Entries with recipients pending (for the QueueDepth metric); a very long queue may be counted short. */
+  countPending(): Promise<number>;
   /** Every entry, pending first, a page at a time as the caller iterates (the operator's view). */
   list(): AsyncIterable<QueueEntry>;
   /** Makes the deferred recipients due now; false when the entry is unknown or has nothing pending. */

@@ -3,6 +3,7 @@
  * StoreBatcher, retried with the same idempotency key by storeWithRetries).
  */
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { MessageSummary } from '../mime/summary.ts';
 import type { StoreRequest } from '../pipeline/contracts.ts';
 import type { Delivery } from './copies.ts';
@@ -13,6 +14,8 @@ import type { AcceptedMessage, DeliveryTarget } from './types.ts';
 export interface LocalStoreDeps {
   readonly batcher: StoreBatcher;
   readonly retry: StoreRetryOptions;
+  /** Counts StoreErrors (each failed attempt). */
+  readonly metrics?: Metrics;
 }
 
 export function localStoreTarget(
@@ -33,7 +36,7 @@ export function localStoreTarget(
         summary,
         deliveries,
       };
-      const stored = await storeWithRetries(deps.batcher, request, deps.retry, log);
+      const stored = await storeWithRetries(deps.batcher, request, deps.retry, log, deps.metrics);
       if (!stored) return { kind: 'failed', reason: 'temporary' };
       if (stored.failed.some((f) => f.reason === 'quota')) return { kind: 'failed', reason: 'quota' };
       if (stored.failed.length > 0) return { kind: 'failed', reason: 'temporary' };

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/log.ts';
+import { type Metrics, noMetrics } from '../core/metrics.ts';
 import type { StoreRequest, StoreResult } from '../pipeline/contracts.ts';
 import type { StoreBatcher } from './storeBatcher.ts';
 
@@ -18,6 +19,7 @@ export async function storeWithRetries(
   request: StoreRequest,
   opts: StoreRetryOptions,
   log: Logger,
+  metrics: Metrics = noMetrics,
 ): Promise<StoreResult | undefined> {
   for (let attempt = 0; attempt < Math.max(1, opts.attempts); attempt++) {
     if (attempt > 0) await sleep(opts.retryDelayMs * 2 ** (attempt - 1));
@@ -28,6 +30,7 @@ export async function storeWithRetries(
       return stored;
     } catch (err) {
       log.warn('store failed', { attempt: attempt + 1, err });
+      metrics.count('StoreErrors', {});
     }
   }
   return undefined;

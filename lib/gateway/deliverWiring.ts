@@ -6,6 +6,7 @@
  */
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
 import { DeliverKicker } from '../outbound/deliverKicker.ts';
 import { createHandlers } from '../pipeline/handlers.ts';
@@ -21,6 +22,7 @@ export async function createInvoker(
   config: Config,
   storage: Storage,
   log: Logger,
+  metrics?: Metrics,
 ): Promise<{ invoker: Invoker; delivers: boolean }> {
   // Locally the mail-logic functions run in this process; in AWS they are Lambdas.
   if (config.invoker.kind === 'lambda') {
@@ -31,6 +33,7 @@ export async function createInvoker(
     endpoints: config.aws.endpoints,
     dkim: config.dkim,
     log: log.child({ component: 'deliver' }),
+    metrics,
   });
   const onEventError = (fn: string, err: unknown) => log.warn(`${fn} failed`, { err });
   return { invoker: new LocalInvoker(createHandlers(storage, { outbound }), onEventError), delivers: !!outbound };

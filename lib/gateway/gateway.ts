@@ -1,10 +1,12 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import { noMetrics, type Protocol } from '../core/metrics.ts';
 import { createImapListeners } from '../imap/server.ts';
 import { fitConnectionCaps, readFdSoftLimit } from '../net/connectionBudget.ts';
 import type { Listener } from '../net/types.ts';
 import { createPop3Listeners } from '../pop3/server.ts';
 import { createSmtpListeners } from '../smtp/server.ts';
+import { countingFailedLogins, sampleConnections } from './metricsWiring.ts';
 import type { GatewayDeps } from './types.ts';
 
 export interface Gateway {
@@ -21,7 +23,14 @@ export interface StartOptions {
 export async function startGateway(deps: GatewayDeps, opts: StartOptions = {}): Promise<Gateway> {
   const config = withCapsThatFit(deps.config, 'fdLimit' in opts ? opts.fdLimit : readFdSoftLimit(), deps.log);
   const fitted = { ...deps, config };
-  const listeners = [...createSmtpListeners(fitted), ...createPop3Listeners(fitted), ...createImapListeners(fitted)];
+  const metrics = deps.metrics ?? noMetrics;
+  const loginsOf = (protocol: Protocol) => countingFailedLogins(deps.authenticator, metrics, protocol);
+  const listeners = [
+    ...createSmtpListeners({ ...fitted, authenticator: loginsOf('submission') }),
+    ...createPop3Listeners({ ...fitted, authenticator: loginsOf('pop3') }),
+    ...createImapListeners({ ...fitted, authenticator: loginsOf('imap') }),
+  ];
+  sampleConnections(metrics, listeners);
   try {
     await Promise.all(listeners.map((l) => l.listen()));
   } catch (err) {

@@ -5,6 +5,7 @@
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { type Config, loadConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { createEmfMetrics, flushEvery, noMetrics } from '../core/metrics.ts';
 import { createAwsStorage } from '../storage/aws/storage.ts';
 import { InProcessChangeNotifier } from '../storage/changeNotifier.ts';
 import { createInvoker, startDeliverKicker } from './deliverWiring.ts';
@@ -16,7 +17,9 @@ async function main(log: Logger, config: Config): Promise<void> {
   const notifier = new InProcessChangeNotifier((err) => log.warn('change listener failed', { err }));
   const storage = createAwsStorage(config.aws, { notifier });
   const tls = await loadTls(config.tls);
-  const { invoker, delivers } = await createInvoker(config, storage, log);
+  const metrics = config.metricsFlushMs > 0 ? createEmfMetrics({ sink: stdoutLine }) : noMetrics;
+  const stopMetrics = config.metricsFlushMs > 0 ? flushEvery(metrics, config.metricsFlushMs) : () => {};
+  const { invoker, delivers } = await createInvoker(config, storage, log, metrics);
   const kicker = startDeliverKicker(config, invoker, delivers, log);
   const gateway = await startGateway({
     config,
@@ -27,6 +30,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     tls,
     log,
     notifier,
+    metrics,
   });
   log.info('ready', { ports: Object.fromEntries(gateway.listeners.map((l) => [l.name, l.port])) });
 
@@ -37,6 +41,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     log.info('draining', { signal });
     await gateway.close(config.drainMs);
     await kicker.stop();
+    stopMetrics();
     storage.close();
     log.info('stopped');
     process.exit(0);
@@ -44,6 +49,9 @@ async function main(log: Logger, config: Config): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
+
+/** EMF lines go beside the log lines: CloudWatch Logs extracts them from the task's log group. */
+const stdoutLine = (line: string) => process.stdout.write(`${line}\n`);
 
 let config: Config;
 try {

@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Config } from '../core/config.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { OutboundQueue } from '../core/outbound.ts';
 import type { ChangeNotifier, Invoker, Storage } from '../core/ports.ts';
 import type { ListenerContext } from '../net/types.ts';
@@ -19,4 +20,6 @@ export interface GatewayDeps extends ListenerContext {
    * a double); absent: `storage.queue`.
    */
   readonly queue?: OutboundQueue;
+  /** Where the gateway's metrics go (lib/core/metrics.ts; absent: nowhere). The caller flushes it. */
+  readonly metrics?: Metrics;
 }

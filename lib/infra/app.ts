@@ -12,6 +12,8 @@ import { PosternStack } from './stack.ts';
  *   cpu, memory     task size in CPU units and MiB (default 256 and 512, Fargate's smallest)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
  *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
+ *   alarmEmail      address mailed every alarm (SNS email subscription; confirm the first mail)
+ *   queueAgeAlarmHours  age of the oldest due outbound message that raises the QueueAge alarm (default 4)
  *   stackName       default Postern
  *   retainOnDelete, deletionProtection, flowLogs, containerInsights   true (default) or false: a throwaway test
  *                   stack sets them false (see PosternStackProps and README "What the stack keeps when deleted")
@@ -54,6 +56,7 @@ const numberContext = (key: string) => {
   const value = context(key);
   return value === undefined ? undefined : Number(value);
 };
+const queueAgeAlarmHours = context('queueAgeAlarmHours');
 
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
@@ -72,6 +75,8 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   containerInsights: flag('containerInsights'),
   noncurrentVersionExpiration:
     noncurrentVersionDays === undefined ? undefined : Duration.days(Number(noncurrentVersionDays)),
+  alarmEmail: context('alarmEmail'),
+  queueAgeAlarm: queueAgeAlarmHours === undefined ? undefined : Duration.hours(Number(queueAgeAlarmHours)),
 });
 
 app.synth();

@@ -1,10 +1,11 @@
-import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { TABLE_IDS } from '../core/schema.ts';
 import { DnsRecords } from './dns.ts';
 import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
+import { Monitoring } from './monitoring.ts';
 import { acknowledgeNagFindings } from './nagAcknowledgements.ts';
 import { Network } from './network.ts';
 import { type ProtectionProps, protectionOf } from './protection.ts';
@@ -33,13 +34,17 @@ export interface PosternStackProps extends StackProps, ProtectionProps {
   readonly containerInsights?: boolean;
   // ProtectionProps (lib/infra/protection.ts): retainOnDelete, deletionProtection, logRetention (default one
   // month, for every log group) and noncurrentVersionExpiration (default 30 days).
+  /** Mailed every alarm (SNS email subscription, confirmed by a link). Default: nobody; subscribe to AlarmTopicArn. */
+  readonly alarmEmail?: string;
+  /** Age of the oldest due outbound message that raises the QueueAge alarm. Default 4 hours. */
+  readonly queueAgeAlarm?: Duration;
 }
 
 export const DEFAULT_HOSTNAME = 'mail.example.com';
 
 /**
  * The whole deployment: network, storage, mail-logic functions, SES feedback, the gateway service and its load
- * balancer.
+ * balancer, and the alarms and dashboard watching them.
  */
 export class PosternStack extends Stack {
   readonly network: Network;
@@ -48,6 +53,7 @@ export class PosternStack extends Stack {
   readonly sesFeedback: SesFeedback;
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
@@ -86,6 +92,22 @@ export class PosternStack extends Stack {
       protection,
     });
 
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      service: this.gateway.service,
+      listeners: this.loadBalancer.listeners,
+      functions: {
+        route: this.functions.route,
+        filter: this.functions.filter,
+        store: this.functions.store,
+        deliver: this.functions.deliver,
+        sesFeedback: this.functions.sesFeedback,
+      },
+      deadLetterQueues: [this.sesFeedback.failed],
+      containerInsights,
+      alarmEmail: props.alarmEmail,
+      queueAgeAlarm: props.queueAgeAlarm,
+    });
+
     if (props.hostedZone) {
       new DnsRecords(this, 'Dns', { ...props.hostedZone, hostname, elasticIps: this.loadBalancer.elasticIps });
     }
@@ -104,6 +126,10 @@ export class PosternStack extends Stack {
     new CfnOutput(this, 'SesConfigurationSet', {
       value: this.sesFeedback.configurationSet.configurationSetName,
       description: 'SES configuration set outbound mail is sent with (bounces and complaints come back through it)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'SNS topic every alarm notifies (subscribe: aws sns subscribe --protocol email ...)',
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     for (const tableId of TABLE_IDS) {

@@ -96,6 +96,7 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
   );
   let server: Server | undefined;
   let boundPort = opts.port;
+  let opened = 0;
 
   const refuse = (socket: Socket, line: string) => {
     socket.end(line);
@@ -110,6 +111,7 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
       return;
     }
     gauge.opened();
+    opened++;
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
@@ -183,6 +185,12 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
     name: opts.name,
     get port() {
       return boundPort;
+    },
+    get connections() {
+      return gauge.connections;
+    },
+    get opened() {
+      return opened;
     },
     listen: () =>
       new Promise<void>((resolve, reject) => {

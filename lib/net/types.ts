@@ -10,6 +10,10 @@ export interface Listener {
   readonly name: string;
   /** The bound port (the actual one once listening, when configured as 0). */
   readonly port: number;
+  /** Connections open now (from accept to close, refused ones not counted). */
+  readonly connections: number;
+  /** Connections accepted since the listener was made (for the ConnectionsOpened metric). */
+  readonly opened: number;
   listen(): Promise<void>;
   /** Stops accepting, lets sessions finish for up to graceMs, then closes what is left. */
   close(graceMs?: number): Promise<void>;

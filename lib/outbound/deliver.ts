@@ -5,6 +5,7 @@
  */
 import type { OutboundConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { MessageSigner, Transport } from '../core/outbound.ts';
 import type { Storage } from '../core/ports.ts';
 import { DEFAULT_RUNNER_LIMITS, drainQueue, type PassResult, type RunnerDeps } from './runner.ts';
@@ -17,6 +18,8 @@ export interface OutboundParts {
   readonly signer?: MessageSigner;
   readonly reportOutcome?: ReportOutcome;
   readonly log: Logger;
+  /** QueueDepth, QueueOldestAgeSeconds, OutboundRecipients; flushed by whoever runs the handler. */
+  readonly metrics?: Metrics;
 }
 
 /** How long one invocation keeps starting passes (the Lambda's timeout is longer, see lib/infra/functions.ts). */
@@ -31,6 +34,7 @@ export function runnerDeps(storage: Pick<Storage, 'queue' | 'blobs'>, parts: Out
     signer: parts.signer,
     reportOutcome: parts.reportOutcome,
     log: parts.log,
+    metrics: parts.metrics,
     owner: `deliver-${process.pid}`,
     policy: {
       retrySchedule: config.retrySchedule,
@@ -50,5 +54,18 @@ export function deliverHandler(storage: Storage, parts: OutboundParts | undefine
     };
   }
   const deps = runnerDeps(storage, parts);
-  return () => drainQueue(deps, DELIVER_BUDGET_MS);
+  return async () => {
+    const result = await drainQueue(deps, DELIVER_BUDGET_MS);
+    if (parts.metrics) await measureDepth(storage, parts.metrics, parts.log);
+    return result;
+  };
+}
+
+/** QueueDepth after the passes: one COUNT query per invocation; a failure costs the metric, not the run. */
+async function measureDepth(storage: Pick<Storage, 'queue'>, metrics: Metrics, log: Logger): Promise<void> {
+  try {
+    metrics.gauge('QueueDepth', {}, await storage.queue.countPending());
+  } catch (err) {
+    log.warn('queue depth not measured', { err });
+  }
 }

@@ -14,6 +14,7 @@
  */
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { AttemptRecord, MessageSigner, OutboundQueue, QueueEntry, Transport } from '../core/outbound.ts';
 import type { BlobStore } from '../core/ports.ts';
 import { mayReport, outcomeReport, type ReportOutcome } from './runnerReport.ts';
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   readonly now?: () => number;
   /** Names this runner in claims (a random suffix is added per claim). */
   readonly owner?: string;
+  /** OutboundRecipients per result and QueueOldestAgeSeconds (absent: not counted). */
+  readonly metrics?: Metrics;
 }
 
 export interface PassResult {
@@ -147,6 +150,8 @@ async function pool<T, R>(items: readonly T[], limit: number, work: (item: T) =>
 export async function runPass(deps: RunnerDeps): Promise<PassResult> {
   const now = deps.now ?? Date.now;
   const due = await deps.queue.due(now(), deps.policy.batchSize);
+  const oldest = due.reduce((min, e) => Math.min(min, e.createdAt), now());
+  deps.metrics?.gauge('QueueOldestAgeSeconds', {}, Math.round((now() - oldest) / 1000));
   const results = await pool(due, deps.policy.concurrency, (entry) =>
     attemptEntry(deps, entry.id).catch((err) => {
       deps.log.warn('queue entry skipped this pass', { entry: entry.id, err });
@@ -154,6 +159,9 @@ export async function runPass(deps: RunnerDeps): Promise<PassResult> {
     }),
   );
   const sum = (k: keyof EntryResult) => results.reduce((n, r) => n + r[k], 0);
+  for (const result of ['delivered', 'deferred', 'failed'] as const) {
+    if (sum(result) > 0) deps.metrics?.count('OutboundRecipients', { Result: result }, sum(result));
+  }
   return {
     due: due.length,
     attempted: sum('attempted'),

@@ -64,6 +64,8 @@ export interface FilterResult {
   /** deliver: store it (into `mailbox`); reject: answer `reply` and store nothing. */
   readonly action: 'deliver' | 'reject';
   readonly reply?: { readonly code: number; readonly enhanced: string; readonly text: string };
+  /** Why a rejected message was refused (counted in MessagesRejected). */
+  readonly rejected?: 'virus' | 'dmarc' | 'spam';
   readonly mailbox: 'INBOX' | 'Junk';
   /** Header fields for the front of every copy (Authentication-Results, X-Spam-*), CRLF-terminated. */
   readonly headers: string;

@@ -141,6 +141,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
     return {
       ...base,
       action: 'reject',
+      rejected: 'virus',
       mailbox: 'INBOX',
       reply: { code: 554, enhanced: '5.7.1', text: `Message rejected: virus found (${virus.name ?? 'unknown'})` },
     };
@@ -149,6 +150,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
     return {
       ...base,
       action: 'reject',
+      rejected: 'dmarc',
       mailbox: 'INBOX',
       reply: {
         code: 550,
@@ -161,6 +163,7 @@ export async function filter(deps: FilterDeps, req: FilterRequest): Promise<Filt
     return {
       ...base,
       action: 'reject',
+      rejected: 'spam',
       mailbox: 'INBOX',
       reply: { code: 550, enhanced: '5.7.1', text: 'Message rejected as spam' },
     };

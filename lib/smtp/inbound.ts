@@ -6,10 +6,12 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import { messageDsn, recipientDsn } from './dsnParameters.ts';
 import { type IngestDeps, ingest } from './ingest.ts';
 import type { IncomingMessage } from './receive.ts';
 import { isAscii, isReply, type Recipient, type RecipientPolicy } from './recipients.ts';
+import { rejectReason } from './rejectReason.ts';
 import { REPLIES, SmtpReplyError } from './replies.ts';
 
 type Callback = (err?: Error | null) => void;
@@ -31,6 +33,8 @@ export interface InboundDeps {
   readonly recipients: RecipientPolicy;
   readonly ingest: IngestDeps;
   readonly log: Logger;
+  /** MessagesAccepted{Listener=mx}; MessagesRejected per refused recipient and per refused message. */
+  readonly metrics: Metrics;
 }
 
 export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
@@ -53,6 +57,7 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
       (outcome) => {
         if (isReply(outcome)) {
           log.info('recipient refused', { rcpt: address.address, code: outcome.code, enhanced: outcome.enhanced });
+          deps.metrics.count('MessagesRejected', { Reason: rejectReason(outcome) });
           callback(new SmtpReplyError(outcome));
           return;
         }
@@ -60,6 +65,7 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
         const forwards = list.reduce((n, r) => n + r.forward.length, outcome.forward.length);
         if (forwards > MAX_FORWARDS_PER_MESSAGE) {
           log.info('recipient refused: too many forwarded copies', { rcpt: address.address, forwards });
+          deps.metrics.count('MessagesRejected', { Reason: 'policy' });
           callback(new SmtpReplyError(REPLIES.tooManyRecipients));
           return;
         }
@@ -69,6 +75,7 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
       },
       (err) => {
         log.warn('recipient check failed', { rcpt: address.address, err });
+        deps.metrics.count('MessagesRejected', { Reason: 'temp-failure' });
         callback(new SmtpReplyError(REPLIES.temporaryFailure));
       },
     );
@@ -79,18 +86,21 @@ export function createInboundHandlers(deps: InboundDeps): InboundHandlers {
     const started = Date.now();
     const message = { ...incomingMessage(session, accepted.get(session.envelope) ?? []), ...messageDsn(session) };
     ingest(deps.ingest, message, stream as Readable, log).then(
-      ({ reply, dataEnd }) => {
+      ({ reply, dataEnd, reason }) => {
         const ms = Date.now() - dataEnd;
         if (reply.code === 250) {
           log.info('message accepted', { text: reply.text, dataToReplyMs: ms, totalMs: Date.now() - started });
+          deps.metrics.count('MessagesAccepted', { Listener: 'mx' });
           callback(null, `${reply.enhanced} ${reply.text}`);
         } else {
           log.info('message refused', { code: reply.code, enhanced: reply.enhanced, dataToReplyMs: ms });
+          deps.metrics.count('MessagesRejected', { Reason: reason ?? rejectReason(reply) });
           callback(new SmtpReplyError(reply));
         }
       },
       (err) => {
         log.warn('message failed', { err });
+        deps.metrics.count('MessagesRejected', { Reason: 'temp-failure' });
         callback(new SmtpReplyError(REPLIES.temporaryFailure));
       },
     );

@@ -17,6 +17,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
+import type { RejectReason } from '../core/metrics.ts';
 import type { MessageDsn, RecipientDsn, SystemMailSender } from '../core/outbound.ts';
 import type { Invoker } from '../core/ports.ts';
 import { deliveriesFor } from '../delivery/copies.ts';
@@ -29,6 +30,7 @@ import { type ForwardDeps, forwardedCopies, forwardTarget } from './forward.ts';
 import { reportLocalSuccess } from './localSuccessDsn.ts';
 import { type IncomingMessage, type ReceiveDeps, receiveText } from './receive.ts';
 import type { Recipient } from './recipients.ts';
+import { filterRejectReason } from './rejectReason.ts';
 import { acceptedReply, deliveryFailureReply, REPLIES, type Reply } from './replies.ts';
 
 export type { IncomingMessage } from './receive.ts';
@@ -46,6 +48,8 @@ export interface IngestOutcome {
   readonly reply: Reply;
   /** When the last byte of text arrived (the reply's latency is measured from here). */
   readonly dataEnd: number;
+  /** Set when the filter refused the message: the reply alone does not tell spam from virus or DMARC. */
+  readonly reason?: RejectReason;
 }
 
 /** Receives, filters and stores one message; resolves with the reply for the client. */
@@ -85,7 +89,7 @@ export async function ingest(
   phase = Date.now();
   if (verdict.action === 'reject') {
     discard();
-    return { reply: verdict.reply ?? REPLIES.spam, dataEnd };
+    return { reply: verdict.reply ?? REPLIES.spam, dataEnd, reason: filterRejectReason(verdict) };
   }
 
   const deliveries = deliveriesFor(msg.recipients, msg.mailFrom, verdict);

@@ -19,6 +19,7 @@ import { HourlyTokens } from '../auth/hourlyTokens.ts';
 import { ByteBudget } from '../core/byteBudget.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import { type Metrics, noMetrics } from '../core/metrics.ts';
 import type { OutboundQueue, SystemMailSender } from '../core/outbound.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
@@ -49,6 +50,8 @@ export interface SmtpDeps extends ListenerContext {
   readonly queue?: OutboundQueue;
   /** Starts the deliver function at once after an enqueue (the gateway's DeliverKicker). */
   readonly kickQueue?: () => void;
+  /** Where messages accepted and rejected are counted (absent: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** SMTP's words for the shared listener's refusals. */
@@ -97,6 +100,7 @@ function sharedParts(deps: SmtpDeps): SharedParts {
     local: {
       batcher: new StoreBatcher(invoker),
       retry: { attempts: tuning.storeAttempts, retryDelayMs: tuning.retryDelayMs },
+      metrics: deps.metrics,
     },
     recipients: new RecipientPolicy({
       invoker,
@@ -187,6 +191,7 @@ function createMxListener(deps: SmtpDeps, shared: SharedParts): Listener {
       systemMail: systemMailOf(deps, log),
     },
     log,
+    metrics: deps.metrics ?? noMetrics,
   });
   return smtpListener(
     deps,
@@ -222,6 +227,7 @@ function createSubmissionListeners(deps: SmtpDeps, shared: SharedParts): Listene
     onEnqueued: deps.kickQueue,
     systemMail: systemMailOf(deps, log),
     log,
+    metrics: deps.metrics ?? noMetrics,
   });
   const options = (secure: boolean): SMTPServerOptions => ({
     ...baseOptions(deps),

@@ -12,6 +12,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { HourlyTokens } from '../auth/hourlyTokens.ts';
 import type { SubmissionConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { OutboundQueue, SystemMailSender } from '../core/outbound.ts';
 import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import type { RemoteRecipient } from '../delivery/types.ts';
@@ -20,6 +21,7 @@ import { type InboundHandlers, incomingMessage } from './inbound.ts';
 import type { NotifiableLocalRecipient } from './localSuccessDsn.ts';
 import type { ReceiveDeps } from './receive.ts';
 import { isAscii, isRemote, isReply, type RecipientPolicy } from './recipients.ts';
+import { rejectReason } from './rejectReason.ts';
 import { REPLIES, type Reply, SmtpReplyError } from './replies.ts';
 import { mayUseAddress, type SenderIdentityDeps, type SubmitterAccount } from './senderIdentity.ts';
 import { submitMessage } from './submit.ts';
@@ -51,6 +53,8 @@ export interface SubmissionDeps {
   /** Sends the "delivered" DSNs of local recipients (NOTIFY=SUCCESS); absent: none is sent. */
   readonly systemMail?: SystemMailSender;
   readonly log: Logger;
+  /** MessagesAccepted{Listener=submission}; MessagesRejected per refused MAIL, RCPT and message. */
+  readonly metrics: Metrics;
 }
 
 /** The transaction's recipients: local ones for the store, remote ones for the queue. */
@@ -59,10 +63,12 @@ interface Transaction {
   readonly remote: RemoteRecipient[];
 }
 
-const fail = (callback: Callback, reply: Reply) => callback(new SmtpReplyError(reply));
-
 export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandlers {
   const transactions = new WeakMap<object, Transaction>();
+  const fail = (callback: Callback, reply: Reply) => {
+    deps.metrics.count('MessagesRejected', { Reason: rejectReason(reply) });
+    callback(new SmtpReplyError(reply));
+  };
   const sessionLog = (session: SMTPServerSession) =>
     deps.log.child({ cid: session.id, remote: session.remoteAddress, account: userOf(session)?.accountId });
 
@@ -157,6 +163,7 @@ export function createSubmissionHandlers(deps: SubmissionDeps): SubmissionHandle
       (reply) => {
         if (reply.code !== 250) return fail(callback, reply);
         deps.rate.take(user.accountId, Date.now());
+        deps.metrics.count('MessagesAccepted', { Listener: 'submission' });
         callback(null, `${reply.enhanced} ${reply.text}`);
       },
       (err) => {

@@ -374,6 +374,7 @@ describe('forwarding: re-forwarding, limits, and a queue that fails', () => {
       due: (now, limit) => real.due(now, limit),
       claim: (id, owner, until) => real.claim(id, owner, until),
       complete: (id, owner, attempt) => real.complete(id, owner, attempt),
+      countPending: () => real.countPending(),
       get: (id) => real.get(id),
       list: () => real.list(),
       retryNow: (id) => real.retryNow(id),

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { readMessage } from '../../lib/core/messageBody.ts';
+import type { Metrics } from '../../lib/core/metrics.ts';
 import type { OutboundQueue } from '../../lib/core/outbound.ts';
 import type { Account, Invoker, MessageMeta, Storage } from '../../lib/core/ports.ts';
 import { type DnsRecords, stubResolver } from '../../lib/pipeline/dns.ts';
@@ -239,6 +240,7 @@ export async function startMxGateway(
     wrapInvoker?: (invoker: Invoker) => Invoker;
     /** The outbound queue of submission (test/support/memoryQueue.ts in protocol tests). */
     queue?: OutboundQueue;
+    metrics?: Metrics;
   } = {},
 ): Promise<MxTestGateway> {
   const resolver = stubResolver(opts.dns ?? defaultDns(testDkimKeys().publicKey));
@@ -246,6 +248,7 @@ export async function startMxGateway(
     env: opts.env,
     storage: opts.storage,
     queue: opts.queue,
+    metrics: opts.metrics,
     invoker: (storage) => {
       const handlerStorage = opts.wrapHandlerStorage ? opts.wrapHandlerStorage(storage) : storage;
       const local = new LocalInvoker(createHandlers(handlerStorage, { resolver, ...opts.handlerOptions }));

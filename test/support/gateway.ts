@@ -9,6 +9,7 @@ import selfsigned from 'selfsigned';
 import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import type { Config } from '../../lib/core/config.ts';
 import { createLogger, type Logger, silentLogger } from '../../lib/core/log.ts';
+import type { Metrics } from '../../lib/core/metrics.ts';
 import type { OutboundQueue } from '../../lib/core/outbound.ts';
 import { hashPassword } from '../../lib/core/password.ts';
 import type { Account, Invoker, Storage } from '../../lib/core/ports.ts';
@@ -57,6 +58,8 @@ export async function startTestGateway(
     deliver?: boolean;
     /** Wraps whichever invoker the gateway gets (lib/cost's test counts invocations through it). */
     wrapInvoker?: (invoker: Invoker) => Invoker;
+    /** Where the gateway's metrics go (a captured EMF sink in metrics tests); absent: nowhere. */
+    metrics?: Metrics;
   } = {},
 ): Promise<TestGateway> {
   // Registered before freshStorage's hook, so that the queue stops being worked before its storage closes.
@@ -67,14 +70,24 @@ export async function startTestGateway(
   const config = testConfig({ POSTERN_HOSTNAME: 'mx.test.example', POSTERN_ALLOW_PLAINTEXT_AUTH: '1', ...opts.env });
   const tls = await testTls();
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
-  const working = opts.deliver ? await createInvoker(config, storage, log) : undefined;
+  const working = opts.deliver ? await createInvoker(config, storage, log, opts.metrics) : undefined;
   const built = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));
   const invoker = opts.wrapInvoker?.(built) ?? built;
   const kicker = working && startDeliverKicker(config, invoker, working.delivers, log);
   const kickQueue = kicker && (() => kicker.kick());
   if (kicker) stopDelivering = () => kicker.stop();
   const authenticator = createAuthenticator(storage.directory, config.auth);
-  const deps = { config, storage, invoker, authenticator, tls, log, queue: opts.queue, kickQueue };
+  const deps = {
+    config,
+    storage,
+    invoker,
+    authenticator,
+    tls,
+    log,
+    queue: opts.queue,
+    kickQueue,
+    metrics: opts.metrics,
+  };
   const gateway = await startGateway(deps);
   let closed = false;
   const close = async () => {

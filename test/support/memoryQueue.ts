@@ -50,6 +50,10 @@ export class MemoryQueue implements OutboundQueue {
       .slice(0, limit);
   }
 
+  async countPending(): Promise<number> {
+    return this.all().filter((e) => e.recipients.some((r) => r.status === 'scheduled')).length;
+  }
+
   async claim(id: string): Promise<QueueEntry | undefined> {
     return this.entries.get(id);
   }

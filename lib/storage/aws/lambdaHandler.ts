@@ -1,5 +1,6 @@
 import { loadAwsConfig, loadDkimConfig, loadOutboundConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/log.ts';
+import { createEmfMetrics, type Metrics } from '../../core/metrics.ts';
 import type { FunctionName, Storage } from '../../core/ports.ts';
 import { createHandlers, type HandlerOptions } from '../../pipeline/handlers.ts';
 import type { Handler } from '../../pipeline/invoker.ts';
@@ -11,14 +12,14 @@ import { createAwsStorage } from './storage.ts';
  * The deliver Lambda alone gets the outbound parts (transport, DKIM signer, DSNs): only it holds the keys.
  * The sesFeedback Lambda gets the suppression list and the DSN path.
  */
-function optionsFor(name: FunctionName, storage: Storage): HandlerOptions {
+function optionsFor(name: FunctionName, storage: Storage, metrics: Metrics): HandlerOptions {
   if (name !== 'deliver' && name !== 'sesFeedback') return {};
   const log = createLogger({ fields: { component: name } });
   const endpoints = loadAwsConfig(process.env).endpoints;
   const outbound = loadOutboundConfig(process.env);
   if (name === 'sesFeedback') return { sesFeedback: sesFeedbackParts(storage, outbound, { endpoints, log }) };
   const dkim = loadDkimConfig(process.env);
-  return { outbound: outboundParts(storage, outbound, { endpoints, dkim, log }) };
+  return { outbound: outboundParts(storage, outbound, { endpoints, dkim, log, metrics }) };
 }
 
 /**
@@ -28,11 +29,17 @@ function optionsFor(name: FunctionName, storage: Storage): HandlerOptions {
  */
 export function lambdaHandler(name: FunctionName): Handler {
   let cached: Handler | undefined;
+  // EMF lines in the function's log group; flushed at the end of each invocation (the container may freeze)
+  const metrics = createEmfMetrics({ sink: (line) => process.stdout.write(`${line}\n`) });
   return async (event) => {
     if (!cached) {
       const storage = createAwsStorage(loadAwsConfig(process.env));
-      cached = createHandlers(storage, optionsFor(name, storage))[name];
+      cached = createHandlers(storage, optionsFor(name, storage, metrics))[name];
     }
-    return cached(event);
+    try {
+      return await cached(event);
+    } finally {
+      metrics.flush();
+    }
   };
 }

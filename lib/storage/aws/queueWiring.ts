@@ -7,6 +7,7 @@
 import type { AwsEndpoints, DkimConfig, OutboundConfig, TransportName } from '../../core/config.ts';
 import { ulid } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
+import type { Metrics } from '../../core/metrics.ts';
 import type { MessageSigner, Transport } from '../../core/outbound.ts';
 import type { Storage } from '../../core/ports.ts';
 import { systemMailSenderOver } from '../../delivery/systemMail.ts';
@@ -26,6 +27,7 @@ export interface OutboundContext {
   readonly endpoints: AwsEndpoints;
   readonly dkim: DkimConfig;
   readonly log: Logger;
+  readonly metrics?: Metrics;
 }
 
 export interface OutboundFactories {
@@ -98,5 +100,6 @@ export function outboundParts(
     signer: factories.signer?.(storage, config, ctx),
     reportOutcome: factories.reportOutcome?.(storage, config, ctx),
     log: ctx.log,
+    metrics: ctx.metrics,
   };
 }
