@@ -48,6 +48,7 @@ export class Storage extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         removalPolicy: RemovalPolicy.RETAIN,
         ...(def.ttlAttribute ? { timeToLiveAttribute: def.ttlAttribute } : {}),
+        ...(def.stream ? { stream: dynamodb.StreamViewType[def.stream] } : {}),
       });
       for (const index of def.indexes) {
         if (index.kind === 'local') {
