@@ -7,6 +7,7 @@ import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
 import { Network } from './network.ts';
+import { Notifier } from './notifier.ts';
 import { SesFeedback } from './ses-feedback.ts';
 import { Storage } from './storage.ts';
 
@@ -41,6 +42,7 @@ export class PosternStack extends Stack {
   readonly sesFeedback: SesFeedback;
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
+  readonly notifier: Notifier;
 
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
@@ -66,6 +68,12 @@ export class PosternStack extends Stack {
       logRetention,
     });
     this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', { vpc: this.network.vpc, gateway: this.gateway });
+    this.notifier = new Notifier(this, 'Notifier', {
+      vpc: this.network.vpc,
+      storage: this.storage,
+      gateway: this.gateway,
+      logRetention,
+    });
 
     if (props.hostedZone) {
       new DnsRecords(this, 'Dns', { ...props.hostedZone, hostname, elasticIps: this.loadBalancer.elasticIps });
