@@ -175,7 +175,7 @@ export interface NotifyConfig {
   readonly port: number;
   /** The address other hosts reach it at; unset: the host, or this machine's first private IPv4 for 0.0.0.0. */
   readonly advertiseAddress?: string;
-  /** How often the task itself reads each mailbox in use, in case a notice was lost (60 s). */
+  /** How often the task itself reads each mailbox in use, in case a notice was lost (5 minutes). */
   readonly backstopMs: number;
 }
 
@@ -420,7 +420,7 @@ function readNotify(s: SettingsReader): NotifyConfig {
     host: s.string('POSTERN_NOTIFY_HOST', '127.0.0.1'),
     port: s.int('POSTERN_NOTIFY_PORT', 0, 0, 65535),
     advertiseAddress: s.optional('POSTERN_NOTIFY_ADDRESS'),
-    backstopMs: s.int('POSTERN_NOTIFY_BACKSTOP_MS', 60_000, 100),
+    backstopMs: s.int('POSTERN_NOTIFY_BACKSTOP_MS', 300_000, 100),
   };
 }
 

@@ -120,7 +120,11 @@ test('two gateways on one store: IDLE on gateway 1 hears mail submitted and flag
   const heard = (match: RegExp, what: string) =>
     new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gateway 1's IDLE never heard ${what}`)), PUSH_GUARD_MS);
-      waiters.push({ match, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+      const heardAt = (at: number) => {
+        clearTimeout(timer);
+        resolve(at);
+      };
+      waiters.push({ match, resolve: heardAt });
     });
   await heard(/^IDLING$/, 'its own continuation');
 
