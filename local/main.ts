@@ -14,9 +14,10 @@ import { BUCKET_ENV, namesWithPrefix } from '../lib/core/schema.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
+import { type ChangeStreamPoller, startChangeStreamPoller } from './changeStreamPoller.ts';
 import { ensureDemoAccount } from './demo.ts';
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from './dynamodb.ts';
-import { type GatewaySupervisor, superviseGateway } from './gatewaySupervisor.ts';
+import { type GatewayState, type Gateways, gatewayCount, startGateways } from './gateways.ts';
 import { loadOrCreateCredentials } from './s3/credentials.ts';
 import { type Credentials, startS3Server } from './s3/server.ts';
 import { ensureSrsKey } from './srsKey.ts';
@@ -28,14 +29,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const stops: (() => Promise<void> | void)[] = [];
-let gateway: GatewaySupervisor | undefined;
+let gateways: Gateways | undefined;
+let poller: ChangeStreamPoller | undefined;
 let stopping = false;
 
-/** Stops the gateway first (it drains its sessions), then storage; removes the state file; exits. */
+/** Stops the gateways first (they drain their sessions), then the stream poller and storage; removes the state file; exits. */
 async function stop(code: number, dataDir = dataDirFromEnv()): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await gateway?.stop(5000);
+  await gateways?.stop(5000);
+  await poller?.stop();
   for (const fn of stops.reverse()) await fn();
   rmSync(join(dataDir, 'emulator.json'), { force: true });
   process.exit(code);
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
     POSTERN_ALLOW_PLAINTEXT_AUTH: plaintextAuth(),
     POSTERN_OUTBOUND_TRANSPORT: outboundTransport(),
   });
+  const count = gatewayCount(process.env);
   const dataDir = dataDirFromEnv();
   prepareDataDir(dataDir);
   const running = readEmulatorState(dataDir);
@@ -89,19 +93,18 @@ async function main(): Promise<void> {
   const db = makeDynamoClient(endpoints);
   const s3Client = makeS3Client(endpoints);
   await ensureStorage(db, s3Client, names);
-  db.destroy();
   s3Client.destroy();
+  // Several gateways hear each other's commits as in AWS: the changes table's stream → the notify function's
+  // relay → UDP notices to each gateway's presence record (Lambda's event source mapping is this poller here).
+  if (count > 1) poller = await startChangeStreamPoller({ endpoints, names, db });
+  else db.destroy();
 
   const storage = createAwsStorage({ endpoints, names });
   const demo = await ensureDemoAccount(storage, dataDir);
   storage.close();
   const tls = await ensureCertificate(join(dataDir, 'tls'), process.env.POSTERN_HOSTNAME || 'localhost');
-  writeEmulatorState(dataDir, {
-    pid: process.pid,
-    endpoints,
-    tablePrefix: TABLE_PREFIX,
-    startedAt: new Date().toISOString(),
-  });
+  const state = { pid: process.pid, endpoints, tablePrefix: TABLE_PREFIX, startedAt: new Date().toISOString() };
+  writeEmulatorState(dataDir, state);
 
   const gatewayEnv = {
     ...process.env,
@@ -122,19 +125,25 @@ async function main(): Promise<void> {
     POSTERN_DKIM_KEY_STORE: process.env.POSTERN_DKIM_KEY_STORE || 'local',
     POSTERN_SRS_SECRET: ensureSrsKey(dataDir, process.env),
   };
-  let ready = false;
-  gateway = superviseGateway({
-    start: () =>
+  let announced = false;
+  gateways = startGateways({
+    count,
+    env: gatewayEnv,
+    spawn: (env) =>
       spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/gateway/main.ts')], {
         cwd: root,
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: gatewayEnv,
+        env,
       }),
+    onReady: (list) => {
+      if (list.some((g) => g === undefined)) return;
+      const ready = list as GatewayState[];
+      writeEmulatorState(dataDir, { ...state, gateways: ready });
+      if (announced) return;
+      announced = true;
+      printReady(config, dataDir, demo, Date.now() - started, endpoints, ready);
+    },
     onLine: (line) => {
-      if (!ready && line.includes('"msg":"ready"')) {
-        ready = true;
-        printReady(config, dataDir, demo, Date.now() - started, endpoints);
-      }
       if (process.env.POSTERN_QUIET !== '1') say(line);
     },
     say,
@@ -186,18 +195,25 @@ function printReady(
   demo: { address: string; password: string },
   ms: number,
   endpoints: AwsEndpoints,
+  gateways: readonly GatewayState[],
 ): void {
   const h = config.net.host;
-  const p = config.ports;
+  const listeners = (p: GatewayState['ports']) => [
+    `  SMTP (MX)          ${h}:${p.smtp}`,
+    `  Submission         ${h}:${p.submission} (STARTTLS)   ${h}:${p.submissions} (TLS)`,
+    `  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`,
+    `  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`,
+  ];
+  const perGateway =
+    gateways.length === 1
+      ? listeners(gateways[0].ports)
+      : gateways.flatMap((g, i) => [`  Gateway ${i + 1} (pid ${g.pid})`, ...listeners(g.ports)]);
   // One write, so whoever waits for the ready line gets the whole block with it.
   process.stdout.write(
     [
       '',
       `Postern is ready (${(ms / 1000).toFixed(1)} s). Data: ${dataDir}`,
-      `  SMTP (MX)          ${h}:${p.smtp}`,
-      `  Submission         ${h}:${p.submission} (STARTTLS)   ${h}:${p.submissions} (TLS)`,
-      `  POP3               ${h}:${p.pop3} (STLS)       ${h}:${p.pop3s} (TLS)`,
-      `  IMAP               ${h}:${p.imap} (STARTTLS)   ${h}:${p.imaps} (TLS)`,
+      ...perGateway,
       `  Demo account       ${demo.address}  password: ${demo.password}`,
       `  Outgoing mail      ${outgoing(config)}`,
       `  Storage            DynamoDB ${endpoints.dynamodb}   S3 ${endpoints.s3}`,

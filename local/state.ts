@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AwsEndpoints } from '../lib/core/config.ts';
+import type { GatewayState } from './gateways.ts';
 import { ensurePrivateDir, makePrivate, writePrivateFile } from './private.ts';
 
 /**
@@ -14,6 +15,8 @@ export interface EmulatorState {
   /** Table prefix; names come from namesWithPrefix(prefix). */
   readonly tablePrefix: string;
   readonly startedAt: string;
+  /** One entry per gateway process that said ready (gateway 1 first): its pid and ports by listener name. */
+  readonly gateways?: readonly GatewayState[];
 }
 
 export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {

@@ -162,6 +162,23 @@ export interface ImapConfig {
   readonly idlePollMs: number;
 }
 
+/**
+ * How commits reach IMAP sessions in IDLE. `in-process`: only this process's commits (one gateway that runs the
+ * store step itself). `cross-task`: also every other writer's, as notices from the notify function (or the
+ * emulator's stream poller) to a UDP listener, found through this task's presence record.
+ */
+export interface NotifyConfig {
+  readonly mode: 'in-process' | 'cross-task';
+  /** Where the notice listener binds (loopback unless configured: the stack sets 0.0.0.0 behind its SG). */
+  readonly host: string;
+  /** Its UDP port; 0 takes a free one (the presence record says which). */
+  readonly port: number;
+  /** The address other hosts reach it at; unset: the host, or this machine's first private IPv4 for 0.0.0.0. */
+  readonly advertiseAddress?: string;
+  /** How often the task itself reads each mailbox in use, in case a notice was lost (5 minutes). */
+  readonly backstopMs: number;
+}
+
 /** Brute-force protection of password logins (lib/auth/authenticator.ts). */
 export interface AuthConfig {
   /** Delay before answering any refused login. */
@@ -292,6 +309,7 @@ export interface Config {
   readonly outbound: OutboundConfig;
   readonly dkim: DkimConfig;
   readonly forwarding: ForwardingConfig;
+  readonly notify: NotifyConfig;
   /** Grace period for sessions when the gateway stops (SIGTERM). */
   readonly drainMs: number;
   readonly logLevel: LogLevel;
@@ -309,6 +327,7 @@ const OTHER_PROGRAMS_SETTINGS = [
   'POSTERN_ADMIN_TARGET',
   'POSTERN_DYNAMODB_PORT',
   'POSTERN_S3_PORT',
+  'POSTERN_GATEWAYS',
   'POSTERN_TEST_',
   'POSTERN_GATEWAY_',
   'POSTERN_S3_',
@@ -394,6 +413,16 @@ function readImap(s: SettingsReader): ImapConfig {
     maxErrors: s.int('POSTERN_IMAP_MAX_ERRORS', 10, 1),
     appendLimit: s.int('POSTERN_IMAP_APPEND_LIMIT', 50 * 1024 * 1024, 1),
     idlePollMs: s.int('POSTERN_IMAP_IDLE_POLL_MS', 30_000, 10),
+  };
+}
+
+function readNotify(s: SettingsReader): NotifyConfig {
+  return {
+    mode: s.oneOf('POSTERN_NOTIFY', ['in-process', 'cross-task'] as const, 'in-process'),
+    host: s.string('POSTERN_NOTIFY_HOST', '127.0.0.1'),
+    port: s.int('POSTERN_NOTIFY_PORT', 0, 0, 65535),
+    advertiseAddress: s.optional('POSTERN_NOTIFY_ADDRESS'),
+    backstopMs: s.int('POSTERN_NOTIFY_BACKSTOP_MS', 300_000, 100),
   };
 }
 
@@ -567,6 +596,7 @@ export function loadConfig(env: Env): Config {
     outbound: readOutbound(s),
     dkim: readDkimConfig(s, env),
     forwarding: readForwarding(s),
+    notify: readNotify(s),
     drainMs: s.int('POSTERN_DRAIN_MS', 10_000),
     logLevel: s.oneOf('POSTERN_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     metricsFlushMs: s.int('POSTERN_METRICS_FLUSH_MS', 60_000),

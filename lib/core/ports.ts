@@ -403,7 +403,12 @@ export type MailboxEvent =
       readonly mailboxId: string;
       readonly name: string;
       readonly what: 'created' | 'renamed' | 'deleted' | 'subscribed' | 'unsubscribed';
-    };
+    }
+  /**
+   * The mailbox's HIGHESTMODSEQ reached `modseq`, details unknown: heard from another gateway task or found by
+   * the notifier's own backstop read. Only a cross-task notifier publishes it.
+   */
+  | { readonly type: 'modseq'; readonly accountId: string; readonly mailboxId: string; readonly modseq: number };
 
 /** Whose changes a subscriber hears: one mailbox, or every mailbox of an account (mailboxId omitted). */
 export interface NotifyScope {
@@ -418,6 +423,11 @@ export interface NotifyScope {
  * implementation may coalesce, delay or drop them (a cross-task one, over DynamoDB Streams or IoT, will).
  */
 export interface ChangeNotifier {
+  /**
+   * True when commits anywhere reach this notifier (a cross-task one with its backstop): sessions in IDLE then
+   * need no poll timer of their own.
+   */
+  readonly crossesTasks?: boolean;
   publish(event: MailboxEvent): void;
   /** Returns the function that ends the subscription. */
   subscribe(scope: NotifyScope, listener: (event: MailboxEvent) => void): () => void;

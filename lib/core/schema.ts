@@ -16,7 +16,9 @@ import type { SettingsReader } from './settings.ts';
  *   big mailbox and CONDSTORE's CHANGEDSINCE read it cheaply, with strongly consistent reads.
  * - changes: per mailbox (same pk as messages), one record per modseq (append, flags, expunge), with a TTL;
  *   used by sessions to catch up (IMAP EXPUNGE/FETCH/VANISHED, IDLE) without rescanning a mailbox.
- * - leases: short-lived locks (the POP3 maildrop lock), expiring by their own timestamp and TTL.
+ * - leases: short-lived locks (the POP3 maildrop lock), expiring by their own timestamp and TTL. The gateway
+ *   tasks' presence records share it (pk = PRESENCE_PARTITION, sk = task id: the address and port of the task's
+ *   notify listener, refreshed while it runs, with the same expiry attributes).
  * - queue: the outbound queue (lib/storage/aws/queue.ts). One item per entry (pk = Q#id, sk = ENTRY: one message
  *   for one destination domain, a state per recipient) and one idempotency record per enqueue (pk = IDEM#key,
  *   TTL). The byState index has a partition per state (PENDING, DONE) sorted by `stateAt`: for a pending entry
@@ -57,6 +59,11 @@ export interface TableDefinition {
   readonly indexes: readonly IndexDefinition[];
   /** Attribute holding an epoch-seconds expiry, if items of this table expire. */
   readonly ttlAttribute?: string;
+  /**
+   * A DynamoDB stream of the table's writes, with each new item (NEW_IMAGE): the changes table's feeds the
+   * notify function, which tells every gateway task of each commit (lib/storage/aws/changeFeed*.ts).
+   */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 export type TableId = 'directory' | 'mailboxes' | 'messages' | 'changes' | 'leases' | 'queue';
@@ -102,6 +109,7 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
     sortKey: { name: 'modseq', type: 'N' },
     indexes: [],
     ttlAttribute: 'expiresAt',
+    stream: 'NEW_IMAGE',
   },
   leases: {
     id: 'leases',
@@ -127,6 +135,9 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
 };
 
 export const TABLE_IDS = Object.keys(TABLES) as TableId[];
+
+/** The leases table's partition of gateway presence records, the one partition the notify function reads. */
+export const PRESENCE_PARTITION = 'PRESENCE#gateway';
 
 /** Raw messages live under this prefix in the bucket, one immutable object per received message. */
 export const MESSAGE_PREFIX = 'messages/';

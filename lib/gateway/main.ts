@@ -7,15 +7,18 @@ import { type Config, loadConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createEmfMetrics, flushEvery, noMetrics } from '../core/metrics.ts';
 import { createAwsStorage } from '../storage/aws/storage.ts';
-import { InProcessChangeNotifier } from '../storage/changeNotifier.ts';
+import { createGatewayNotifier } from './changeFeedWiring.ts';
 import { createInvoker, startDeliverKicker } from './deliverWiring.ts';
 import { startGateway } from './gateway.ts';
 import { loadTls } from './tls.ts';
 
 async function main(log: Logger, config: Config): Promise<void> {
-  // One notifier for the process: the mail store tells it of each commit, IMAP sessions in IDLE listen.
-  const notifier = new InProcessChangeNotifier((err) => log.warn('change listener failed', { err }));
+  // One notifier for the process: the mail store tells it of each commit, IMAP sessions in IDLE listen; across
+  // tasks it also hears the notify function's notices (config.notify).
+  const changes = createGatewayNotifier(config, log);
+  const { notifier } = changes;
   const storage = createAwsStorage(config.aws, { notifier });
+  await changes.start(storage.mail);
   const tls = await loadTls(config.tls);
   const metrics = config.metricsFlushMs > 0 ? createEmfMetrics({ sink: stdoutLine }) : noMetrics;
   const stopMetrics = config.metricsFlushMs > 0 ? flushEvery(metrics, config.metricsFlushMs) : () => {};
@@ -40,6 +43,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     stopping = true;
     log.info('draining', { signal });
     await gateway.close(config.drainMs);
+    await changes.stop();
     await kicker.stop();
     stopMetrics();
     storage.close();

@@ -54,7 +54,7 @@ export interface ImapSessionOptions {
   readonly tlsHandshakeTimeoutMs?: number;
   /**
    * While IDLE, how often the session catches up on its own: changes made in other gateway tasks reach no
-   * in-process notifier (default 30 s).
+   * in-process notifier (default 30 s). Not used with a notifier that crosses tasks.
    */
   readonly idlePollMs?: number;
   /** RFC 7889: the largest APPEND message, in octets (default 50 MiB). */
@@ -279,9 +279,13 @@ export class ImapSession {
         }
       });
     };
-    const unsubscribe = this.backend.notifier?.subscribe(box.ref, catchUp);
-    const timer = setInterval(catchUp, this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS);
-    timer.unref();
+    const notifier = this.backend.notifier;
+    const unsubscribe = notifier?.subscribe(box.ref, catchUp);
+    // a notifier that hears every writer (with its own per-mailbox backstop) spares each session a poll
+    const timer = notifier?.crossesTasks
+      ? undefined
+      : setInterval(catchUp, this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS);
+    timer?.unref();
     return async () => {
       unsubscribe?.();
       clearInterval(timer);

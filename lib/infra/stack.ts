@@ -8,6 +8,7 @@ import { LoadBalancer } from './load-balancer.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNagFindings } from './nagAcknowledgements.ts';
 import { Network } from './network.ts';
+import { Notifier } from './notifier.ts';
 import { type ProtectionProps, protectionOf } from './protection.ts';
 import { SesFeedback } from './ses-feedback.ts';
 import { Storage } from './storage.ts';
@@ -54,6 +55,7 @@ export class PosternStack extends Stack {
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
   readonly monitoring: Monitoring;
+  readonly notifier: Notifier;
 
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
@@ -92,6 +94,13 @@ export class PosternStack extends Stack {
       protection,
     });
 
+    this.notifier = new Notifier(this, 'Notifier', {
+      vpc: this.network.vpc,
+      storage: this.storage,
+      gateway: this.gateway,
+      protection,
+    });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       service: this.gateway.service,
       listeners: this.loadBalancer.listeners,
@@ -101,6 +110,7 @@ export class PosternStack extends Stack {
         store: this.functions.store,
         deliver: this.functions.deliver,
         sesFeedback: this.functions.sesFeedback,
+        notify: this.notifier.fn,
       },
       deadLetterQueues: [this.sesFeedback.failed],
       containerInsights,

@@ -83,6 +83,7 @@ export class Storage extends Construct {
         deletionProtection: protection.deletionProtection,
         removalPolicy,
         ...(def.ttlAttribute ? { timeToLiveAttribute: def.ttlAttribute } : {}),
+        ...(def.stream ? { stream: dynamodb.StreamViewType[def.stream] } : {}),
       });
       for (const index of def.indexes) {
         if (index.kind === 'local') {

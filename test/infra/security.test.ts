@@ -20,6 +20,7 @@ const roles = {
   store: stack.functions.store.role!,
   deliver: stack.functions.deliver.role!,
   sesFeedback: stack.functions.sesFeedback.role!,
+  notify: stack.notifier.fn.role!,
 };
 
 /** Listener port -> container (target) port: the standard ports outside, unprivileged ones inside. */
@@ -219,7 +220,7 @@ describe('least privilege: each role gets exactly the storage calls its code mak
     }
   });
 
-  it('only these six roles touch the tables or the bucket, and none has a managed policy that could', () => {
+  it('only these seven roles touch the tables or the bucket, and none has a managed policy that could', () => {
     const allowed = new Set(Object.values(roles).map((role) => logicalIdOf(stack, role)));
     for (const policy of Object.values(resourcesOf('AWS::IAM::Policy'))) {
       const statements: Json[] = policy.Properties.PolicyDocument.Statement;
@@ -275,7 +276,13 @@ describe('network: only the NLB reaches the tasks, which trust its PROXY v2 head
   });
 
   it('the task group admits only the NLB group, only on the container ports: no CIDR, not even the VPC', () => {
-    const ingress = rulesOf(taskGroup(), 'Ingress');
+    // besides the UDP notice port, open to the notify function's group only (test/infra/notifier.test.ts)
+    const all = rulesOf(taskGroup(), 'Ingress');
+    const ingress = all.filter((rule) => rule.IpProtocol !== 'udp');
+    assert.deepEqual(
+      all.filter((rule) => rule.IpProtocol === 'udp').map((rule) => rule.SourceSecurityGroupId),
+      [groupRef(logicalIdOf(stack, stack.notifier.securityGroup))],
+    );
     assert.deepEqual(ports(ingress), CONTAINER_PORTS);
     for (const rule of ingress) {
       assert.equal(rule.IpProtocol, 'tcp');
@@ -344,7 +351,10 @@ describe('the gateway runs unprivileged', () => {
     assert.deepEqual(mapped, CONTAINER_PORTS);
     for (const port of mapped) assert.ok(port >= 1024, `container port ${port}`);
     const env = new Map<string, string>(container.Environment.map((e: Json) => [e.Name, e.Value]));
-    const portEnv = [...env].filter(([name]) => /^POSTERN_[A-Z0-9]+_PORT$/.test(name)).map(([, v]) => Number(v));
+    // POSTERN_NOTIFY_PORT is the UDP notice listener's, not a mail listener's (test/infra/notifier.test.ts)
+    const portEnv = [...env]
+      .filter(([name]) => /^POSTERN_[A-Z0-9]+_PORT$/.test(name) && name !== 'POSTERN_NOTIFY_PORT')
+      .map(([, v]) => Number(v));
     assert.deepEqual(
       portEnv.sort((a, b) => a - b),
       CONTAINER_PORTS,

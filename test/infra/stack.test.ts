@@ -73,9 +73,9 @@ describe('PosternStack', () => {
     );
   });
 
-  it('has exactly five Lambda functions, all arm64 on Node 24', () => {
+  it('has exactly six Lambda functions, all arm64 on Node 24', () => {
     const functions = Object.values(resourcesOf('AWS::Lambda::Function'));
-    assert.equal(functions.length, 5);
+    assert.equal(functions.length, 6);
     for (const fn of functions) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');

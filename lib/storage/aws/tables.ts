@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -30,6 +31,7 @@ export function createTableInput(def: TableDefinition, tableName: string): Creat
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
     KeySchema: keySchema(def.partitionKey.name, def.sortKey.name),
+    StreamSpecification: def.stream ? { StreamEnabled: true, StreamViewType: def.stream } : undefined,
     LocalSecondaryIndexes: local.length
       ? local.map((i) => ({
           IndexName: i.name,
@@ -66,7 +68,16 @@ export async function ensureStorage(db: DynamoDBClient, s3: S3Client, names: Sto
       } catch (err) {
         if (!(err instanceof ResourceInUseException)) throw err;
       }
-      await db.send(new DescribeTableCommand({ TableName: name }));
+      const { Table } = await db.send(new DescribeTableCommand({ TableName: name }));
+      // a table made before its stream was declared gets it now (data directories of older emulators)
+      if (def.stream && !Table?.StreamSpecification?.StreamEnabled) {
+        await db.send(
+          new UpdateTableCommand({
+            TableName: name,
+            StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream },
+          }),
+        );
+      }
     }),
   );
   try {
