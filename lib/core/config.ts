@@ -182,8 +182,15 @@ export interface AuthConfig {
 
 /** Where the gateway's certificate comes from. */
 export type TlsSource =
-  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  | { readonly kind: 'secret'; readonly secretArn: string }
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly reloadMs: number }
+  | {
+      readonly kind: 'secret';
+      readonly secretArn: string;
+      /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
+      readonly endpoint?: string;
+      readonly region?: string;
+      readonly reloadMs: number;
+    }
   | { readonly kind: 'none' };
 
 /** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
@@ -407,15 +414,20 @@ function readAuth(s: SettingsReader): AuthConfig {
   };
 }
 
-function readTls(s: SettingsReader): TlsSource {
+function readTls(s: SettingsReader, env: Env): TlsSource {
   const certFile = s.optional('POSTERN_TLS_CERT_FILE');
   const keyFile = s.optional('POSTERN_TLS_KEY_FILE');
   const secretArn = s.optional('POSTERN_TLS_SECRET_ARN');
+  // How often the gateway looks for a renewed certificate (a stat of the files, DescribeSecret for a secret).
+  const reloadMs = s.int('POSTERN_TLS_RELOAD_MS', 5 * 60_000, 1000);
   if (!!certFile !== !!keyFile) {
     throw new ConfigError('POSTERN_TLS_CERT_FILE and POSTERN_TLS_KEY_FILE must be set together');
   }
-  if (certFile && keyFile) return { kind: 'files', certFile, keyFile };
-  if (secretArn) return { kind: 'secret', secretArn };
+  if (certFile && keyFile) return { kind: 'files', certFile, keyFile, reloadMs };
+  if (secretArn) {
+    const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined;
+    return { kind: 'secret', secretArn, endpoint, region: env.AWS_REGION || undefined, reloadMs };
+  }
   return { kind: 'none' };
 }
 
@@ -559,7 +571,7 @@ export function loadConfig(env: Env): Config {
     pop3: readPop3(s),
     imap: readImap(s),
     auth: readAuth(s),
-    tls: readTls(s),
+    tls: readTls(s, env),
     invoker: readInvoker(s),
     aws: readAwsConfig(s, env),
     outbound: readOutbound(s),

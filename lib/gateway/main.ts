@@ -9,13 +9,16 @@ import { createAwsStorage } from '../storage/aws/storage.ts';
 import { InProcessChangeNotifier } from '../storage/changeNotifier.ts';
 import { createInvoker, startDeliverKicker } from './deliverWiring.ts';
 import { startGateway } from './gateway.ts';
-import { loadTls } from './tls.ts';
+import { serveTls, tlsReaderFor } from './tls.ts';
 
 async function main(log: Logger, config: Config): Promise<void> {
   // One notifier for the process: the mail store tells it of each commit, IMAP sessions in IDLE listen.
   const notifier = new InProcessChangeNotifier((err) => log.warn('change listener failed', { err }));
   const storage = createAwsStorage(config.aws, { notifier });
-  const tls = await loadTls(config.tls);
+  const reloadMs = config.tls.kind === 'none' ? 0 : config.tls.reloadMs;
+  const served = await serveTls(tlsReaderFor(config.tls), { hostname: config.hostname, reloadMs, log });
+  // SIGHUP: look for a new certificate now instead of at the next poll
+  process.on('SIGHUP', () => void served.reloadNow());
   const { invoker, delivers } = await createInvoker(config, storage, log);
   const kicker = startDeliverKicker(config, invoker, delivers, log);
   const gateway = await startGateway({
@@ -24,7 +27,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     invoker,
     kickQueue: () => kicker.kick(),
     authenticator: createAuthenticator(storage.directory, config.auth, { log }),
-    tls,
+    tls: served.tls,
     log,
     notifier,
   });
@@ -36,6 +39,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     stopping = true;
     log.info('draining', { signal });
     await gateway.close(config.drainMs);
+    served.stop();
     await kicker.stop();
     storage.close();
     log.info('stopped');
