@@ -4,9 +4,6 @@ import type { TlsMaterial } from '../net/types.ts';
 import { certificateFacts } from './certificate.ts';
 import type { AccountKeyStore, CertificateStore, DnsChallengeWriter } from './ports.ts';
 
-export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
-export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
-
 export interface RenewalSettings {
   /** The name the certificate is for: the gateway's host name. */
   readonly hostname: string;

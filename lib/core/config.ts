@@ -553,6 +553,51 @@ export function loadDkimConfig(env: Env): DkimConfig {
   return readDkimConfig(new SettingsReader(env), env);
 }
 
+/** ACME directories by name (POSTERN_ACME_DIRECTORY takes one of these names or a URL). */
+export const ACME_DIRECTORIES = {
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
+
+/** The certificate renewal function (functions/certrenew): what to renew, where, and through which CA. */
+export interface CertRenewalConfig {
+  readonly hostname: string;
+  readonly hostedZoneId: string;
+  readonly tlsSecretArn: string;
+  readonly accountSecretArn: string;
+  readonly directoryUrl: string;
+  readonly email?: string;
+  readonly renewBeforeDays: number;
+  /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
+  readonly secretsEndpoint?: string;
+  readonly region?: string;
+}
+
+export function loadCertRenewalConfig(env: Env): CertRenewalConfig {
+  const s = new SettingsReader(env);
+  const required = (name: string) => {
+    const value = s.optional(name);
+    if (!value) throw new ConfigError(`${name} is not set`);
+    return value;
+  };
+  const directory = s.string('POSTERN_ACME_DIRECTORY', 'production');
+  const named = (ACME_DIRECTORIES as Record<string, string>)[directory];
+  if (!named && !/^https:\/\//.test(directory)) {
+    throw new ConfigError(`POSTERN_ACME_DIRECTORY must be production, staging or an https:// URL, got ${directory}`);
+  }
+  return {
+    hostname: required('POSTERN_HOSTNAME'),
+    hostedZoneId: required('POSTERN_HOSTED_ZONE_ID'),
+    tlsSecretArn: required('POSTERN_TLS_SECRET_ARN'),
+    accountSecretArn: required('POSTERN_ACME_ACCOUNT_SECRET_ARN'),
+    directoryUrl: named ?? directory,
+    email: s.optional('POSTERN_ACME_EMAIL'),
+    renewBeforeDays: s.int('POSTERN_ACME_RENEW_BEFORE_DAYS', 30, 1),
+    secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || undefined,
+  };
+}
+
 /** Storage endpoints and names only: for programs that need nothing else (Lambdas, admin CLI). */
 export function loadAwsConfig(env: Env): AwsConfig {
   return readAwsConfig(new SettingsReader(env), env);

@@ -6,10 +6,14 @@ import { PosternStack } from './stack.ts';
  * nothing is looked up at synth: without `account` and `region` the stack is environment-agnostic.
  *
  *   hostname        gateway host name (default mail.example.com)
- *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a placeholder is created)
+ *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a retained secret, filled by
+ *                   the ACME renewal when a hosted zone is given)
  *   desiredCount    gateway tasks (default 1)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
- *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
+ *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records and ACME DNS-01
+ *   acmeDirectory   production (Let's Encrypt, default), staging, or an ACME directory URL
+ *   acmeEmail       contact address of the ACME account
+ *   acmeRenewBeforeDays   renew when fewer days remain (default 30)
  *   stackName       default Postern
  */
 const app = new App();
@@ -45,6 +49,11 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   desiredCount: desiredCount === undefined ? undefined : Number(desiredCount),
   availabilityZones,
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
+  acme: {
+    directory: context('acmeDirectory'),
+    email: context('acmeEmail'),
+    renewBeforeDays: context('acmeRenewBeforeDays') === undefined ? undefined : Number(context('acmeRenewBeforeDays')),
+  },
 });
 
 app.synth();
