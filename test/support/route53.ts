@@ -18,7 +18,7 @@ export interface Route53StandIn {
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/';
 const tag = (xml: string, name: string) =>
   [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((m) => m[1]);
-const unescape = (text: string) =>
+const xmlText = (text: string) =>
   text
     .replace(/&quot;/g, '"')
     .replace(/&lt;/g, '<')
@@ -49,7 +49,7 @@ export async function startRoute53(): Promise<Route53StandIn> {
         const [name] = tag(xml, 'Name');
         const [type] = tag(xml, 'Type');
         const ttl = Number(tag(xml, 'TTL')[0]);
-        const values = tag(xml, 'Value').map(unescape);
+        const values = tag(xml, 'Value').map(xmlText);
         const key = `${rrset[1]} ${name.replace(/\.$/, '')} ${type}`;
         const existing = records.get(key);
         if (action === 'DELETE' && (existing?.ttl !== ttl || existing.values.join() !== values.join())) {
