@@ -199,8 +199,15 @@ export interface AuthConfig {
 
 /** Where the gateway's certificate comes from. */
 export type TlsSource =
-  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  | { readonly kind: 'secret'; readonly secretArn: string }
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly reloadMs: number }
+  | {
+      readonly kind: 'secret';
+      readonly secretArn: string;
+      /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
+      readonly endpoint?: string;
+      readonly region?: string;
+      readonly reloadMs: number;
+    }
   | { readonly kind: 'none' };
 
 /** Where the mail-logic functions run: in this process (the emulator) or as deployed Lambdas. */
@@ -438,15 +445,20 @@ function readAuth(s: SettingsReader): AuthConfig {
   };
 }
 
-function readTls(s: SettingsReader): TlsSource {
+function readTls(s: SettingsReader, env: Env): TlsSource {
   const certFile = s.optional('POSTERN_TLS_CERT_FILE');
   const keyFile = s.optional('POSTERN_TLS_KEY_FILE');
   const secretArn = s.optional('POSTERN_TLS_SECRET_ARN');
+  // How often the gateway looks for a renewed certificate (a stat of the files, DescribeSecret for a secret).
+  const reloadMs = s.int('POSTERN_TLS_RELOAD_MS', 5 * 60_000, 1000);
   if (!!certFile !== !!keyFile) {
     throw new ConfigError('POSTERN_TLS_CERT_FILE and POSTERN_TLS_KEY_FILE must be set together');
   }
-  if (certFile && keyFile) return { kind: 'files', certFile, keyFile };
-  if (secretArn) return { kind: 'secret', secretArn };
+  if (certFile && keyFile) return { kind: 'files', certFile, keyFile, reloadMs };
+  if (secretArn) {
+    const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined;
+    return { kind: 'secret', secretArn, endpoint, region: env.AWS_REGION || undefined, reloadMs };
+  }
   return { kind: 'none' };
 }
 
@@ -572,6 +584,51 @@ export function loadDkimConfig(env: Env): DkimConfig {
   return readDkimConfig(new SettingsReader(env), env);
 }
 
+/** ACME directories by name (POSTERN_ACME_DIRECTORY takes one of these names or a URL). */
+export const ACME_DIRECTORIES = {
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
+
+/** The certificate renewal function (functions/certrenew): what to renew, where, and through which CA. */
+export interface CertRenewalConfig {
+  readonly hostname: string;
+  readonly hostedZoneId: string;
+  readonly tlsSecretArn: string;
+  readonly accountSecretArn: string;
+  readonly directoryUrl: string;
+  readonly email?: string;
+  readonly renewBeforeDays: number;
+  /** Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL); unset is real AWS. */
+  readonly secretsEndpoint?: string;
+  readonly region?: string;
+}
+
+export function loadCertRenewalConfig(env: Env): CertRenewalConfig {
+  const s = new SettingsReader(env);
+  const required = (name: string) => {
+    const value = s.optional(name);
+    if (!value) throw new ConfigError(`${name} is not set`);
+    return value;
+  };
+  const directory = s.string('POSTERN_ACME_DIRECTORY', 'production');
+  const named = (ACME_DIRECTORIES as Record<string, string>)[directory];
+  if (!named && !/^https:\/\//.test(directory)) {
+    throw new ConfigError(`POSTERN_ACME_DIRECTORY must be production, staging or an https:// URL, got ${directory}`);
+  }
+  return {
+    hostname: required('POSTERN_HOSTNAME'),
+    hostedZoneId: required('POSTERN_HOSTED_ZONE_ID'),
+    tlsSecretArn: required('POSTERN_TLS_SECRET_ARN'),
+    accountSecretArn: required('POSTERN_ACME_ACCOUNT_SECRET_ARN'),
+    directoryUrl: named ?? directory,
+    email: s.optional('POSTERN_ACME_EMAIL'),
+    renewBeforeDays: s.int('POSTERN_ACME_RENEW_BEFORE_DAYS', 30, 1),
+    secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || undefined,
+  };
+}
+
 /** Storage endpoints and names only: for programs that need nothing else (Lambdas, admin CLI). */
 export function loadAwsConfig(env: Env): AwsConfig {
   return readAwsConfig(new SettingsReader(env), env);
@@ -590,7 +647,7 @@ export function loadConfig(env: Env): Config {
     pop3: readPop3(s),
     imap: readImap(s),
     auth: readAuth(s),
-    tls: readTls(s),
+    tls: readTls(s, env),
     invoker: readInvoker(s),
     aws: readAwsConfig(s, env),
     outbound: readOutbound(s),

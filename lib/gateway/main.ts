@@ -10,7 +10,7 @@ import { createAwsStorage } from '../storage/aws/storage.ts';
 import { createGatewayNotifier } from './changeFeedWiring.ts';
 import { createInvoker, startDeliverKicker } from './deliverWiring.ts';
 import { startGateway } from './gateway.ts';
-import { loadTls } from './tls.ts';
+import { serveTls, tlsReaderFor } from './tls.ts';
 
 async function main(log: Logger, config: Config): Promise<void> {
   // One notifier for the process: the mail store tells it of each commit, IMAP sessions in IDLE listen; across
@@ -19,7 +19,10 @@ async function main(log: Logger, config: Config): Promise<void> {
   const { notifier } = changes;
   const storage = createAwsStorage(config.aws, { notifier });
   await changes.start(storage.mail);
-  const tls = await loadTls(config.tls);
+  const reloadMs = config.tls.kind === 'none' ? 0 : config.tls.reloadMs;
+  const served = await serveTls(tlsReaderFor(config.tls), { hostname: config.hostname, reloadMs, log });
+  // SIGHUP: look for a new certificate now instead of at the next poll
+  process.on('SIGHUP', () => void served.reloadNow());
   const metrics = config.metricsFlushMs > 0 ? createEmfMetrics({ sink: stdoutLine }) : noMetrics;
   const stopMetrics = config.metricsFlushMs > 0 ? flushEvery(metrics, config.metricsFlushMs) : () => {};
   const { invoker, delivers } = await createInvoker(config, storage, log, metrics);
@@ -30,7 +33,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     invoker,
     kickQueue: () => kicker.kick(),
     authenticator: createAuthenticator(storage.directory, config.auth, { log }),
-    tls,
+    tls: served.tls,
     log,
     notifier,
     metrics,
@@ -44,6 +47,7 @@ async function main(log: Logger, config: Config): Promise<void> {
     log.info('draining', { signal });
     await gateway.close(config.drainMs);
     await changes.stop();
+    served.stop();
     await kicker.stop();
     stopMetrics();
     storage.close();

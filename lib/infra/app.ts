@@ -6,12 +6,16 @@ import { PosternStack } from './stack.ts';
  * nothing is looked up at synth: without `account` and `region` the stack is environment-agnostic.
  *
  *   hostname        gateway host name (default mail.example.com)
- *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a placeholder is created)
+ *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a retained secret, filled by
+ *                   the ACME renewal when a hosted zone is given)
  *   desiredCount    gateway tasks (default 1)
  *   azs             AZs without an explicit environment (default 2; 1 is the cheapest, see README "What it costs")
  *   cpu, memory     task size in CPU units and MiB (default 256 and 512, Fargate's smallest)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
- *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
+ *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records and ACME DNS-01
+ *   acmeDirectory   production (Let's Encrypt, default), staging, or an ACME directory URL
+ *   acmeEmail       contact address of the ACME account
+ *   acmeRenewBeforeDays   renew when fewer days remain (default 30)
  *   alarmEmail      address mailed every alarm (SNS email subscription; confirm the first mail)
  *   queueAgeAlarmHours  age of the oldest due outbound message that raises the QueueAge alarm (default 4)
  *   stackName       default Postern
@@ -77,6 +81,11 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
     noncurrentVersionDays === undefined ? undefined : Duration.days(Number(noncurrentVersionDays)),
   alarmEmail: context('alarmEmail'),
   queueAgeAlarm: queueAgeAlarmHours === undefined ? undefined : Duration.hours(Number(queueAgeAlarmHours)),
+  acme: {
+    directory: context('acmeDirectory'),
+    email: context('acmeEmail'),
+    renewBeforeDays: context('acmeRenewBeforeDays') === undefined ? undefined : Number(context('acmeRenewBeforeDays')),
+  },
 });
 
 app.synth();

@@ -1,4 +1,4 @@
-import { Duration, SecretValue } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -18,8 +18,8 @@ export interface GatewayServiceProps {
   readonly storage: Storage;
   readonly functions: Functions;
   readonly hostname: string;
-  /** An existing Secrets Manager secret with the TLS certificate chain and key; a placeholder is created if unset. */
-  readonly tlsSecretArn?: string;
+  /** The TLS certificate chain and key (lib/infra/certificates.ts); the gateway reloads it when it changes. */
+  readonly tlsSecret: secretsmanager.ISecret;
   readonly desiredCount: number;
   readonly cpu: number;
   readonly memoryLimitMiB: number;
@@ -27,9 +27,6 @@ export interface GatewayServiceProps {
   readonly containerInsights: boolean;
   readonly protection: Protection;
 }
-
-/** A complete secret ARN ends in the 6-character suffix Secrets Manager appends to the name. */
-const COMPLETE_SECRET_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;
 
 /** The `node` user of node:24-slim (see the Dockerfile): the gateway never runs as root. */
 const NODE_USER = '1000:1000';
@@ -51,19 +48,7 @@ export class GatewayService extends Construct {
     super(scope, id);
     const { vpc, storage, functions } = props;
 
-    if (props.tlsSecretArn) {
-      this.tlsSecret = COMPLETE_SECRET_ARN.test(props.tlsSecretArn)
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'TlsSecret', props.tlsSecretArn)
-        : secretsmanager.Secret.fromSecretPartialArn(this, 'TlsSecret', props.tlsSecretArn);
-    } else {
-      // A placeholder to be filled in after deployment (or pass -c tlsSecretArn=... to use an existing one).
-      this.tlsSecret = new secretsmanager.Secret(this, 'TlsSecret', {
-        description: `TLS for ${props.hostname}: JSON {"cert": "<PEM chain>", "key": "<PEM private key>"}`,
-        secretObjectValue: { cert: SecretValue.unsafePlainText(''), key: SecretValue.unsafePlainText('') },
-        // Once filled in it holds the certificate's private key: kept with the data.
-        removalPolicy: props.protection.removalPolicy,
-      });
-    }
+    this.tlsSecret = props.tlsSecret;
 
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,

@@ -1,6 +1,7 @@
 import { CfnOutput, type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { TABLE_IDS } from '../core/schema.ts';
+import { type AcmeOptions, Certificates } from './certificates.ts';
 import { DnsRecords } from './dns.ts';
 import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
@@ -16,8 +17,13 @@ import { Storage } from './storage.ts';
 export interface PosternStackProps extends StackProps, ProtectionProps {
   /** The gateway's public host name (SMTP banner, EHLO, MX target). Default 'mail.example.com'. */
   readonly hostname?: string;
-  /** An existing Secrets Manager secret (TLS cert chain + key). Default: a placeholder secret is created. */
+  /**
+   * An existing Secrets Manager secret (TLS cert chain + key): no ACME then. Default: a retained secret, filled
+   * by the ACME renewal when hostedZone is given (else by hand).
+   */
   readonly tlsSecretArn?: string;
+  /** ACME settings of the certificate renewal (with hostedZone and no tlsSecretArn). */
+  readonly acme?: AcmeOptions;
   /** Number of gateway tasks. Default 1. */
   readonly desiredCount?: number;
   /** Fargate task size. Default 256 CPU units, 512 MiB. */
@@ -51,6 +57,7 @@ export class PosternStack extends Stack {
   readonly network: Network;
   readonly storage: Storage;
   readonly functions: Functions;
+  readonly certificates: Certificates;
   readonly sesFeedback: SesFeedback;
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
@@ -76,12 +83,19 @@ export class PosternStack extends Stack {
       deliver: this.functions.deliver,
       sesFeedback: this.functions.sesFeedback,
     });
+    this.certificates = new Certificates(this, 'Certificates', {
+      hostname,
+      tlsSecretArn: props.tlsSecretArn,
+      hostedZone: props.hostedZone,
+      acme: props.acme,
+      protection,
+    });
     this.gateway = new GatewayService(this, 'Gateway', {
       vpc: this.network.vpc,
       storage: this.storage,
       functions: this.functions,
       hostname,
-      tlsSecretArn: props.tlsSecretArn,
+      tlsSecret: this.certificates.tlsSecret,
       desiredCount: props.desiredCount ?? 1,
       cpu: props.cpu ?? 256,
       memoryLimitMiB: props.memoryLimitMiB ?? 512,

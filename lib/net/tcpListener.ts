@@ -23,6 +23,7 @@ import type { NetConfig } from '../core/config.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import { ConnectionGauge, type ListenerLoad } from './listenerLoad.ts';
+import { serverTlsOptions } from './liveTls.ts';
 import { readProxyHeader } from './proxyProtocol.ts';
 import type { Listener, ListenerContext } from './types.ts';
 
@@ -166,7 +167,7 @@ export function createTcpListener(ctx: TcpListenerContext, opts: TcpListenerOpti
     // After a PROXY header, bytes already read (the ClientHello) sit in the stream buffer; a plain Duplex
     // wrapper makes TLS read through the stream instead of the raw handle, so they are not skipped.
     const transport = config.proxyProtocol ? Duplex.from({ readable: socket, writable: socket }) : socket;
-    const secure = new TLSSocket(transport as Socket, { isServer: true, key: ctx.tls.key, cert: ctx.tls.cert });
+    const secure = new TLSSocket(transport as Socket, serverTlsOptions(ctx.tls));
     if (config.proxyProtocol) socket.resume();
     secure.on('error', (err) => connLog.debug('tls error', { err }));
     const handshake = setTimeout(() => {

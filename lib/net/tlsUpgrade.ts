@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { serverTlsOptions } from './liveTls.ts';
 import type { TlsMaterial } from './types.ts';
 
 /** Time a STARTTLS/STLS handshake may take when the listener gives none (NetConfig.tlsHandshakeTimeoutMs). */
@@ -19,7 +20,7 @@ export async function upgradeToTls(
 ): Promise<TLSSocket | undefined> {
   plain.setTimeout(0);
   plain.removeAllListeners('timeout');
-  const secure = new TLSSocket(plain, { isServer: true, key: tls.key, cert: tls.cert });
+  const secure = new TLSSocket(plain, serverTlsOptions(tls));
   secure.on('error', onError);
   const done = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);

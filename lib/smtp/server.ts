@@ -26,6 +26,7 @@ import type { LocalStoreDeps } from '../delivery/localTarget.ts';
 import { SrsCodec } from '../delivery/srs.ts';
 import { StoreBatcher } from '../delivery/storeBatcher.ts';
 import { systemMailSenderOver } from '../delivery/systemMail.ts';
+import { whenTlsReplaced } from '../net/liveTls.ts';
 import { createTcpListener } from '../net/tcpListener.ts';
 import type { Listener, ListenerContext } from '../net/types.ts';
 import type { RouteRequest, RouteResult } from '../pipeline/contracts.ts';
@@ -149,6 +150,8 @@ function smtpListener(
     allowPlaintextAuth: config.allowPlaintextAuth,
   });
   server.on('error', (err: Error) => spec.log.debug('session error', { err }));
+  // smtp-server's STARTTLS takes the context it built from key/cert: rebuild it when the certificate is renewed
+  whenTlsReplaced(deps.tls, ({ key, cert }) => server.updateSecureContext({ key, cert }));
   return createTcpListener(netContext(deps), {
     name: spec.name,
     port: spec.port,

@@ -23,7 +23,8 @@ export function synth(props: PosternStackProps = {}): { stack: PosternStack; tem
 
 /** The logical id of a construct's CloudFormation resource (its default child, or itself). */
 export function logicalIdOf(stack: PosternStack, construct: IConstruct): string {
-  return stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnResource);
+  // resolved, not allocated: a resource may keep an older id (overrideLogicalId)
+  return stack.resolve(((construct.node.defaultChild ?? construct) as CfnResource).logicalId);
 }
 
 /** One Allow statement of a role's inline policies, with each resource named after what it is. */
@@ -50,6 +51,9 @@ function resourceNames(stack: PosternStack): Map<string, string> {
     names.set(logicalIdOf(stack, fn.logGroup), `logs:${name}`);
   }
   names.set(logicalIdOf(stack, stack.gateway.tlsSecret), 'secret');
+  const { renewal, accountSecret } = stack.certificates;
+  if (renewal) names.set(logicalIdOf(stack, renewal), 'function:certRenew');
+  if (accountSecret) names.set(logicalIdOf(stack, accountSecret), 'secret:acme-account');
   names.set(logicalIdOf(stack, stack.sesFeedback.failed), 'queue:ses-feedback-failed');
   names.set(logicalIdOf(stack, stack.sesFeedback.configurationSet), 'ses-configuration-set');
   return names;

@@ -60,6 +60,8 @@ export async function startTestGateway(
     wrapInvoker?: (invoker: Invoker) => Invoker;
     /** Where the gateway's metrics go (a captured EMF sink in metrics tests); absent: nowhere. */
     metrics?: Metrics;
+    /** The certificate to serve (a LiveTls to renew it while the gateway runs); default testTls(). */
+    tls?: TlsMaterial;
   } = {},
 ): Promise<TestGateway> {
   // Registered before freshStorage's hook, so that the queue stops being worked before its storage closes.
@@ -68,7 +70,7 @@ export async function startTestGateway(
   const storage = opts.storage ?? (await freshStorage());
   // every setting of this gateway comes from `env`: nothing is shared with other gateways through process.env
   const config = testConfig({ POSTERN_HOSTNAME: 'mx.test.example', POSTERN_ALLOW_PLAINTEXT_AUTH: '1', ...opts.env });
-  const tls = await testTls();
+  const tls = opts.tls ?? (await testTls());
   const log = opts.log ?? (process.env.POSTERN_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger);
   const working = opts.deliver ? await createInvoker(config, storage, log, opts.metrics) : undefined;
   const built = working?.invoker ?? opts.invoker?.(storage) ?? new LocalInvoker(createHandlers(storage));

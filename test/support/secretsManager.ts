@@ -1,7 +1,8 @@
 /**
  * A tiny Secrets Manager for tests: the JSON 1.1 protocol (POST /, `X-Amz-Target: secretsmanager.<Op>`) for
- * the four operations the DKIM key store uses, secrets in memory. It is not AWS: it checks no signature and
- * keeps no versions beyond the current one; it lets the real SDK client's requests and error handling be run.
+ * the operations the DKIM key store and the TLS secret use, secrets in memory. It is not AWS: it checks no
+ * signature and keeps no versions beyond the current one (whose id changes with each write, as AWSCURRENT's
+ * does); it lets the real SDK client's requests and error handling be run.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -33,6 +34,11 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export async function startSecretsManager(): Promise<SecretsManagerStandIn> {
   const secrets = new Map<string, string>();
+  const versions = new Map<string, string>();
+  const versionOf = (name: string, token?: unknown) => {
+    if (token !== undefined || !versions.has(name)) versions.set(name, String(token ?? randomUUID()));
+    return versions.get(name) as string;
+  };
   const requests: SecretsManagerStandIn['requests'] = [];
   const arn = (name: string) => `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-AbCdEf`;
   const existing = (id: unknown) => {
@@ -48,15 +54,19 @@ export async function startSecretsManager(): Promise<SecretsManagerStandIn> {
         ARN: arn(name),
         Name: name,
         SecretString: secrets.get(name),
-        VersionId: randomUUID(),
+        VersionId: versionOf(name),
         VersionStages: ['AWSCURRENT'],
       };
+    },
+    DescribeSecret(body) {
+      const name = existing(body.SecretId);
+      return { ARN: arn(name), Name: name, VersionIdsToStages: { [versionOf(name)]: ['AWSCURRENT'] } };
     },
     CreateSecret(body) {
       const name = String(body.Name);
       if (secrets.has(name)) throw new ApiError('ResourceExistsException', `The secret ${name} already exists.`);
       secrets.set(name, String(body.SecretString));
-      return { ARN: arn(name), Name: name, VersionId: String(body.ClientRequestToken ?? randomUUID()) };
+      return { ARN: arn(name), Name: name, VersionId: versionOf(name, body.ClientRequestToken ?? randomUUID()) };
     },
     PutSecretValue(body) {
       const name = existing(body.SecretId);
@@ -64,13 +74,14 @@ export async function startSecretsManager(): Promise<SecretsManagerStandIn> {
       return {
         ARN: arn(name),
         Name: name,
-        VersionId: String(body.ClientRequestToken ?? randomUUID()),
+        VersionId: versionOf(name, body.ClientRequestToken ?? randomUUID()),
         VersionStages: ['AWSCURRENT'],
       };
     },
     DeleteSecret(body) {
       const name = existing(body.SecretId);
       secrets.delete(name);
+      versions.delete(name);
       return { ARN: arn(name), Name: name, DeletionDate: Date.now() / 1000 };
     },
   };
