@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { MTA_STS_MODES, type MtaStsMode } from '../clientSetup/mtaSts.ts';
 import { PosternStack } from './stack.ts';
 
 /**
@@ -9,7 +10,8 @@ import { PosternStack } from './stack.ts';
  *   tlsSecretArn    existing Secrets Manager secret with {"cert","key"} (default: a placeholder is created)
  *   desiredCount    gateway tasks (default 1)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
- *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records
+ *   hostedZoneId, hostedZoneName   optional Route 53 zone of the mail domain: every record, the HTTPS front
+ *   mtaStsMode      testing (default), enforce or none
  *   stackName       default Postern
  */
 const app = new App();
@@ -37,6 +39,13 @@ const hostedZoneId = context('hostedZoneId');
 const hostedZoneName = context('hostedZoneName');
 const desiredCount = context('desiredCount');
 
+function mtaStsMode(value: string | undefined): MtaStsMode | undefined {
+  if (value === undefined) return undefined;
+  if (!(MTA_STS_MODES as readonly string[]).includes(value))
+    throw new Error(`mtaStsMode: one of ${MTA_STS_MODES.join(', ')}`);
+  return value as MtaStsMode;
+}
+
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
   ...(account || region ? { env: { account, region } } : {}),
@@ -44,6 +53,7 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   tlsSecretArn: context('tlsSecretArn'),
   desiredCount: desiredCount === undefined ? undefined : Number(desiredCount),
   availabilityZones,
+  mtaStsMode: mtaStsMode(context('mtaStsMode')),
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
 });
 

@@ -1,8 +1,10 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { MtaStsMode } from '../clientSetup/mtaSts.ts';
+import { DEFAULT_MTA_STS_MAX_AGE } from '../clientSetup/mtaSts.ts';
 import { TABLE_IDS } from '../core/schema.ts';
-import { DnsRecords } from './dns.ts';
+import { MailDomainDns, reverseDnsOutput } from './dns.ts';
 import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
@@ -22,8 +24,13 @@ export interface PosternStackProps extends StackProps {
   readonly memoryLimitMiB?: number;
   /** Explicit AZs; needed only when the stack has a concrete account and region (avoids an AZ lookup). */
   readonly availabilityZones?: string[];
-  /** Optional Route 53 zone for the A and MX records (no lookup: both id and name must be given). */
+  /**
+   * Optional Route 53 zone of the mail domain (no lookup: both id and name must be given): every DNS record,
+   * the SES identity and the HTTPS front for MTA-STS, autoconfig and autodiscover (lib/infra/dns.ts).
+   */
   readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
+  /** MTA-STS policy mode (RFC 8461). Default 'testing'; 'enforce' once the gateway has a CA-signed certificate. */
+  readonly mtaStsMode?: MtaStsMode;
   /** Log retention for the gateway and the functions. Default one month. */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -41,6 +48,7 @@ export class PosternStack extends Stack {
   readonly sesFeedback: SesFeedback;
   readonly gateway: GatewayService;
   readonly loadBalancer: LoadBalancer;
+  readonly dns?: MailDomainDns;
 
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
@@ -68,8 +76,15 @@ export class PosternStack extends Stack {
     this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', { vpc: this.network.vpc, gateway: this.gateway });
 
     if (props.hostedZone) {
-      new DnsRecords(this, 'Dns', { ...props.hostedZone, hostname, elasticIps: this.loadBalancer.elasticIps });
+      this.dns = new MailDomainDns(this, 'Dns', {
+        ...props.hostedZone,
+        hostname,
+        elasticIps: this.loadBalancer.elasticIps,
+        mtaSts: { mode: props.mtaStsMode ?? 'testing', maxAgeSeconds: DEFAULT_MTA_STS_MAX_AGE },
+        logRetention,
+      });
     }
+    reverseDnsOutput(this, this.loadBalancer.elasticIps, hostname);
 
     new CfnOutput(this, 'NlbDnsName', {
       value: this.loadBalancer.nlb.loadBalancerDnsName,
