@@ -3,7 +3,7 @@
  * it publishes in DNS, so the served MTA-STS policy matches the `_mta-sts` record's id).
  */
 import { normalizeDomain } from '../core/address.ts';
-import { ConfigError, type Env, SettingsReader, unknownSettings } from '../core/settings.ts';
+import { ConfigError, type Env, SettingsReader } from '../core/settings.ts';
 import type { ClientSetupSettings } from './http.ts';
 import { DEFAULT_MTA_STS_MAX_AGE, MAX_MTA_STS_MAX_AGE, MTA_STS_MODES } from './mtaSts.ts';
 
@@ -19,7 +19,7 @@ export function loadClientSetupSettings(env: Env): ClientSetupSettings {
   const domain = s.optional(CLIENT_SETUP_ENV.domain);
   const host = s.optional(CLIENT_SETUP_ENV.host);
   if (!domain || !host) throw new ConfigError(`${CLIENT_SETUP_ENV.domain} and ${CLIENT_SETUP_ENV.host} are needed`);
-  const settings: ClientSetupSettings = {
+  return {
     domain: normalizeDomain(domain),
     host: normalizeDomain(host),
     mtaSts: {
@@ -27,7 +27,4 @@ export function loadClientSetupSettings(env: Env): ClientSetupSettings {
       maxAgeSeconds: s.int(CLIENT_SETUP_ENV.mtaStsMaxAge, DEFAULT_MTA_STS_MAX_AGE, 0, MAX_MTA_STS_MAX_AGE),
     },
   };
-  const unknown = unknownSettings(env, s, []);
-  if (unknown.length) throw new ConfigError(`unknown settings: ${unknown.join(', ')}`);
-  return settings;
 }

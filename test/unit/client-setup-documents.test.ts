@@ -20,7 +20,10 @@ describe('MTA-STS policy (RFC 8461)', () => {
     const text = mtaStsPolicyText(policy);
     assert.ok(text.endsWith('\r\n'));
     const lines = text.slice(0, -2).split('\r\n');
-    assert.ok(lines.every((l) => !l.includes('\n') && !l.includes('\r')), 'no bare LF or CR');
+    assert.ok(
+      lines.every((l) => !l.includes('\n') && !l.includes('\r')),
+      'no bare LF or CR',
+    );
     const fields = lines.map((l) => {
       const m = POLICY_FIELD.exec(l);
       assert.ok(m, `field syntax: ${JSON.stringify(l)}`);
