@@ -19,8 +19,8 @@ after(() => rmSync(out, { recursive: true, force: true }));
 const names = readdirSync(join(REPO_ROOT, 'functions'));
 
 describe('Lambda bundles', () => {
-  it('covers the five functions', () => {
-    assert.deepEqual([...names].sort(), ['deliver', 'filter', 'route', 'sesfeedback', 'store']);
+  it('covers the six functions', () => {
+    assert.deepEqual([...names].sort(), ['clientconfig', 'deliver', 'filter', 'route', 'sesfeedback', 'store']);
   });
 
   for (const name of names) {
