@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../core/errors.ts';
 
 /** Options the admin CLI understands: which take a value, which are plain switches. */
-const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'postmaster', 'grace']);
+const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'outbound', 'postmaster', 'grace']);
 const SWITCHES = new Set(['aws', 'password-stdin', 'allow-weak-password', 'help']);
 
 export interface ParsedArgs {

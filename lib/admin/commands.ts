@@ -14,7 +14,7 @@ import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dkimKeysForNewDomain, dkimList, dkimRetire, dkimRotate } from './dkimCommands.ts';
-import { dnsZoneLines } from './dns.ts';
+import { dnsZoneLines, OUTBOUND_ROUTES, type OutboundRoute } from './dns.ts';
 import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
 import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
 
@@ -45,8 +45,9 @@ export const USAGE: readonly string[] = [
   '  dkim rotate <domain>                         new keys sign from now on; the old stay published',
   '  dkim retire <domain> <selector>              deletes a key that no longer signs',
   'dns',
-  '  dns <domain> [--host <mail host>] [--ip <address>]',
-  '                                               records the domain needs, in zone-file form, DKIM included',
+  '  dns <domain> [--host <mail host>] [--ip <address>] [--outbound ses|direct]',
+  '                                               records the domain needs, in zone-file form, DKIM included;',
+  '                                               SPF for SES (default with --aws) or the host itself',
   'blobs',
   '  blobs sweep [--grace <age>]                  deletes message blobs no mailbox references, once older',
   "                                               than the grace (default: the mail store's, an hour); a",
@@ -292,12 +293,21 @@ export async function aliasRemove(directory: Directory, input: string): Promise<
 
 export function dnsLines(
   domain: string,
-  opts: { host?: string; ip?: string; dkimKeys?: readonly DkimKey[] },
+  opts: { host?: string; ip?: string; dkimKeys?: readonly DkimKey[]; outbound?: string },
   env: NodeJS.ProcessEnv,
 ): string[] {
   const normalized = normalizeDomain(domain);
   const host = opts.host ?? (env.POSTERN_HOSTNAME || `mail.${normalized}`);
-  return dnsZoneLines(normalized, { host, ip: opts.ip, dkimKeys: opts.dkimKeys });
+  const outbound = opts.outbound ?? 'direct';
+  if (!(OUTBOUND_ROUTES as readonly string[]).includes(outbound)) {
+    throw new InvalidInputError(`--outbound must be ${OUTBOUND_ROUTES.join(' or ')}, not ${JSON.stringify(outbound)}`);
+  }
+  return dnsZoneLines(normalized, {
+    host,
+    ip: opts.ip,
+    dkimKeys: opts.dkimKeys,
+    outbound: outbound as OutboundRoute,
+  });
 }
 
 // ---------------------------------------------------------------- blobs
@@ -326,7 +336,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'dkim list': [],
   'dkim rotate': [],
   'dkim retire': [],
-  dns: ['host', 'ip'],
+  dns: ['host', 'ip', 'outbound'],
   'blobs sweep': ['grace'],
   'queue list': [],
   'queue show': [],
@@ -448,8 +458,20 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       return quotaSet((await ctx.storage()).directory, address, quota);
     }
     case 'dns': {
-      const [domain] = operands(args, name, 1, 1, '<domain> [--host <mail host>] [--ip <address>]');
-      const opts = { host: args.values.host, ip: args.values.ip };
+      const [domain] = operands(
+        args,
+        name,
+        1,
+        1,
+        '<domain> [--host <mail host>] [--ip <address>] [--outbound ses|direct]',
+      );
+      // A deployment sends through SES (lib/infra/functions.ts); the emulator's host sends itself.
+      const aws = args.switches.has('aws') || ctx.env.POSTERN_ADMIN_TARGET?.toLowerCase() === 'aws';
+      const opts = {
+        host: args.values.host,
+        ip: args.values.ip,
+        outbound: args.values.outbound ?? (aws ? 'ses' : 'direct'),
+      };
       dnsLines(domain, opts, ctx.env); // input errors before the key store is opened
       const dkimKeys = await (await ctx.dkimKeys()).list(normalizeDomain(domain));
       return dnsLines(domain, { ...opts, dkimKeys }, ctx.env);

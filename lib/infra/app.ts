@@ -1,4 +1,5 @@
 import { App, Duration } from 'aws-cdk-lib';
+import { MTA_STS_MODES, type MtaStsMode } from '../clientSetup/mtaSts.ts';
 import { PosternStack } from './stack.ts';
 
 /**
@@ -12,7 +13,8 @@ import { PosternStack } from './stack.ts';
  *   azs             AZs without an explicit environment (default 2; 1 is the cheapest, see README "What it costs")
  *   cpu, memory     task size in CPU units and MiB (default 256 and 512, Fargate's smallest)
  *   account, region explicit environment; then availabilityZones (comma-separated) is required
- *   hostedZoneId, hostedZoneName   optional Route 53 zone for the A and MX records and ACME DNS-01
+ *   hostedZoneId, hostedZoneName   optional Route 53 zone of the mail domain: every record, the HTTPS front
+ *   mtaStsMode      testing (default), enforce or none
  *   acmeDirectory   production (Let's Encrypt, default), staging, or an ACME directory URL
  *   acmeEmail       contact address of the ACME account
  *   acmeRenewBeforeDays   renew when fewer days remain (default 30)
@@ -62,6 +64,13 @@ const numberContext = (key: string) => {
 };
 const queueAgeAlarmHours = context('queueAgeAlarmHours');
 
+function mtaStsMode(value: string | undefined): MtaStsMode | undefined {
+  if (value === undefined) return undefined;
+  if (!(MTA_STS_MODES as readonly string[]).includes(value))
+    throw new Error(`mtaStsMode: one of ${MTA_STS_MODES.join(', ')}`);
+  return value as MtaStsMode;
+}
+
 new PosternStack(app, context('stackName') ?? 'Postern', {
   description: 'Postern: serverless mail (SMTP, POP3, IMAP gateway on Fargate; Lambda, S3, DynamoDB)',
   ...(account || region ? { env: { account, region } } : {}),
@@ -72,6 +81,7 @@ new PosternStack(app, context('stackName') ?? 'Postern', {
   maxAzs: numberContext('azs'),
   cpu: numberContext('cpu'),
   memoryLimitMiB: numberContext('memory'),
+  mtaStsMode: mtaStsMode(context('mtaStsMode')),
   hostedZone: hostedZoneId && hostedZoneName ? { hostedZoneId, zoneName: hostedZoneName } : undefined,
   retainOnDelete: flag('retainOnDelete'),
   deletionProtection: flag('deletionProtection'),

@@ -1,15 +1,12 @@
-import * as path from 'node:path';
 import { Duration, SecretValue, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { functionLogsAndRole, LAMBDA_BUNDLING } from './functions.ts';
-import { REPO_ROOT } from './paths.ts';
+import { postFunction } from './functions.ts';
 import type { Protection } from './protection.ts';
 
 export interface AcmeOptions {
@@ -76,20 +73,12 @@ export class Certificates extends Construct {
     });
     this.accountSecret = accountSecret;
 
-    const { logGroup, role } = functionLogsAndRole(this, 'CertRenew', props.protection);
     const acme = props.acme ?? {};
-    const fn = new nodejs.NodejsFunction(this, 'CertRenew', {
-      entry: path.join(REPO_ROOT, 'functions', 'certrenew', 'index.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+    // an order with a Route 53 change to wait for twice (set, remove): minutes at most
+    const fn = postFunction(this, 'CertRenew', {
+      protection: props.protection,
       memorySize: 512,
-      // an order with a Route 53 change to wait for twice (set, remove): minutes at most
       timeout: Duration.minutes(10),
-      logGroup,
-      role,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POSTERN_HOSTNAME: hostname,
@@ -100,7 +89,6 @@ export class Certificates extends Construct {
         ...(acme.email ? { POSTERN_ACME_EMAIL: acme.email } : {}),
         ...(acme.renewBeforeDays ? { POSTERN_ACME_RENEW_BEFORE_DAYS: String(acme.renewBeforeDays) } : {}),
       },
-      bundling: LAMBDA_BUNDLING,
     });
     this.renewal = fn;
     grantRenewal(fn, { hostedZoneId: props.hostedZone.hostedZoneId, hostname, secrets: [tlsSecret, accountSecret] });

@@ -80,21 +80,11 @@ export class Functions extends Construct {
       for (const tableId of tablesOf(spec.access)) environment[TABLE_ENV[tableId]] = tables[tableId].tableName;
       if (spec.access.messageObjects.length > 0) environment[BUCKET_ENV] = bucket.bucketName;
 
-      const { logGroup, role } = functionLogsAndRole(this, name, props.protection);
-      const fn = new nodejs.NodejsFunction(this, name, {
-        entry: path.join(REPO_ROOT, 'functions', name.toLowerCase(), 'index.ts'),
-        handler: 'handler',
-        projectRoot: REPO_ROOT,
-        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-        // The Node the tests run on (the `node` dev dependency): 24 LTS.
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
+      const fn = postFunction(this, name, {
+        protection: props.protection,
         memorySize: spec.memorySize,
         timeout: spec.timeout,
-        logGroup,
-        role,
         environment,
-        bundling: LAMBDA_BUNDLING,
       });
       grantAccess(fn, storage, spec.access);
       return fn;
@@ -141,6 +131,41 @@ export class Functions extends Construct {
   get invokedByGateway(): readonly nodejs.NodejsFunction[] {
     return [this.route, this.filter, this.store, this.deliver];
   }
+}
+
+export interface PostFunctionOptions {
+  readonly protection: Protection;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** The whole environment (NODE_OPTIONS included). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** functions/<entry>/index.ts; default the name in lower case. */
+  readonly entry?: string;
+  /** Placement in the VPC, for a function that must reach the tasks. */
+  readonly network?: Pick<nodejs.NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'allowPublicSubnet' | 'securityGroups'>;
+}
+
+/**
+ * Every Lambda of the stack: bundled by esbuild from functions/<name>/index.ts, Node 24 on ARM64 (the Node the
+ * tests run on, the `node` dev dependency), with its own log group and role (functionLogsAndRole).
+ */
+export function postFunction(scope: Construct, name: string, opts: PostFunctionOptions): nodejs.NodejsFunction {
+  const { logGroup, role } = functionLogsAndRole(scope, name, opts.protection);
+  return new nodejs.NodejsFunction(scope, name, {
+    entry: path.join(REPO_ROOT, 'functions', opts.entry ?? name.toLowerCase(), 'index.ts'),
+    handler: 'handler',
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: opts.memorySize,
+    timeout: opts.timeout,
+    logGroup,
+    role,
+    environment: { ...opts.environment },
+    bundling: LAMBDA_BUNDLING,
+    ...opts.network,
+  });
 }
 
 /**

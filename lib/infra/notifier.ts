@@ -1,15 +1,13 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { PRESENCE_PARTITION, TABLE_ENV } from '../core/schema.ts';
 import { type ComponentAccess, grantAccess } from './access.ts';
-import { functionLogsAndRole, LAMBDA_BUNDLING } from './functions.ts';
+import { postFunction } from './functions.ts';
 import type { GatewayService } from './gateway-service.ts';
-import { REPO_ROOT } from './paths.ts';
 import type { Protection } from './protection.ts';
 import type { Storage } from './storage.ts';
 
@@ -63,24 +61,17 @@ export class Notifier extends Construct {
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DynamoDB (gateway endpoint)');
     gateway.securityGroup.addIngressRule(this.securityGroup, ec2.Port.udp(NOTIFY_PORT), 'change notices from notify');
 
-    const { logGroup, role } = functionLogsAndRole(this, 'Notify', props.protection);
-    this.fn = new nodejs.NodejsFunction(this, 'Notify', {
-      entry: path.join(REPO_ROOT, 'functions', 'notify', 'index.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+    this.fn = postFunction(this, 'Notify', {
+      protection: props.protection,
       memorySize: 128,
       timeout: Duration.seconds(10),
-      logGroup,
-      role,
       environment: { NODE_OPTIONS: '--enable-source-maps', [TABLE_ENV.leases]: storage.tables.leases.tableName },
-      bundling: LAMBDA_BUNDLING,
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      allowPublicSubnet: true,
-      securityGroups: [this.securityGroup],
+      network: {
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+        allowPublicSubnet: true,
+        securityGroups: [this.securityGroup],
+      },
     });
     grantAccess(this.fn, storage, NOTIFY_ACCESS);
     this.fn.addEventSource(

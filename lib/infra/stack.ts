@@ -1,8 +1,10 @@
 import { CfnOutput, type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { MtaStsMode } from '../clientSetup/mtaSts.ts';
+import { DEFAULT_MTA_STS_MAX_AGE } from '../clientSetup/mtaSts.ts';
 import { TABLE_IDS } from '../core/schema.ts';
 import { type AcmeOptions, Certificates } from './certificates.ts';
-import { DnsRecords } from './dns.ts';
+import { MailDomainDns, reverseDnsOutput } from './dns.ts';
 import { Functions } from './functions.ts';
 import { GatewayService } from './gateway-service.ts';
 import { LoadBalancer } from './load-balancer.ts';
@@ -33,8 +35,13 @@ export interface PosternStackProps extends StackProps, ProtectionProps {
   readonly availabilityZones?: string[];
   /** AZs of an environment-agnostic stack (default 2; 1 saves an Elastic IP, lib/infra/network.ts). */
   readonly maxAzs?: number;
-  /** Optional Route 53 zone for the A and MX records (no lookup: both id and name must be given). */
+  /**
+   * Optional Route 53 zone of the mail domain (no lookup: both id and name must be given): every DNS record,
+   * the SES identity and the HTTPS front for MTA-STS, autoconfig and autodiscover (lib/infra/dns.ts).
+   */
   readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
+  /** MTA-STS policy mode (RFC 8461). Default 'testing'; 'enforce' once the gateway has a CA-signed certificate. */
+  readonly mtaStsMode?: MtaStsMode;
   /** A VPC flow log of all traffic to CloudWatch Logs. Default true. */
   readonly flowLogs?: boolean;
   /** CloudWatch Container Insights on the gateway's cluster. Default true. */
@@ -63,6 +70,7 @@ export class PosternStack extends Stack {
   readonly loadBalancer: LoadBalancer;
   readonly monitoring: Monitoring;
   readonly notifier: Notifier;
+  readonly dns?: MailDomainDns;
 
   constructor(scope: Construct, id: string, props: PosternStackProps = {}) {
     super(scope, id, props);
@@ -133,8 +141,15 @@ export class PosternStack extends Stack {
     });
 
     if (props.hostedZone) {
-      new DnsRecords(this, 'Dns', { ...props.hostedZone, hostname, elasticIps: this.loadBalancer.elasticIps });
+      this.dns = new MailDomainDns(this, 'Dns', {
+        ...props.hostedZone,
+        hostname,
+        elasticIps: this.loadBalancer.elasticIps,
+        mtaSts: { mode: props.mtaStsMode ?? 'testing', maxAgeSeconds: DEFAULT_MTA_STS_MAX_AGE },
+        protection,
+      });
     }
+    reverseDnsOutput(this, this.loadBalancer.elasticIps, hostname);
 
     new CfnOutput(this, 'NlbDnsName', {
       value: this.loadBalancer.nlb.loadBalancerDnsName,

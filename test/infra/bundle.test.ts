@@ -20,7 +20,16 @@ const names = readdirSync(join(REPO_ROOT, 'functions'));
 
 describe('Lambda bundles', () => {
   it('covers the six functions', () => {
-    assert.deepEqual([...names].sort(), ['certrenew', 'deliver', 'filter', 'notify', 'route', 'sesfeedback', 'store']);
+    assert.deepEqual([...names].sort(), [
+      'certrenew',
+      'clientconfig',
+      'deliver',
+      'filter',
+      'notify',
+      'route',
+      'sesfeedback',
+      'store',
+    ]);
   });
 
   for (const name of names) {
