@@ -18,6 +18,7 @@ import {
   STORE_ACCESS,
   tablesOf,
 } from './access.ts';
+import { NODE_BUNDLE } from './nodeBundle.ts';
 import { REPO_ROOT } from './paths.ts';
 import type { Storage } from './storage.ts';
 
@@ -31,10 +32,9 @@ export interface FunctionsProps {
 /** How esbuild bundles each function (test/infra/bundle.test.ts loads the bundles it makes with these). */
 export const LAMBDA_BUNDLING = {
   format: nodejs.OutputFormat.ESM,
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-  banner: "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
+  target: NODE_BUNDLE.target,
+  mainFields: [...NODE_BUNDLE.mainFields],
+  banner: NODE_BUNDLE.banner,
   minify: true,
   sourceMap: true,
   sourcesContent: false,
