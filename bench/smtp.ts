@@ -36,6 +36,7 @@ import { promisify } from 'node:util';
 import { EPHEMERAL_PORTS_ENV } from '../lib/core/config.ts';
 import { hashPassword } from '../lib/core/password.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
+import { gatewayNodeArgs } from '../lib/infra/gatewayBundle.ts';
 import { LOCAL_CREDENTIALS, makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
@@ -196,7 +197,8 @@ async function startPostern(
   writeFileSync(join(dir, 'key.pem'), pems.key);
   const port = await freePort();
   const nodeArgs = process.env.POSTERN_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'lib/gateway/main.ts'], {
+  const gatewayArgs = await gatewayNodeArgs(process.env.POSTERN_GATEWAY_BUNDLE !== '0', join(dir, 'gateway'));
+  const child = spawn(process.execPath, [...nodeArgs, ...gatewayArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,

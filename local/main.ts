@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AwsEndpoints } from '../lib/core/config.ts';
 import { type Config, isLoopbackHost, loadConfig } from '../lib/core/config.ts';
 import { BUCKET_ENV, namesWithPrefix } from '../lib/core/schema.ts';
+import { gatewayNodeArgs } from '../lib/infra/gatewayBundle.ts';
 import { makeDynamoClient, makeS3Client } from '../lib/storage/aws/clients.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { ensureStorage } from '../lib/storage/aws/tables.ts';
@@ -125,12 +126,15 @@ async function main(): Promise<void> {
     POSTERN_DKIM_KEY_STORE: process.env.POSTERN_DKIM_KEY_STORE || 'local',
     POSTERN_SRS_SECRET: ensureSrsKey(dataDir, process.env),
   };
+  // POSTERN_GATEWAY_BUNDLE=1: the gateway as the image runs it (lib/infra/gatewayBundle.ts), built into the data
+  // directory now; otherwise the sources under tsx.
+  const gatewayArgs = await gatewayNodeArgs(process.env.POSTERN_GATEWAY_BUNDLE === '1', join(dataDir, 'gateway'));
   let announced = false;
   gateways = startGateways({
     count,
     env: gatewayEnv,
     spawn: (env) =>
-      spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/gateway/main.ts')], {
+      spawn(process.execPath, gatewayArgs, {
         cwd: root,
         stdio: ['ignore', 'pipe', 'inherit'],
         env,

@@ -1,14 +1,18 @@
 /**
  * The real gateway program (lib/gateway/main.ts, what Fargate and the emulator run) in a process of its own,
+ * bundled as the image runs it (POSTERN_GATEWAY_BUNDLE=0: the sources under tsx),
  * with the mail-logic functions and the queue's deliver step in it (POSTERN_INVOKER=local), every listener on
  * an ephemeral port. Its settings come in through the environment, as they do in production; the ports are
  * read from its `ready` log line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { EPHEMERAL_PORTS_ENV } from '../../lib/core/config.ts';
+import { gatewayNodeArgs } from '../../lib/infra/gatewayBundle.ts';
 
 export interface MainGateway {
   readonly child: ChildProcess;
@@ -18,15 +22,15 @@ export interface MainGateway {
   stop(): Promise<void>;
 }
 
-const MAIN = fileURLToPath(new URL('../../lib/gateway/main.ts', import.meta.url));
-
 export async function spawnMainGateway(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
   /** Each log line the gateway writes (JSON), besides the ready line. */
   onLine: (line: string) => void = () => {},
 ): Promise<MainGateway> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--no-warnings', MAIN], {
+  const outdir = mkdtempSync(join(tmpdir(), 'postern-bench-gateway-'));
+  const gatewayArgs = await gatewayNodeArgs(process.env.POSTERN_GATEWAY_BUNDLE !== '0', outdir);
+  const child = spawn(process.execPath, [...nodeArgs, '--no-warnings', ...gatewayArgs], {
     env: { ...process.env, POSTERN_INVOKER: 'local', ...EPHEMERAL_PORTS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -9,14 +9,11 @@ import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Invoker, Storage } from '../core/ports.ts';
 import { DeliverKicker } from '../outbound/deliverKicker.ts';
-import { createHandlers } from '../pipeline/handlers.ts';
-import { LocalInvoker } from '../pipeline/invoker.ts';
-import { LambdaInvoker } from '../storage/aws/lambdaInvoker.ts';
 
 /**
  * The invoker, and whether `deliver` can run (in AWS the Lambda has its own parts; locally they must be built in).
- * The outbound parts (transports, DKIM, SES client) are loaded only here, for the emulator: a gateway in AWS
- * never holds them, and its heap stays the smaller for it.
+ * Each kind is imported only when chosen: the mail-logic functions and the outbound parts (mailauth, transports,
+ * DKIM, SES client: ~30 MB of RSS) load only in the emulator, the Lambda client only in AWS.
  */
 export async function createInvoker(
   config: Config,
@@ -26,9 +23,14 @@ export async function createInvoker(
 ): Promise<{ invoker: Invoker; delivers: boolean }> {
   // Locally the mail-logic functions run in this process; in AWS they are Lambdas.
   if (config.invoker.kind === 'lambda') {
+    const { LambdaInvoker } = await import('../storage/aws/lambdaInvoker.ts');
     return { invoker: LambdaInvoker.create(config.invoker.functionNames), delivers: true };
   }
-  const { outboundParts } = await import('../storage/aws/queueWiring.ts');
+  const [{ outboundParts }, { createHandlers }, { LocalInvoker }] = await Promise.all([
+    import('../storage/aws/queueWiring.ts'),
+    import('../pipeline/handlers.ts'),
+    import('../pipeline/invoker.ts'),
+  ]);
   const outbound = outboundParts(storage, config.outbound, {
     endpoints: config.aws.endpoints,
     dkim: config.dkim,

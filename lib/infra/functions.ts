@@ -19,6 +19,7 @@ import {
   tablesOf,
 } from './access.ts';
 import { acknowledgeDeliverGrants } from './nagAcknowledgements.ts';
+import { NODE_BUNDLE } from './nodeBundle.ts';
 import { REPO_ROOT } from './paths.ts';
 import { ownedLogGroup, type Protection } from './protection.ts';
 import type { Storage } from './storage.ts';
@@ -33,10 +34,9 @@ export interface FunctionsProps {
 /** How esbuild bundles each function (test/infra/bundle.test.ts loads the bundles it makes with these). */
 export const LAMBDA_BUNDLING = {
   format: nodejs.OutputFormat.ESM,
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-  banner: "import { createRequire as __postern_cr } from 'node:module'; const require = __postern_cr(import.meta.url);",
+  target: NODE_BUNDLE.target,
+  mainFields: [...NODE_BUNDLE.mainFields],
+  banner: NODE_BUNDLE.banner,
   minify: true,
   sourceMap: true,
   sourcesContent: false,

@@ -1,10 +1,9 @@
 /**
  * The header block of a submitted message, collected as the text streams to S3 (the body is never held) and
  * read with mailparser's header parsing: the From mailboxes to check against the account, and whether Date and
- * Message-ID are there (RFC 6409 §8.2, §8.3: the MSA adds them when missing).
+ * Message-ID are there (RFC 6409 §8.2, §8.3: the MSA adds them when missing). mailparser (with html-to-text,
+ * libmime's charset tables: ~12 MB of RSS) is imported at the first submission, not when the gateway starts.
  */
-import { simpleParser } from 'mailparser';
-
 const END = Buffer.from('\r\n\r\n');
 
 /** Collects the text up to and including the blank line that ends the header, at most `maxBytes`. */
@@ -58,6 +57,7 @@ export interface HeaderFacts {
 }
 
 export async function readHeaderFacts(block: Buffer): Promise<HeaderFacts> {
+  const { simpleParser } = await import('mailparser');
   const parsed = await simpleParser(Buffer.concat([block, Buffer.from('\r\n')]), {
     skipHtmlToText: true,
     skipTextToHtml: true,

@@ -233,12 +233,12 @@ test('AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB replace the embedded servi
   }
 });
 
-/** The emulator's gateway child: the process whose command line runs lib/gateway/main.ts. */
+/** The emulator's gateway child: the process that runs lib/gateway/main.ts (or its bundle, POSTERN_GATEWAY_BUNDLE=1). */
 function gatewayPidOf(emulatorPid: number): number | undefined {
   const children = readFileSync(`/proc/${emulatorPid}/task/${emulatorPid}/children`, 'utf8').trim().split(/\s+/);
   return children.map(Number).find((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('lib/gateway/main.ts');
+      return /lib\/gateway\/main\.ts|gateway\/gateway\.mjs/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
     } catch {
       return false;
     }

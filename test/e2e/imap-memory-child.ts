@@ -1,26 +1,39 @@
 /**
- * An IMAP server alone in a child process, so a test can measure its RSS: the real session over the run's
- * DynamoDB Local and S3 stand-in (tables and account made by the parent, named in POSTERN_CHILD_SETUP).
+ * An IMAP server in a child process of its own, so a test can measure its RSS: the real session over the run's
+ * DynamoDB Local and S3 stand-in (tables and account made by the parent, named in POSTERN_CHILD_SETUP). The
+ * process also runs the whole gateway as AWS runs it (startGateway, the Lambda invoker), so that it holds the
+ * gateway's module graph and listeners: what a session's memory grows on top of in production.
  * IPC: sends `{ port }` when listening; answers `reset` (baseline now, after a GC) and `peak` with
  * `{ baseline, peak, queued }`: RSS and the most octets queued in a client socket unsent (writableLength,
  * what ignoring backpressure would grow), both sampled every 10 ms.
  */
 import { createServer } from 'node:net';
+import selfsigned from 'selfsigned';
+import { EPHEMERAL_PORTS_ENV, loadConfig } from '../../lib/core/config.ts';
 import { silentLogger } from '../../lib/core/log.ts';
 import type { Account } from '../../lib/core/ports.ts';
 import type { StorageNames } from '../../lib/core/schema.ts';
+import { createInvoker } from '../../lib/gateway/deliverWiring.ts';
+import { startGateway } from '../../lib/gateway/gateway.ts';
 import { createImapBackend } from '../../lib/imap/backend.ts';
 import { ImapSession } from '../../lib/imap/session.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
-import { testTls } from '../support/gateway.ts';
 import { testEndpoints } from '../support/storage.ts';
 
 const setup = JSON.parse(process.env.POSTERN_CHILD_SETUP ?? '{}') as { names: StorageNames; account: Account };
 const storage = createAwsStorage({ endpoints: await testEndpoints(), names: setup.names });
-const backend = createImapBackend(storage.mail, storage.blobs, {
-  authenticate: async () => ({ ok: true, account: setup.account }),
+const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048 });
+const tls = { key: pems.private, cert: pems.cert };
+const config = loadConfig({
+  ...EPHEMERAL_PORTS_ENV,
+  POSTERN_HOSTNAME: 'imap.test',
+  POSTERN_INVOKER: 'lambda',
+  ...Object.fromEntries(['ROUTE', 'FILTER', 'STORE', 'DELIVER'].map((fn) => [`POSTERN_FN_${fn}`, 'unused'])),
 });
-const tls = await testTls();
+const { invoker } = await createInvoker(config, storage, silentLogger);
+const authenticator = { authenticate: async () => ({ ok: true as const, account: setup.account }) };
+await startGateway({ config, storage, invoker, authenticator, tls, log: silentLogger });
+const backend = createImapBackend(storage.mail, storage.blobs, authenticator);
 const sockets = new Set<import('node:net').Socket>();
 const server = createServer((socket) => {
   sockets.add(socket);

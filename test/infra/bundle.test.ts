@@ -1,7 +1,7 @@
 /**
  * Each Lambda as it is deployed: functions/<name>/index.ts bundled by esbuild with the stack's options
- * (LAMBDA_BUNDLING), written outside the repository so no node_modules can be found, then loaded by a fresh
- * Node. A module left to run time (a createRequire() call esbuild cannot follow) would crash every cold start.
+ * (NODE_BUNDLE, which LAMBDA_BUNDLING uses), written outside the repository so no node_modules can be
+ * found, then loaded by a fresh Node. A module left to run time (a createRequire() call esbuild cannot follow) would crash every cold start.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,8 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { build } from 'esbuild';
-import { LAMBDA_BUNDLING } from '../../lib/infra/functions.ts';
+import { bundleForNode } from '../../lib/infra/nodeBundle.ts';
 import { REPO_ROOT } from '../../lib/infra/paths.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'postern-bundle-'));
@@ -35,17 +34,7 @@ describe('Lambda bundles', () => {
   for (const name of names) {
     it(`${name}: the bundle loads with no node_modules and exports its handler`, async () => {
       const outfile = join(out, `${name}.mjs`);
-      await build({
-        entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: LAMBDA_BUNDLING.target,
-        mainFields: [...LAMBDA_BUNDLING.mainFields],
-        banner: { js: LAMBDA_BUNDLING.banner },
-        outfile,
-        logLevel: 'silent',
-      });
+      await bundleForNode(join(REPO_ROOT, 'functions', name, 'index.ts'), outfile);
       const run = spawnSync(
         process.execPath,
         [
