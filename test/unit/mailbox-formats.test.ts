@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { linePieces } from '../../lib/mailboxFormats/lines.ts';
 import {
+  formatDovecotKeywords,
   mailboxOfFolder,
   mailboxOfMboxFile,
   maildirFolder,
@@ -10,7 +11,6 @@ import {
   marksFromFileName,
   mboxFileOf,
   parseDovecotKeywords,
-  formatDovecotKeywords,
 } from '../../lib/mailboxFormats/maildir.ts';
 import { flagsOf, marksOf } from '../../lib/mailboxFormats/marks.ts';
 import { asctime, mboxEntry, parseAsctime, readMbox } from '../../lib/mailboxFormats/mbox.ts';
@@ -51,7 +51,10 @@ describe('mboxrd', () => {
       const file = await collect(mboxEntry({ internalDate: date, marks }, chunked(MESSAGE, size)));
       const text = file.toString('latin1');
       assert.match(text, /^From alice@example\.com Fri Jan 31 23:59:58 2020\n/);
-      assert.match(text, /\nSubject: hi\nStatus: RO\nX-Status: FT\nX-Keywords: \$Label1 Junk\n\n>From the start\n>>From quoted once\n>>>From twice\n/);
+      assert.match(
+        text,
+        /\nSubject: hi\nStatus: RO\nX-Status: FT\nX-Keywords: \$Label1 Junk\n\n>From the start\n>>From quoted once\n>>>From twice\n/,
+      );
       assert.doesNotMatch(text, /stale|folded|\r\n/);
       const two = Buffer.concat([file, file]);
       const read: { body: Buffer; flags: string[]; date?: number }[] = [];
@@ -75,7 +78,9 @@ describe('mboxrd', () => {
   });
 
   it('a skipped body does not leak into the next message', async () => {
-    const file = Buffer.from('From a Mon Jan  1 00:00:00 2024\nSubject: one\n\nx\n\nFrom b Mon Jan  1 00:00:00 2024\nSubject: two\n\ny\n');
+    const file = Buffer.from(
+      'From a Mon Jan  1 00:00:00 2024\nSubject: one\n\nx\n\nFrom b Mon Jan  1 00:00:00 2024\nSubject: two\n\ny\n',
+    );
     const senders: string[] = [];
     for await (const m of readMbox(chunked(file, 3))) senders.push(m.sender);
     assert.deepEqual(senders, ['a', 'b']);
@@ -98,7 +103,15 @@ describe('Maildir', () => {
     const info = maildirInfo(marks, new Map(table.map((k, i) => [k, i])));
     assert.equal(info, ':2,DFRSTab');
     const back = marksFromFileName(`123.M1P2.host${info}`, parseDovecotKeywords(formatDovecotKeywords(table)));
-    assert.deepEqual(flagsOf(back), ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '$Forwarded', 'work']);
+    assert.deepEqual(flagsOf(back), [
+      '\\Seen',
+      '\\Answered',
+      '\\Flagged',
+      '\\Deleted',
+      '\\Draft',
+      '$Forwarded',
+      'work',
+    ]);
     assert.deepEqual(flagsOf(marksFromFileName('123.M1P2.host', table)), []);
   });
 
