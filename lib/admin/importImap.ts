@@ -38,6 +38,8 @@ export interface ImapImportOptions {
   readonly stateDir: string;
   /** Called after each message is stored and before its progress is written (tests break in here). */
   readonly afterMessage?: (remotePath: string, uid: number) => void;
+  /** Certificates to trust besides the system's (PEM): a test server's. */
+  readonly ca?: string;
 }
 
 interface MailboxProgress {
@@ -105,7 +107,8 @@ async function copyMailbox(
     )) {
       if (m.uid <= done.lastUid) continue; // `n:*` names the last message even when n is past it
       const date = m.internalDate instanceof Date ? m.internalDate.getTime() : undefined;
-      pending.push({ uid: m.uid, flags: [...(m.flags ?? [])], internalDate: date });
+      const flags = [...(m.flags ?? [])].filter((f) => f.toLowerCase() !== '\\recent'); // session state, not data
+      pending.push({ uid: m.uid, flags, internalDate: date });
     }
     pending.sort((a, b) => a.uid - b.uid);
     for (const m of pending) {
@@ -143,7 +146,7 @@ export async function importImap(
     doSTARTTLS: src.security === 'starttls' ? true : undefined,
     auth: { user: src.user, pass: src.password },
     logger: false,
-    tls: { servername: src.host },
+    tls: { servername: src.host, ...(opts.ca ? { ca: opts.ca } : {}) },
   });
   client.on('error', () => {}); // a dropped connection fails the command in flight, which reports it
   await client.connect();
