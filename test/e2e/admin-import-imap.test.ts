@@ -19,7 +19,8 @@ import { testEndpoints } from '../support/storage.ts';
 const endpoints: AwsEndpoints = await testEndpoints();
 const PASSWORD = 'remote-password-for-tests';
 let emulator: AdminEmulator;
-let source: TestGateway;
+// Started at top level: its closing `after` hooks must belong to the file, not to a before hook.
+const source: TestGateway = await startTestGateway();
 let caFile: string;
 let passwordFile: string;
 
@@ -27,7 +28,6 @@ before(async () => {
   emulator = await adminEmulator(endpoints, 'postern-imapimport-');
   await emulator.storage.directory.addDomain('example.com');
   await seedAccount(emulator.storage, 'erin@example.com', []);
-  source = await startTestGateway();
   await source.storage.directory.addDomain('remote.example');
   await seedAccount(source.storage, 'src@remote.example', SAMPLE, await hashPassword(PASSWORD));
   caFile = join(emulator.dataDir, 'ca.pem');
@@ -35,10 +35,7 @@ before(async () => {
   passwordFile = join(emulator.dataDir, 'password');
   writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
 });
-after(async () => {
-  await source?.close();
-  emulator?.close();
-});
+after(() => emulator?.close());
 
 const copyArgs = () => [
   'import',

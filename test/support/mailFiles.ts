@@ -44,8 +44,9 @@ export async function seedAccount(
   storage: Storage,
   address: string,
   messages: readonly SampleMessage[],
+  passwordHash = 'x',
 ): Promise<void> {
-  const account = await storage.directory.addAccount({ address, passwordHash: 'x' });
+  const account = await storage.directory.addAccount({ address, passwordHash });
   await storage.mail.ensureDefaultMailboxes(account.accountId);
   for (const m of messages) {
     const box =
