@@ -167,6 +167,9 @@ print("[]")
 
 function groupByBox(messages: typeof SAMPLE): Record<string, (typeof SAMPLE)[number][]> {
   const out: Record<string, (typeof SAMPLE)[number][]> = {};
-  for (const m of messages) (out[m.mailbox] ??= []).push(m);
+  for (const m of messages) {
+    out[m.mailbox] ??= [];
+    out[m.mailbox].push(m);
+  }
   return out;
 }
