@@ -5,9 +5,11 @@
  * CLI, leaves exactly the source's messages, none twice; a third run copies nothing.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { importImap } from '../../lib/admin/importImap.ts';
 import type { AwsEndpoints } from '../../lib/core/config.ts';
 import { hashPassword } from '../../lib/core/password.ts';
@@ -30,6 +32,13 @@ before(async () => {
   await seedAccount(emulator.storage, 'erin@example.com', []);
   await source.storage.directory.addDomain('remote.example');
   await seedAccount(source.storage, 'src@remote.example', SAMPLE, await hashPassword(PASSWORD));
+  const many = Array.from({ length: 40 }, (_, i) => ({
+    ...SAMPLE[0],
+    subject: `bulk ${i}`,
+    date: SAMPLE[0].date + i * 1000,
+  }));
+  await seedAccount(source.storage, 'bulk@remote.example', many, await hashPassword(PASSWORD));
+  await seedAccount(emulator.storage, 'fred@example.com', []);
   caFile = join(emulator.dataDir, 'ca.pem');
   writeFileSync(caFile, source.tls.cert);
   passwordFile = join(emulator.dataDir, 'password');
@@ -37,12 +46,12 @@ before(async () => {
 });
 after(() => emulator?.close());
 
-const copyArgs = () => [
+const copyArgs = (local = 'erin@example.com', remote = 'src@remote.example') => [
   'import',
-  'erin@example.com',
+  local,
   '--imap',
   'localhost',
-  'src@remote.example',
+  remote,
   '--port',
   String(source.port('imaps')),
   '--password-file',
@@ -84,5 +93,30 @@ describe('admin import --imap', () => {
     const again = assertOk(await runAdmin(copyArgs(), { dataDir: emulator.dataDir, env }));
     assert.ok(again.includes('INBOX -> INBOX: 0 added, 0 already there'), again.join('\n'));
     assert.deepEqual(await accountMail(emulator.storage, 'erin@example.com'), want);
+  });
+
+  it('a CLI run killed (SIGKILL) mid-copy, run again, gives each source message exactly once', async () => {
+    const env = { ...process.env, POSTERN_DATA_DIR: emulator.dataDir, NODE_EXTRA_CA_CERTS: caFile };
+    const args = copyArgs('fred@example.com', 'bulk@remote.example');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/admin.ts', ...args], {
+      cwd: resolve(import.meta.dirname, '../..'),
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((done) => child.once('exit', done));
+    const count = async () => Object.values(await accountMail(emulator.storage, 'fred@example.com')).flat().length;
+    let atKill = 0;
+    for (let i = 0; i < 600 && atKill === 0; i++) {
+      await sleep(50);
+      atKill = await count();
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(atKill > 0 && atKill < 40, `killed with ${atKill} of 40 copied`);
+    assertOk(await runAdmin(args, { dataDir: emulator.dataDir, env: { NODE_EXTRA_CA_CERTS: caFile } }));
+    assert.deepEqual(
+      await accountMail(emulator.storage, 'fred@example.com'),
+      await accountMail(source.storage, 'bulk@remote.example'),
+    );
   });
 });
