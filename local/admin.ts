@@ -146,6 +146,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         return dkimKeys.store;
       },
       readPassword: () => readPassword(args.switches.has('password-stdin')),
+      async readSecret() {
+        if (!args.switches.has('password-stdin'))
+          throw new InvalidInputError('give the IMAP password with --password-file or --password-stdin');
+        return passwordFromStdin();
+      },
       env,
     };
     const lines = await runCommand(args, ctx);

@@ -1,8 +1,21 @@
 import { InvalidInputError } from '../core/errors.ts';
 
 /** Options the admin CLI understands: which take a value, which are plain switches. */
-const VALUE_OPTIONS = new Set(['quota', 'host', 'ip', 'outbound', 'postmaster', 'grace']);
-const SWITCHES = new Set(['aws', 'password-stdin', 'allow-weak-password', 'help']);
+const VALUE_OPTIONS = new Set([
+  'quota',
+  'host',
+  'ip',
+  'outbound',
+  'postmaster',
+  'grace',
+  'format',
+  'out',
+  'mailbox',
+  'imap',
+  'port',
+  'password-file',
+]);
+const SWITCHES = new Set(['aws', 'password-stdin', 'allow-weak-password', 'help', 'tls', 'starttls']);
 
 export interface ParsedArgs {
   /** Command words and their arguments, in order. */

@@ -4,8 +4,11 @@
  * errors are thrown (InvalidInputError, NotFoundError, AlreadyExistsError for input that will stay wrong).
  * local/admin.ts owns argv, the target, stdin/TTY, output and exit codes.
  */
+
+import { join, resolve } from 'node:path';
 import { isPostmaster, normalizeDomain, parseAddress } from '../core/address.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../core/errors.ts';
+import { normalizeMailboxName } from '../core/mailboxNames.ts';
 import type { DkimKey, OutboundQueue } from '../core/outbound.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, passwordLength } from '../core/password.ts';
 import type { BlobStore, Directory, MailStore, Storage } from '../core/ports.ts';
@@ -15,6 +18,9 @@ import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
 import { dkimKeysForNewDomain, dkimList, dkimRetire, dkimRotate } from './dkimCommands.ts';
 import { dnsZoneLines, OUTBOUND_ROUTES, type OutboundRoute } from './dns.ts';
+import { exportAccount, type MailFormat } from './exportMail.ts';
+import { importFiles } from './importFiles.ts';
+import { type ImapSource, imapPassword, importImap } from './importImap.ts';
 import { outboxDirOf, outboxList, outboxShow } from './outboxCommands.ts';
 import { checkQueueId, queueDelete, queueList, queueRetry, queueShow } from './queueCommands.ts';
 
@@ -57,6 +63,15 @@ export const USAGE: readonly string[] = [
   '  queue show <id>                              an entry and each recipient with its last reply',
   '  queue retry <id>                             tries its deferred recipients at the next queue run',
   '  queue delete <id>                            gives up on the entry (nothing more is sent for it)',
+  'mail the user owns',
+  '  export <address> --out <path> [--format mbox|maildir] [--mailbox <name>]',
+  '                                               every mailbox (or one) as mboxrd files or a Maildir++ tree,',
+  '                                               with flags and dates; nothing existing is overwritten',
+  '  import <address> <path> [--format mbox|maildir] [--mailbox <name>]',
+  '                                               an mbox file (into --mailbox, default INBOX), an exported',
+  '                                               mbox tree or a Maildir++ root; each message once',
+  '  import <address> --imap <host> <user> [--port <n>] [--tls|--starttls] [--password-file <file>]',
+  '         [--password-stdin] [--mailbox <name>]  copies the remote mailboxes; resumable, each message once',
   'outbox (the emulator keeps outgoing mail here instead of sending it)',
   '  outbox list                                  kept messages, oldest first',
   '  outbox show <id>                             one message: its envelope, then its text',
@@ -92,6 +107,8 @@ export interface CommandContext {
   dkimKeys(): Promise<DkimKeyAdmin>;
   /** Reads a new password (stdin or terminal prompt); called only once every other check has passed. */
   readPassword(): Promise<string>;
+  /** Reads another server's password from the first line of stdin (--password-stdin). */
+  readSecret(): Promise<string>;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -344,7 +361,12 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'queue delete': [],
   'outbox list': [],
   'outbox show': [],
+  export: ['format', 'out', 'mailbox'],
+  import: ['format', 'mailbox', 'imap', 'port', 'tls', 'starttls', 'password-file', 'password-stdin'],
 };
+
+/** Commands of one word. */
+const SINGLE_WORD = new Set(['dns', 'export', 'import']);
 
 const GLOBAL_SWITCHES = new Set(['aws', 'help']);
 
@@ -356,7 +378,7 @@ export function wantsHelp(args: ParsedArgs): boolean {
 /** Names the command (`domain add`, `dns`) and checks its options, before anything is opened or read. */
 export function commandName(args: ParsedArgs): string {
   const [group, verb] = args.positionals;
-  const name = group === 'dns' ? 'dns' : `${group} ${verb ?? ''}`.trim();
+  const name = SINGLE_WORD.has(group) ? group : `${group} ${verb ?? ''}`.trim();
   const allowed = COMMAND_OPTIONS[name];
   if (!allowed) {
     if (['domain', 'account', 'alias', 'quota', 'blobs', 'dkim', 'queue', 'outbox'].includes(group)) {
@@ -388,6 +410,51 @@ function operands(args: ParsedArgs, name: string, min: number, max: number, what
 /** The new password's hash for account add / passwd, read and checked only when the command asks for it. */
 function newHashOf(args: ParsedArgs, ctx: CommandContext): () => Promise<string> {
   return () => newPasswordHash(ctx.readPassword, args.switches.has('allow-weak-password'));
+}
+
+function formatOf(args: ParsedArgs): MailFormat | undefined {
+  const format = args.values.format;
+  if (format !== undefined && format !== 'mbox' && format !== 'maildir')
+    throw new InvalidInputError(`--format is mbox or maildir, not ${format}`);
+  return format;
+}
+
+const mailboxOf = (args: ParsedArgs) =>
+  args.values.mailbox === undefined ? undefined : normalizeMailboxName(args.values.mailbox);
+
+/** `import`: from files, or with --imap from another server (state kept under the data directory). */
+async function runImport(args: ParsedArgs, ctx: CommandContext): Promise<string[]> {
+  const host = args.values.imap;
+  if (host === undefined) {
+    const [address, path] = operands(args, 'import', 2, 2, '<address> <path>');
+    parseAddress(address);
+    const imapOnly = ['port', 'password-file'].filter((o) => o in args.values);
+    for (const s of ['tls', 'starttls', 'password-stdin']) if (args.switches.has(s)) imapOnly.push(s);
+    if (imapOnly.length > 0) throw new InvalidInputError(`--${imapOnly[0]} goes with --imap`);
+    return importFiles(await ctx.storage(), address, resolve(path), {
+      format: formatOf(args),
+      mailbox: mailboxOf(args),
+    });
+  }
+  const [address, user] = operands(args, 'import', 2, 2, '<address> --imap <host> <user>');
+  parseAddress(address);
+  if (args.values.format !== undefined) throw new InvalidInputError('--format does not go with --imap');
+  if (args.switches.has('tls') && args.switches.has('starttls'))
+    throw new InvalidInputError('--tls or --starttls, not both');
+  const port = args.values.port === undefined ? undefined : Number(args.values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new InvalidInputError(`invalid --port ${args.values.port}`);
+  const password = await imapPassword(args.values['password-file'], ctx.readSecret);
+  const source: ImapSource = {
+    host,
+    port,
+    security: args.switches.has('starttls') ? 'starttls' : 'tls',
+    user,
+    password,
+    mailbox: args.values.mailbox,
+  };
+  const stateDir = join(resolve(ctx.env.POSTERN_DATA_DIR || '.data'), 'imports');
+  return importImap(await ctx.storage(), address, source, { stateDir });
 }
 
 /** Runs one command and returns the lines it prints. The caller handles help first (see wantsHelp). */
@@ -511,6 +578,15 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       const [id] = operands(args, name, 1, 1, '<id>');
       return outboxShow(outboxDirOf(args, ctx.env), id);
     }
+    case 'export': {
+      const [address] = operands(args, name, 1, 1, '<address> --out <path> [--format mbox|maildir]');
+      parseAddress(address);
+      if (args.values.out === undefined) throw new InvalidInputError('export needs --out <path>');
+      const opts = { format: formatOf(args) ?? 'mbox', out: resolve(args.values.out), mailbox: mailboxOf(args) };
+      return exportAccount(await ctx.storage(), address, opts);
+    }
+    case 'import':
+      return runImport(args, ctx);
     default:
       throw new InvalidInputError(`unknown command ${name}`);
   }

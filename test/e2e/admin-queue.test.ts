@@ -22,6 +22,7 @@ before(async () => {
   ctx = {
     storage: async () => ({ ...f.storage, queue: f.queue }),
     readPassword: async () => 'unused',
+    readSecret: async () => 'unused',
     dkimKeys: async () => {
       throw new Error('the queue commands open no DKIM keys');
     },

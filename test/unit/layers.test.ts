@@ -40,6 +40,7 @@ const INNER = [
   'lib/imap',
   'lib/pipeline',
   'lib/outbound',
+  'lib/mailboxFormats',
 ];
 
 describe('layers', () => {
