@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { postFunction } from './functions.ts';
+import { acknowledgeCertRenewal } from './nagAcknowledgements.ts';
 import type { Protection } from './protection.ts';
 
 export interface AcmeOptions {
@@ -91,6 +92,7 @@ export class Certificates extends Construct {
       },
     });
     this.renewal = fn;
+    acknowledgeCertRenewal(accountSecret, fn);
     grantRenewal(fn, { hostedZoneId: props.hostedZone.hostedZoneId, hostname, secrets: [tlsSecret, accountSecret] });
 
     new events.Rule(this, 'Daily', {

@@ -9,7 +9,8 @@ import { Construct } from 'constructs';
 import { type ClientSetupSettings, clientSetupHosts } from '../clientSetup/http.ts';
 import { CLIENT_SETUP_ENV } from '../clientSetup/settings.ts';
 import { postFunction } from './functions.ts';
-import type { Protection } from './protection.ts';
+import { acknowledgePublicDocumentsApi } from './nagAcknowledgements.ts';
+import { ownedLogGroup, type Protection } from './protection.ts';
 
 export interface ClientSetupFrontProps {
   readonly zone: route53.IHostedZone;
@@ -60,12 +61,17 @@ export class ClientSetupFront extends Construct {
       disableExecuteApiEndpoint: true,
       createDefaultStage: false,
     });
+    acknowledgePublicDocumentsApi(this.api.node.findChild('DefaultRoute'));
     // Clients fetch these rarely; a bound keeps a flood from running up Lambda invocations.
     const stage = new apigwv2.HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: 20, burstLimit: 40 },
+      // who fetched what (cdk-nag APIG1): the default format, to a log group of the stack
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(ownedLogGroup(this, 'AccessLogs', props.protection)),
+      },
     });
 
     for (const [name, host] of Object.entries(hosts)) {

@@ -76,6 +76,46 @@ export function acknowledgeSuppressionListGrant(grantee: iam.IGrantable): void {
   );
 }
 
+/** notify (lib/infra/notifier.ts): the event source mapping's stream read. */
+export function acknowledgeStreamListGrant(grantee: iam.IGrantable): void {
+  const role = roleOf(grantee);
+  if (!role) return;
+  acknowledge(
+    role,
+    'IAM5[Resource::*]',
+    'dynamodb:ListStreams (added by the stream grant the event source mapping needs) supports no resource-level ' +
+      "permission; the stream itself is read only on the changes table's stream ARN.",
+  );
+}
+
+/** clientconfig (lib/infra/clientSetup.ts): the HTTP API that serves public documents. */
+export function acknowledgePublicDocumentsApi(route: IConstruct): void {
+  acknowledge(
+    route,
+    'APIG4',
+    'The MTA-STS policy (RFC 8461 §3.3), autoconfig and autodiscover documents are fetched anonymously by ' +
+      'sending servers and mail clients before any login; they hold only public server settings.',
+  );
+}
+
+/** certrenew (lib/infra/certificates.ts): its account key, and the Route 53 changes it waits for. */
+export function acknowledgeCertRenewal(accountSecret: IConstruct, grantee: iam.IGrantable): void {
+  acknowledge(
+    accountSecret,
+    'SMG4',
+    "The ACME account key identifies the stack's account at the CA; the renewal writes it once and never " +
+      'needs a new one, so a rotation function would only break the link to the account.',
+  );
+  const role = roleOf(grantee);
+  if (!role) return;
+  acknowledge(
+    role,
+    'IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+    'route53:GetChange is asked for the change id ChangeResourceRecordSets just returned (known only then); ' +
+      'a change id reveals only whether that change is INSYNC.',
+  );
+}
+
 /** The findings on whole resources of the stack; `optedOut` are the checks the operator turned off by a prop. */
 export function acknowledgeNagFindings(
   stack: PosternStack,

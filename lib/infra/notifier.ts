@@ -8,6 +8,7 @@ import { PRESENCE_PARTITION, TABLE_ENV } from '../core/schema.ts';
 import { type ComponentAccess, grantAccess } from './access.ts';
 import { postFunction } from './functions.ts';
 import type { GatewayService } from './gateway-service.ts';
+import { acknowledgeStreamListGrant } from './nagAcknowledgements.ts';
 import type { Protection } from './protection.ts';
 import type { Storage } from './storage.ts';
 
@@ -85,6 +86,7 @@ export class Notifier extends Construct {
         parallelizationFactor: 1,
       }),
     );
+    acknowledgeStreamListGrant(this.fn);
 
     gateway.container.addEnvironment('POSTERN_NOTIFY', 'cross-task');
     gateway.container.addEnvironment('POSTERN_NOTIFY_HOST', '0.0.0.0');

@@ -1,4 +1,5 @@
 import { CfnOutput, type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
 import type { MtaStsMode } from '../clientSetup/mtaSts.ts';
 import { DEFAULT_MTA_STS_MAX_AGE } from '../clientSetup/mtaSts.ts';
@@ -123,23 +124,6 @@ export class PosternStack extends Stack {
       protection,
     });
 
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      service: this.gateway.service,
-      listeners: this.loadBalancer.listeners,
-      functions: {
-        route: this.functions.route,
-        filter: this.functions.filter,
-        store: this.functions.store,
-        deliver: this.functions.deliver,
-        sesFeedback: this.functions.sesFeedback,
-        notify: this.notifier.fn,
-      },
-      deadLetterQueues: [this.sesFeedback.failed],
-      containerInsights,
-      alarmEmail: props.alarmEmail,
-      queueAgeAlarm: props.queueAgeAlarm,
-    });
-
     if (props.hostedZone) {
       this.dns = new MailDomainDns(this, 'Dns', {
         ...props.hostedZone,
@@ -149,6 +133,17 @@ export class PosternStack extends Stack {
         protection,
       });
     }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      service: this.gateway.service,
+      listeners: this.loadBalancer.listeners,
+      functions: Object.fromEntries(this.allFunctions.map((fn) => [fn.node.id, fn])),
+      deadLetterQueues: [this.sesFeedback.failed],
+      containerInsights,
+      alarmEmail: props.alarmEmail,
+      queueAgeAlarm: props.queueAgeAlarm,
+    });
+
     reverseDnsOutput(this, this.loadBalancer.elasticIps, hostname);
 
     new CfnOutput(this, 'NlbDnsName', {
@@ -182,5 +177,15 @@ export class PosternStack extends Stack {
     });
 
     acknowledgeNagFindings(this, { flowLogs: !flowLogs, containerInsights: !containerInsights });
+  }
+
+  /** Every Lambda of the stack: the mail-logic functions and those of the notifier, the renewal, the HTTPS front. */
+  get allFunctions(): readonly nodejs.NodejsFunction[] {
+    return [
+      ...this.functions.all,
+      this.notifier.fn,
+      ...(this.certificates.renewal ? [this.certificates.renewal] : []),
+      ...(this.dns ? [this.dns.front.fn] : []),
+    ];
   }
 }

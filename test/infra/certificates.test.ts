@@ -100,6 +100,11 @@ describe('certificates', () => {
           },
         },
         {
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          on: `other:${logicalIdOf(stack, stack.certificates.renewal!.logGroup)}`,
+          condition: undefined,
+        },
+        {
           actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
           on: 'secret',
           condition: undefined,

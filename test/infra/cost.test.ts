@@ -19,7 +19,7 @@ const line = (lines: readonly CostLine[], start: string) => lines.find((l) => l.
 const resources = (t: CfnTemplate, type: string) => Object.values(t.Resources).filter((r) => r.Type === type);
 
 describe('cost: the monthly floor walks the template', () => {
-  it('default: one 0.25 vCPU / 0.5 GB ARM64 task, its public IP, the NLB, two EIPs, two secrets, the sweep', () => {
+  it('default: one 0.25 vCPU / 0.5 GB ARM64 task, its public IP, the NLB, two EIPs, two secrets, the alarms, the sweep', () => {
     const floor = floorOf(base);
     assert.deepEqual(
       floor.map((l) => [l.item.split(' (')[0], l.quantity]),
@@ -29,6 +29,9 @@ describe('cost: the monthly floor walks the template', () => {
         ['Network Load Balancer', '1'],
         ['Elastic IPs', '2'],
         ['Secrets Manager secrets', '2'],
+        ['CloudWatch alarms', '17'],
+        ['CloudWatch dashboards', '1'],
+        ['KMS keys', '1'],
         ['Schedule rate(1 minute): idle Lambda runs', '43800'],
       ],
     );

@@ -58,8 +58,8 @@ describe('monitoring', () => {
   });
 
   it('alarms: targets, tasks, every function errors and throttles, queue age, dead letters (count and metrics)', () => {
-    const functions = stack.functions.all.length;
-    assert.equal(functions, 5);
+    const functions = stack.allFunctions.length;
+    assert.equal(functions, 6, 'the five mail-logic functions and notify');
     assert.equal(alarms.length, 2 + 1 + 2 * functions + 1 + 1);
     const unhealthy = watching('UnHealthyHostCount');
     assert.equal(unhealthy.length, 1);
@@ -80,7 +80,7 @@ describe('monitoring', () => {
       assert.equal(a.Properties.Namespace, 'AWS/Lambda');
       assert.equal(a.Properties.TreatMissingData, 'notBreaching');
     }
-    const fnIds = new Set(stack.functions.all.map((fn) => logicalIdOf(stack, fn)));
+    const fnIds = new Set(stack.allFunctions.map((fn) => logicalIdOf(stack, fn)));
     const watched = new Set(watching('Errors').map((a) => a.Properties.Dimensions[0].Value.Ref));
     assert.deepEqual(watched, fnIds, 'one errors alarm per function');
     const [age] = watching('QueueOldestAgeSeconds');

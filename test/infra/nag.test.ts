@@ -33,12 +33,13 @@ const SHAPES: Record<string, PosternStackProps> = {
     hostname: 'mx.example.org',
   },
   'explicit account and region, existing TLS secret (partial ARN)': { ...ENV, tlsSecretArn: TLS_PARTIAL_ARN },
-  'explicit account and region, hosted zone': { ...ENV, hostedZone: ZONE },
+  'explicit account and region, hosted zone (ACME)': { ...ENV, hostedZone: ZONE, hostname: 'mx.example.org' },
   'throwaway: nothing retained or protected, no flow log, no Container Insights': THROWAWAY,
   'throwaway with a hosted zone and an existing TLS secret': {
     ...THROWAWAY,
     hostedZone: ZONE,
     tlsSecretArn: TLS_COMPLETE_ARN,
+    hostname: 'mx.example.org',
   },
 };
 

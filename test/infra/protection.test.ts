@@ -36,7 +36,7 @@ describe('kept when the stack is deleted (defaults)', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
     for (const group of Object.values(groups)) assert.equal(group.Properties.RetentionInDays, 30);
     const functions = resourcesOf('AWS::Lambda::Function');
-    for (const fn of stack.functions.all) {
+    for (const fn of stack.allFunctions) {
       const group = functions[logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref;
       assert.ok(groups[group], `${fn.node.id} logs to its own group`);
     }
@@ -48,14 +48,14 @@ describe('kept when the stack is deleted (defaults)', () => {
     const used = new Set([
       gatewayGroup,
       flowLog.Properties.LogGroupName.Ref,
-      ...stack.functions.all.map((fn) => functions[logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref),
+      ...stack.allFunctions.map((fn) => functions[logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref),
     ]);
     assert.deepEqual([...used].sort(), Object.keys(groups).sort(), 'no log group without a writer');
   });
 
   it('no Lambda role has a managed policy (AWSLambdaBasicExecutionRole could write to any log group)', () => {
     const roles = resourcesOf('AWS::IAM::Role');
-    for (const fn of stack.functions.all) {
+    for (const fn of stack.allFunctions) {
       assert.equal(roles[logicalId(fn.role!)].Properties.ManagedPolicyArns, undefined, fn.node.id);
     }
   });
