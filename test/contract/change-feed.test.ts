@@ -4,7 +4,7 @@
  * notices into a task's CrossTaskChangeNotifier, and the per-mailbox backstop.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { MailboxEvent } from '../../lib/core/ports.ts';
 import { DynamoPresenceStore } from '../../lib/storage/aws/changeFeedPresence.ts';
 import { listenForNotices } from '../../lib/storage/changeFeedUdp.ts';
@@ -45,17 +45,17 @@ describe('gateway presence records', () => {
 });
 
 describe('change stream → notify relay → UDP notice → notifier', () => {
-  test('a commit by another writer reaches an IDLE subscriber of this task; records of another mailbox do not', async () => {
+  test('a commit by another writer reaches an IDLE subscriber of this task; records of another mailbox do not', async (t) => {
     const f = await mailFixture();
     const notifier = new CrossTaskChangeNotifier();
     const listener = await listenForNotices('127.0.0.1', 0, (n) => notifier.receive(n));
-    after(() => listener.close());
+    t.after(() => listener.close());
     await new DynamoPresenceStore(f.db, f.names).announce(
       { taskId: 't1', address: '127.0.0.1', port: listener.port },
       60_000,
     );
     const poller = await startChangeStreamPoller({ endpoints: await testEndpoints(), names: f.names, db: f.db });
-    after(() => poller.stop());
+    t.after(() => poller.stop());
 
     const a = f.account();
     const inbox = await f.inbox(a);
