@@ -16,7 +16,14 @@ import { MESSAGE_PREFIX } from '../core/schema.ts';
 import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
-import { dkimKeysForNewDomain, dkimList, dkimPublish, dkimRetire, dkimRotate } from './dkimCommands.ts';
+import {
+  dkimKeysForNewDomain,
+  dkimList,
+  dkimPublish,
+  dkimRemoveDomain,
+  dkimRetire,
+  dkimRotate,
+} from './dkimCommands.ts';
 import type { TxtZone } from './dkimDns.ts';
 import { dnsZoneLines, OUTBOUND_ROUTES, type OutboundRoute } from './dns.ts';
 import { exportAccount, type MailFormat } from './exportMail.ts';
@@ -486,8 +493,8 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       const [domain] = operands(args, name, 1, 1, '<domain>');
       normalizeDomain(domain);
       const { directory } = await ctx.storage();
-      const keys = await ctx.dkimKeys();
-      return domainRemove(directory, domain, (d) => keys.removeDomain(d));
+      const deps = { keys: await ctx.dkimKeys(), zone: ctx.dkimZone?.() };
+      return domainRemove(directory, domain, (d) => dkimRemoveDomain(deps, d));
     }
     case 'account add': {
       const [address] = operands(args, name, 1, 1, '<address> [--quota <size>] [--password-stdin]');

@@ -105,3 +105,10 @@ export async function dkimRetire(deps: DkimCommandDeps, input: string, selector:
     `retired DKIM key ${selector} of ${domain}; ${zone ? `removed ${name} from hosted zone ${zone.id}` : `remove ${name} from DNS`}`,
   ];
 }
+
+/** For `domain remove`, once its checks have passed: the selectors leave the zone, then the keys go. */
+export async function dkimRemoveDomain(deps: Omit<DkimCommandDeps, 'directory'>, domain: string): Promise<void> {
+  const zone = await zoneOf(deps.zone, domain);
+  if (zone) await removeDkimRecords(zone, await deps.keys.list(domain));
+  await deps.keys.removeDomain(domain);
+}

@@ -125,4 +125,10 @@ describe('admin CLI: DKIM records in the Route 53 hosted zone', () => {
     );
     assert.equal(route53.requests.filter((r) => r.method === 'POST').length, writes);
   });
+
+  it('domain remove takes its selectors out of the zone', async () => {
+    assert.equal(Object.keys(zoneDkim()).length, 3);
+    assert.deepEqual(assertOk(await admin(['domain', 'remove', 'zone.example'])), ['removed domain zone.example']);
+    assert.deepEqual(zoneDkim(), {});
+  });
 });
