@@ -9,13 +9,17 @@
  */
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import { parseArgs } from '../lib/admin/args.ts';
 import { type AdminStorageOptions, type CommandContext, runCommand, USAGE, wantsHelp } from '../lib/admin/commands.ts';
-import { loadAwsConfig, loadDkimConfig } from '../lib/core/config.ts';
+import type { TxtZone } from '../lib/admin/dkimDns.ts';
+import { loadAwsConfig, loadDkimConfig, loadDkimZoneConfig } from '../lib/core/config.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../lib/core/errors.ts';
 import { MIN_PASSWORD_LENGTH } from '../lib/core/password.ts';
 import type { Storage } from '../lib/core/ports.ts';
 import { namesWithPrefix } from '../lib/core/schema.ts';
+import { makeRoute53Client } from '../lib/storage/aws/clients.ts';
+import { Route53TxtRecords } from '../lib/storage/aws/route53Txt.ts';
 import { createAwsStorage } from '../lib/storage/aws/storage.ts';
 import { type OpenedDkimKeyStore, openDkimKeyStore } from '../lib/storage/dkimKeyStore.ts';
 import { dataDirFromEnv, readEmulatorState } from './state.ts';
@@ -37,6 +41,16 @@ function adminTarget(aws: boolean, env: NodeJS.ProcessEnv): 'aws' | 'local' {
 function openDkimKeys(aws: boolean, env: NodeJS.ProcessEnv): OpenedDkimKeyStore {
   const store = adminTarget(aws, env) === 'aws' ? 'secrets-manager' : 'local';
   return openDkimKeyStore({ ...loadDkimConfig(env), store }, { dataDir: dataDirFromEnv(env) });
+}
+
+/** Route 53's TXT records of the deployment's hosted zone: only with --aws and POSTERN_HOSTED_ZONE_ID. */
+function openDkimZone(aws: boolean, env: NodeJS.ProcessEnv): { zone: TxtZone; client: Route53Client } | undefined {
+  const config = loadDkimZoneConfig(env);
+  if (adminTarget(aws, env) !== 'aws' || !config.hostedZoneId) return undefined;
+  const client = makeRoute53Client(config);
+  // The stack's own records (lib/infra/dns.ts) keep CDK's default TTL too.
+  const zone = new Route53TxtRecords(client, config.hostedZoneId, { comment: 'Postern DKIM selector', ttl: 1800 });
+  return { zone, client };
 }
 
 function openStorage(aws: boolean, env: NodeJS.ProcessEnv, opts: AdminStorageOptions = {}): Storage {
@@ -130,6 +144,7 @@ function oneLine(err: unknown): string {
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let storage: Storage | undefined;
   let dkimKeys: OpenedDkimKeyStore | undefined;
+  const zone: { opened?: ReturnType<typeof openDkimZone>; tried?: boolean } = {};
   try {
     const args = parseArgs(argv);
     if (wantsHelp(args)) {
@@ -144,6 +159,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       async dkimKeys() {
         dkimKeys ??= openDkimKeys(args.switches.has('aws'), env);
         return dkimKeys.store;
+      },
+      dkimZone() {
+        if (!zone.tried) zone.opened = openDkimZone(args.switches.has('aws'), env);
+        zone.tried = true;
+        return zone.opened?.zone;
       },
       readPassword: () => readPassword(args.switches.has('password-stdin')),
       async readSecret() {
@@ -162,6 +182,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   } finally {
     storage?.close();
     dkimKeys?.close();
+    zone.opened?.client.destroy();
   }
 }
 

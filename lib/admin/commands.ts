@@ -16,7 +16,15 @@ import { MESSAGE_PREFIX } from '../core/schema.ts';
 import type { DkimKeyAdmin } from '../outbound/dkimKeys.ts';
 import { findAliasLoop } from '../pipeline/resolve.ts';
 import { formatQuota, type ParsedArgs, parseDuration, parseQuota } from './args.ts';
-import { dkimKeysForNewDomain, dkimList, dkimRetire, dkimRotate } from './dkimCommands.ts';
+import {
+  dkimKeysForNewDomain,
+  dkimList,
+  dkimPublish,
+  dkimRemoveDomain,
+  dkimRetire,
+  dkimRotate,
+} from './dkimCommands.ts';
+import type { TxtZone } from './dkimDns.ts';
 import { dnsZoneLines, OUTBOUND_ROUTES, type OutboundRoute } from './dns.ts';
 import { exportAccount, type MailFormat } from './exportMail.ts';
 import { importFiles } from './importFiles.ts';
@@ -50,6 +58,9 @@ export const USAGE: readonly string[] = [
   '  dkim list <domain>                           selectors, algorithm, created, signing or only published',
   '  dkim rotate <domain>                         new keys sign from now on; the old stay published',
   '  dkim retire <domain> <selector>              deletes a key that no longer signs',
+  '  dkim publish <domain>                        writes every selector into the hosted zone (--aws and',
+  '                                               POSTERN_HOSTED_ZONE_ID; with them, add, rotate and retire',
+  '                                               change the zone themselves)',
   'dns',
   '  dns <domain> [--host <mail host>] [--ip <address>] [--outbound ses|direct]',
   '                                               records the domain needs, in zone-file form, DKIM included;',
@@ -105,6 +116,8 @@ export interface CommandContext {
   storage(opts?: AdminStorageOptions): Promise<AdminStorage>;
   /** Opens the DKIM key store of the target (the data directory's files, or Secrets Manager). */
   dkimKeys(): Promise<DkimKeyAdmin>;
+  /** The hosted zone the DKIM records go in (--aws with POSTERN_HOSTED_ZONE_ID); undefined without one. */
+  dkimZone?(): TxtZone | undefined;
   /** Reads a new password (stdin or terminal prompt); called only once every other check has passed. */
   readPassword(): Promise<string>;
   /** Reads another server's password from the first line of stdin (--password-stdin). */
@@ -353,6 +366,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'dkim list': [],
   'dkim rotate': [],
   'dkim retire': [],
+  'dkim publish': [],
   dns: ['host', 'ip', 'outbound'],
   'blobs sweep': ['grace'],
   'queue list': [],
@@ -468,7 +482,8 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       if (args.values.postmaster !== undefined) parseAddress(args.values.postmaster);
       const { directory } = await ctx.storage();
       const added = await domainAdd(directory, domain, args.values.postmaster);
-      const keys = await dkimKeysForNewDomain({ directory, keys: await ctx.dkimKeys() }, normalizeDomain(domain));
+      const deps = { directory, keys: await ctx.dkimKeys(), zone: ctx.dkimZone?.() };
+      const keys = await dkimKeysForNewDomain(deps, normalizeDomain(domain));
       return [...added, ...keys];
     }
     case 'domain list':
@@ -478,8 +493,8 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       const [domain] = operands(args, name, 1, 1, '<domain>');
       normalizeDomain(domain);
       const { directory } = await ctx.storage();
-      const keys = await ctx.dkimKeys();
-      return domainRemove(directory, domain, (d) => keys.removeDomain(d));
+      const deps = { keys: await ctx.dkimKeys(), zone: ctx.dkimZone?.() };
+      return domainRemove(directory, domain, (d) => dkimRemoveDomain(deps, d));
     }
     case 'account add': {
       const [address] = operands(args, name, 1, 1, '<address> [--quota <size>] [--password-stdin]');
@@ -544,16 +559,19 @@ export async function runCommand(args: ParsedArgs, ctx: CommandContext): Promise
       return dnsLines(domain, { ...opts, dkimKeys }, ctx.env);
     }
     case 'dkim list':
-    case 'dkim rotate': {
+    case 'dkim rotate':
+    case 'dkim publish': {
       const [domain] = operands(args, name, 1, 1, '<domain>');
       normalizeDomain(domain);
-      const deps = { directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys() };
-      return name === 'dkim list' ? dkimList(deps, domain) : dkimRotate(deps, domain);
+      const deps = { directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys(), zone: ctx.dkimZone?.() };
+      const run = { 'dkim list': dkimList, 'dkim rotate': dkimRotate, 'dkim publish': dkimPublish }[name];
+      return run(deps, domain);
     }
     case 'dkim retire': {
       const [domain, selector] = operands(args, name, 2, 2, '<domain> <selector>');
       normalizeDomain(domain);
-      return dkimRetire({ directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys() }, domain, selector);
+      const deps = { directory: (await ctx.storage()).directory, keys: await ctx.dkimKeys(), zone: ctx.dkimZone?.() };
+      return dkimRetire(deps, domain, selector);
     }
     case 'blobs sweep': {
       operands(args, name, 0, 0, '[--grace <age>]');

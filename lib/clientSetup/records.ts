@@ -69,6 +69,14 @@ export function spfText(plan: Pick<MailDomainPlan, 'outbound' | 'ipv4' | 'ipv6'>
   return terms.join(' ');
 }
 
+/** A DKIM key's `<selector>._domainkey` TXT record. */
+export const dkimRecord = (key: DkimKey): DnsRecord => ({
+  name: dkimRecordName(key),
+  type: 'TXT',
+  text: dkimRecordText(key),
+  purpose: 'DKIM (RFC 6376)',
+});
+
 /** Every record the domain needs, in the order a person would add them. */
 export function mailDomainRecords(plan: MailDomainPlan): DnsRecord[] {
   const { domain } = plan;
@@ -86,9 +94,7 @@ export function mailDomainRecords(plan: MailDomainPlan): DnsRecord[] {
       purpose: 'DMARC (RFC 7489)',
     },
   );
-  for (const key of plan.dkimKeys) {
-    records.push({ name: dkimRecordName(key), type: 'TXT', text: dkimRecordText(key), purpose: 'DKIM (RFC 6376)' });
-  }
+  records.push(...plan.dkimKeys.map(dkimRecord));
   records.push(
     {
       name: `_mta-sts.${apex}`,

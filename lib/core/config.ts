@@ -584,6 +584,23 @@ export function loadDkimConfig(env: Env): DkimConfig {
   return readDkimConfig(new SettingsReader(env), env);
 }
 
+/** The admin CLI's hosted zone for DKIM records (with --aws), and how Route 53 is reached. */
+export interface DkimZoneConfig {
+  /** POSTERN_HOSTED_ZONE_ID, the zone given to the stack as -c hostedZoneId; unset: records are printed only. */
+  readonly hostedZoneId?: string;
+  /** AWS_ENDPOINT_URL_ROUTE_53 or AWS_ENDPOINT_URL; unset is real AWS. */
+  readonly endpoint?: string;
+  readonly region?: string;
+}
+
+export function loadDkimZoneConfig(env: Env): DkimZoneConfig {
+  return {
+    hostedZoneId: new SettingsReader(env).optional('POSTERN_HOSTED_ZONE_ID'),
+    endpoint: env.AWS_ENDPOINT_URL_ROUTE_53 || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+  };
+}
+
 /** ACME directories by name (POSTERN_ACME_DIRECTORY takes one of these names or a URL). */
 export const ACME_DIRECTORIES = {
   production: 'https://acme-v02.api.letsencrypt.org/directory',

@@ -24,7 +24,7 @@ export interface MailDomainDnsProps {
  * only from a verified identity), and the HTTPS front (mta-sts, autoconfig, autodiscover).
  *
  * Not here: Postern's own DKIM selectors (their keys are made by `admin domain add` / `dkim rotate` in Secrets
- * Manager after the deploy; `admin dns` prints them), AAAA (the VPC and the NLB are IPv4 only) and PTR (EC2
+ * Manager after the deploy, which write their TXT records into the zone: lib/admin/dkimDns.ts), AAAA (the VPC and the NLB are IPv4 only) and PTR (EC2
  * reverse DNS of each Elastic IP; see the ReverseDnsCommands output).
  */
 export class MailDomainDns extends Construct {

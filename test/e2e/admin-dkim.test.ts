@@ -141,7 +141,7 @@ describe('admin CLI: DKIM', () => {
   });
 
   it('refuses unknown domains and bad usage, exit 2', async () => {
-    assertInputError(await admin(['dkim']), /missing dkim command \(list, rotate, retire\)/);
+    assertInputError(await admin(['dkim']), /missing dkim command \(list, rotate, retire, publish\)/);
     assertInputError(await admin(['dkim', 'rotate']), /missing argument/);
     assertInputError(await admin(['dkim', 'rotate', 'nowhere.example']), /unknown domain nowhere\.example/);
     assertInputError(await admin(['dkim', 'list', 'not a domain']), /invalid domain/);

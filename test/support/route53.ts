@@ -1,6 +1,7 @@
 /**
- * A tiny Route 53 for tests: the REST-XML ChangeResourceRecordSets (UPSERT, DELETE) and GetChange calls the
- * DNS-01 challenge writer makes, records in memory. It is not AWS: no signature check, no validation beyond a
+ * A tiny Route 53 for tests: the REST-XML ChangeResourceRecordSets (UPSERT, DELETE), GetChange,
+ * ListResourceRecordSets (of one name and type) and GetHostedZone (of the `zones` given) calls the DNS-01
+ * challenge writer and the admin CLI's DKIM records make, records in memory. It is not AWS: no signature check, no validation beyond a
  * DELETE having to match what is there; every change is PENDING when made and INSYNC at the first GetChange.
  */
 import { createServer, type IncomingMessage } from 'node:http';
@@ -24,6 +25,7 @@ const xmlText = (text: string) =>
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,7 +33,8 @@ async function body(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startRoute53(): Promise<Route53StandIn> {
+/** `zones`: hosted zone id to its name, for GetHostedZone. */
+export async function startRoute53(zones: Readonly<Record<string, string>> = {}): Promise<Route53StandIn> {
   const records: Route53StandIn['records'] = new Map();
   const requests: Route53StandIn['requests'] = [];
   let changes = 0;
@@ -42,7 +45,27 @@ export async function startRoute53(): Promise<Route53StandIn> {
     requests.push({ method: req.method ?? '', path });
     const reply = (status: number, xml: string) =>
       res.writeHead(status, { 'content-type': 'text/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
-    const rrset = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(path);
+    const url = new URL(path, 'http://route53');
+    const rrset = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(url.pathname);
+    if (req.method === 'GET' && rrset) {
+      const name = (url.searchParams.get('name') ?? '').replace(/\.$/, '');
+      const type = url.searchParams.get('type') ?? '';
+      const found = records.get(`${rrset[1]} ${name} ${type}`);
+      const set = found
+        ? `<ResourceRecordSet><Name>${name}.</Name><Type>${type}</Type><TTL>${found.ttl}</TTL><ResourceRecords>${found.values.map((v) => `<ResourceRecord><Value>${escapeXml(v)}</Value></ResourceRecord>`).join('')}</ResourceRecords></ResourceRecordSet>`
+        : '';
+      return reply(
+        200,
+        `<ListResourceRecordSetsResponse xmlns="${NS}"><ResourceRecordSets>${set}</ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>1</MaxItems></ListResourceRecordSetsResponse>`,
+      );
+    }
+    const zone = /^\/2013-04-01\/hostedzone\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && zone && zones[zone[1]]) {
+      return reply(
+        200,
+        `<GetHostedZoneResponse xmlns="${NS}"><HostedZone><Id>/hostedzone/${zone[1]}</Id><Name>${zones[zone[1]]}.</Name><CallerReference>test</CallerReference></HostedZone><DelegationSet><NameServers><NameServer>ns.example</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
+      );
+    }
     if (req.method === 'POST' && rrset) {
       void body(req).then((xml) => {
         const [action] = tag(xml, 'Action');

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsEndpoints } from '../../core/config.ts';
@@ -47,6 +48,15 @@ export function makeDynamoClient(endpoints: AwsEndpoints, maxAttempts?: number):
 /** For the DKIM keys (lib/storage/aws/dkimKeys.ts); with an endpoint and no identity, the local credentials. */
 export function makeSecretsManagerClient(opts: { endpoint?: string; region?: string }): SecretsManagerClient {
   return new SecretsManagerClient({
+    region: opts.region ?? 'us-east-1',
+    endpoint: opts.endpoint,
+    credentials: usesLocalCredentials(opts.endpoint) ? LOCAL_CREDENTIALS : undefined,
+  });
+}
+
+/** For the admin CLI's DKIM records (lib/storage/aws/route53Txt.ts); as above with an endpoint. */
+export function makeRoute53Client(opts: { endpoint?: string; region?: string }): Route53Client {
+  return new Route53Client({
     region: opts.region ?? 'us-east-1',
     endpoint: opts.endpoint,
     credentials: usesLocalCredentials(opts.endpoint) ? LOCAL_CREDENTIALS : undefined,
