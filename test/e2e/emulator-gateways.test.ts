@@ -11,24 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PORT_ENV } from '../../lib/core/config.ts';
 import { freePort } from '../../local/ports.ts';
 import { readEmulatorState } from '../../local/state.ts';
+import { killEmulatorGroups, startEmulatorProcess } from '../support/emulatorProcess.ts';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'postern-gateways-'));
 const children = new Set<ChildProcess>();
 after(() => {
-  for (const child of children) {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL'); // the emulator leads its own process group
-    } catch {
-      // already gone
-    }
-  }
+  killEmulatorGroups(children);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -36,31 +29,13 @@ after(() => {
 const READY_WITHIN_MS = 180_000;
 const PUSH_GUARD_MS = 20_000;
 
-function startEmulator(env: Record<string, string>): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: root,
-    env: { ...process.env, POSTERN_DATA_DIR: dataDir, POSTERN_QUIET: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+const startEmulator = (env: Record<string, string>) =>
+  startEmulatorProcess({
+    env: { POSTERN_DATA_DIR: dataDir, ...env },
+    readyText: 'Postern is ready',
+    withinMs: READY_WITHIN_MS,
+    children,
   });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ready block within ${READY_WITHIN_MS} ms:\n${out}`)),
-      READY_WITHIN_MS,
-    );
-    child.stdout!.on('data', () => {
-      if (out.includes('Postern is ready')) {
-        clearTimeout(timer);
-        resolve({ child, out: () => out });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`emulator exited ${code}:\n${out}`)));
-  });
-}
 
 /** imaplib idling on INBOX: prints `IDLING`, then every untagged line it hears after its arrival time, flushed. */
 const IDLE_SCRIPT = `
@@ -92,7 +67,10 @@ test('two gateways on one store: IDLE on gateway 1 hears mail submitted and flag
   for (const name of Object.keys(PORT_ENV)) {
     const key = name as keyof typeof g1.ports;
     assert.ok(g2.ports[key] > 0 && g2.ports[key] !== g1.ports[key], `gateway 2 has its own ${name} port`);
-    assert.ok(emulator.out().includes(`127.0.0.1:${g2.ports[key]}`), `the ready block shows gateway 2's ${name} port`);
+    assert.ok(
+      emulator.output().includes(`127.0.0.1:${g2.ports[key]}`),
+      `the ready block shows gateway 2's ${name} port`,
+    );
   }
   const demo = JSON.parse(readFileSync(join(dataDir, 'demo-account.json'), 'utf8')) as {
     address: string;

@@ -16,6 +16,7 @@ import { namesWithPrefix } from '../../lib/core/schema.ts';
 import { createAwsStorage } from '../../lib/storage/aws/storage.ts';
 import { freePort } from '../../local/ports.ts';
 import { readEmulatorState } from '../../local/state.ts';
+import { type EmulatorProcess, killEmulatorGroups, startEmulatorProcess } from '../support/emulatorProcess.ts';
 import { testEndpoints } from '../support/storage.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,7 +25,7 @@ const children = new Set<ChildProcess>();
 after(() => {
   // A failed assertion must not leave an emulator, its gateway or its DynamoDB Local running (each emulator
   // leads a process group of its own: killing the group reaches its children too).
-  for (const child of children) killGroup(child);
+  killEmulatorGroups(children);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -36,54 +37,18 @@ async function portEnv(): Promise<Record<string, string>> {
   return env;
 }
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  startMs: number;
-}
-
-function killGroup(child: ChildProcess): void {
-  try {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
+type Running = EmulatorProcess;
 
 /** Generous: the first start compiles the DynamoDB launcher, and CI runs three test files at once on 2 cores. */
 const READY_WITHIN_MS = 90_000;
 
-async function startEmulator(env: Record<string, string>): Promise<Running> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: root,
-    env: { ...process.env, POSTERN_DATA_DIR: dataDir, POSTERN_QUIET: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+const startEmulator = (env: Record<string, string>) =>
+  startEmulatorProcess({
+    env: { POSTERN_DATA_DIR: dataDir, ...env },
+    readyText: 'ready',
+    withinMs: READY_WITHIN_MS,
+    children,
   });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line within ${READY_WITHIN_MS} ms:\n${out}`)),
-      READY_WITHIN_MS,
-    );
-    const check = () => {
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited ${code}:\n${out}`));
-    });
-  });
-  return { child, output: () => out, startMs: Date.now() - started };
-}
 
 async function stopEmulator(running: Running): Promise<number | null> {
   if (running.child.exitCode !== null) return running.child.exitCode; // it died already: nothing to wait for
