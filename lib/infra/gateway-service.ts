@@ -66,7 +66,6 @@ export class GatewayService extends Construct {
 
     const environment: Record<string, string> = {
       NODE_ENV: 'production',
-      NODE_OPTIONS: '--enable-source-maps',
       POSTERN_HOST: '0.0.0.0',
       POSTERN_PROXY_PROTOCOL: '1',
       POSTERN_HOSTNAME: props.hostname,
